@@ -1,0 +1,3 @@
+"""The branch kiosk application: dialogue, store, CLI and runtime."""
+
+__version__ = "0.1.0"

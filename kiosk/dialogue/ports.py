@@ -1,0 +1,47 @@
+"""Interfaces the engine calls out through; the runtime plugs real ones in."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class IntentClassifier(Protocol):
+    """A statistical intent model (the ONNX model on the kiosk)."""
+
+    @property
+    def threshold(self) -> float:
+        """Confidence at or above which the model's answer is trusted."""
+        ...
+
+    def predict(self, text: str) -> Sequence[tuple[str, float]]:
+        """Calibrated probabilities for normalised ``text``, best first.
+
+        Raises:
+            Exception: any failure; the engine skips the stage and goes on.
+        """
+        ...
+
+
+class TicketDispenser(Protocol):
+    """Issues queue ticket numbers (the store keeps the counters)."""
+
+    def issue(self, service_id: str, prefix: str) -> str:
+        """A new ticket number for ``service_id``, e.g. ``A012``."""
+        ...
+
+
+class MemoryTicketDispenser:
+    """Ticket numbers counted in memory (tests, ``kiosk nlu``)."""
+
+    def __init__(self) -> None:
+        self._counters: defaultdict[str, int] = defaultdict(int)
+        self.issued: list[str] = []
+
+    def issue(self, service_id: str, prefix: str) -> str:
+        """Next number for the service, from 001."""
+        self._counters[service_id] += 1
+        number = f"{prefix}{self._counters[service_id]:03d}"
+        self.issued.append(number)
+        return number

@@ -1,0 +1,49 @@
+"""Safety rules, checked before any model on every utterance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from kiosk.dialogue.normalize import Normalized
+from kiosk.dialogue.patterns import PatternSet
+from kiosk.policy.schema import Safety
+
+SafetyKind = Literal["fraud", "emergency", "human", "injection"]
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyHit:
+    """A safety rule fired."""
+
+    kind: SafetyKind
+
+    @property
+    def intent(self) -> str:
+        """The intent label this kind of hit stands for."""
+        return {"fraud": "fraud_report", "emergency": "human_agent", "human": "human_agent"}.get(
+            self.kind, "out_of_scope"
+        )
+
+
+class SafetyGuard:
+    """Fraud patterns, emergencies, requests for a person, injected instructions.
+
+    Order matters: a scam described together with a request for a person is
+    a fraud alert; an injection attempt that mentions a transfer is declined.
+    """
+
+    def __init__(self, safety: Safety) -> None:
+        self._checks: tuple[tuple[SafetyKind, PatternSet], ...] = (
+            ("fraud", PatternSet(safety.fraud)),
+            ("injection", PatternSet(safety.injection)),
+            ("emergency", PatternSet(safety.emergency)),
+            ("human", PatternSet(safety.human)),
+        )
+
+    def check(self, norm: Normalized) -> SafetyHit | None:
+        """The first rule that fires on the utterance, or None."""
+        for kind, patterns in self._checks:
+            if patterns.search(norm.text, norm.light):
+                return SafetyHit(kind)
+        return None

@@ -1,0 +1,36 @@
+"""Conversation state the engine keeps between turns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class FlowState:
+    """A service flow in progress, waiting for a detail (slot)."""
+
+    name: str
+    asks: int = 0
+
+
+@dataclass(slots=True)
+class DialogueSession:
+    """One customer's conversation.
+
+    Attributes:
+        id: Session id.
+        lang: The customer's language so far (``zh`` or ``en``).
+        flow: The flow waiting for a detail, if any.
+        misses: Consecutive turns the engine did not understand.
+        turns: Turns handled.
+        ended: The customer said goodbye or was handed off.
+        intents: Intents decided so far, in order (for hand-off summaries).
+    """
+
+    id: str
+    lang: str = "zh"
+    flow: FlowState | None = None
+    misses: int = 0
+    turns: int = 0
+    ended: bool = False
+    intents: list[str] = field(default_factory=list)

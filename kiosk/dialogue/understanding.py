@@ -1,0 +1,95 @@
+"""The understanding cascade: safety rules, intent model, keyword rules, fallback."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kiosk.dialogue.decision import Candidate, Stage
+from kiosk.dialogue.normalize import Normalized
+from kiosk.dialogue.ports import IntentClassifier
+from kiosk.dialogue.rules import RuleMatcher
+from kiosk.dialogue.safety import SafetyGuard, SafetyHit
+from kiosk.policy.loader import Policy
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    """What the cascade made of an utterance.
+
+    Attributes:
+        intent: The decided label, or the best guess when ``stage`` is ``fallback``.
+        stage: The stage that decided.
+        confidence: How sure that stage was, in [0, 1].
+        candidates: The model's top labels with probabilities.
+        safety: The safety rule that fired, if any.
+    """
+
+    intent: str
+    stage: Stage
+    confidence: float
+    candidates: tuple[Candidate, ...] = ()
+    safety: SafetyHit | None = None
+
+    @property
+    def decided(self) -> bool:
+        """True unless every stage was unsure."""
+        return self.stage != "fallback"
+
+
+class Understander:
+    """Runs the cascade of ARCHITECTURE.md, steps 2 to 5.
+
+    Args:
+        policy: Safety patterns, keyword rules and thresholds.
+        classifier: The intent model, or None to run on rules alone.
+    """
+
+    def __init__(self, policy: Policy, classifier: IntentClassifier | None) -> None:
+        self._safety = SafetyGuard(policy.safety)
+        self._rules = RuleMatcher(policy.rules)
+        self._classifier = classifier
+        thresholds = policy.thresholds
+        model_threshold = thresholds.model
+        if model_threshold is None:
+            model_threshold = classifier.threshold if classifier is not None else 1.0
+        self.model_threshold = model_threshold
+        self._rules_confidence = thresholds.rules_confidence
+
+    @property
+    def has_model(self) -> bool:
+        """True when an intent model is loaded."""
+        return self._classifier is not None
+
+    def _predict(self, text: str) -> tuple[Candidate, ...]:
+        if self._classifier is None or not text:
+            return ()
+        try:
+            ranked = self._classifier.predict(text)
+        except Exception:  # noqa: BLE001 - a failing stage is skipped, the turn goes on
+            _LOG.exception("intent model failed; continuing with rules")
+            return ()
+        return tuple(Candidate(intent=label, confidence=round(float(p), 4)) for label, p in ranked[:5])
+
+    def understand(self, norm: Normalized) -> Understanding:
+        """Decide the intent of a normalised utterance."""
+        hit = self._safety.check(norm)
+        candidates = self._predict(norm.text)
+        if hit is not None:
+            return Understanding(hit.intent, "safety", 1.0, candidates, hit)
+        if candidates and candidates[0].confidence >= self.model_threshold:
+            top = candidates[0]
+            return Understanding(top.intent, "model", top.confidence, candidates)
+        matches = self._rules.match(norm.text)
+        if matches:
+            best_hits = matches[0][1]
+            tied = [intent for intent, hits in matches if hits == best_hits]
+            prob = {c.intent: c.confidence for c in candidates}
+            intent = max(tied, key=lambda label: prob.get(label, 0.0))
+            return Understanding(intent, "rules", max(self._rules_confidence, prob.get(intent, 0.0)), candidates)
+        if candidates:
+            top = candidates[0]
+            return Understanding(top.intent, "fallback", top.confidence, candidates)
+        return Understanding("out_of_scope", "fallback", 0.0, candidates)

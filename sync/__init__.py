@@ -1,0 +1,42 @@
+"""Signed updates: the bundle format, installation and activation.
+
+The sync agent and HQ publisher (python-tuf) build on this package.
+"""
+
+from sync.activation import (
+    activate,
+    active_dir,
+    active_manifest,
+    install_bundle,
+    installed_dir,
+    provision_seed,
+)
+from sync.bundle import FileEntry, Manifest, read_manifest, verify_bundle, write_manifest
+from sync.errors import (
+    ActivationError,
+    BundleCorruptError,
+    BundleError,
+    BundleInvalidError,
+    BundleMissingError,
+    SyncError,
+)
+
+__all__ = [
+    "ActivationError",
+    "BundleCorruptError",
+    "BundleError",
+    "BundleInvalidError",
+    "BundleMissingError",
+    "FileEntry",
+    "Manifest",
+    "SyncError",
+    "activate",
+    "active_dir",
+    "active_manifest",
+    "install_bundle",
+    "installed_dir",
+    "provision_seed",
+    "read_manifest",
+    "verify_bundle",
+    "write_manifest",
+]
