@@ -3,14 +3,14 @@
 It takes an utterance and returns a decision, so it is tested with text alone.
 """
 
+from edge_models.normalize import Normalized, Normalizer, detect_lang
 from kiosk.dialogue.decision import Action, Button, Candidate, Decision, Handoff, Stage
 from kiosk.dialogue.engine import DialogueEngine
-from kiosk.intents import INTENTS, OUT_OF_SCOPE
-from kiosk.dialogue.normalize import Normalized, Normalizer, detect_lang
 from kiosk.dialogue.ports import IntentClassifier, MemoryTicketDispenser, TicketDispenser
 from kiosk.dialogue.session import DialogueSession, FlowState
 from kiosk.dialogue.understanding import Understanding
 from kiosk.dialogue.utterance import Utterance
+from kiosk.intents import INTENTS, OUT_OF_SCOPE
 
 __all__ = [
     "INTENTS",

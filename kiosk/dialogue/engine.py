@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from kiosk.dialogue.decision import Button, Decision, Handoff
+from edge_models.normalize import Normalized, Normalizer
+from kiosk.dialogue.decision import Action, Button, Decision, Emotion, Handoff
 from kiosk.dialogue.flows import (
     AccountOpenFlow,
     BranchInfoFlow,
@@ -14,7 +16,6 @@ from kiosk.dialogue.flows import (
     Outcome,
     QueueTicketFlow,
 )
-from kiosk.dialogue.normalize import Normalized, Normalizer
 from kiosk.dialogue.ports import IntentClassifier, MemoryTicketDispenser, TicketDispenser
 from kiosk.dialogue.replies import STAFF_BUTTON_ID, Replies
 from kiosk.dialogue.session import DialogueSession, FlowState
@@ -90,52 +91,46 @@ class DialogueEngine:
         session.lang = _lang(norm.lang or utterance.lang or session.lang)
         lang = session.lang
         if not norm.text:
-            return self._decision(
-                session, self._replies.text("empty", lang), "out_of_scope", "fallback", 0.0, "clarify",
-                buttons=self._replies.top_buttons(lang),
-            )
+            empty = Understanding("out_of_scope", "fallback", 0.0)
+            return self._decision(session, self._replies.text("empty", lang), empty, "clarify", self._top(lang))
+        u = self.understander.understand(norm)
         low_asr = (
             utterance.source == "voice"
             and utterance.asr_confidence is not None
             and utterance.asr_confidence < self._thresholds.asr_min_confidence
         )
-        understanding = self.understander.understand(norm)
-        if low_asr and understanding.stage != "safety":
-            return self._decision(
-                session, self._replies.text("ask_repeat", lang), understanding.intent, "fallback",
-                understanding.confidence, "clarify", buttons=self._replies.top_buttons(lang), understanding=understanding,
-            )
-        if session.flow is not None and understanding.stage != "safety":
-            in_flow = self._continue_flow(session, session.flow, norm, understanding, now)
+        if low_asr and u.stage != "safety":
+            unsure = replace(u, stage="fallback")
+            return self._decision(session, self._replies.text("ask_repeat", lang), unsure, "clarify", self._top(lang))
+        if session.flow is not None and u.stage != "safety":
+            in_flow = self._continue_flow(session, session.flow, norm, u, now)
             if in_flow is not None:
                 return in_flow
-        return self._act(session, understanding, norm, now)
+        return self._act(session, u, norm, now)
+
+    def _top(self, lang: str) -> tuple[Button, ...]:
+        return self._replies.top_buttons(lang)
 
     def _continue_flow(
-        self,
-        session: DialogueSession,
-        state: FlowState,
-        norm: Normalized,
-        understanding: Understanding,
-        now: datetime,
+        self, session: DialogueSession, state: FlowState, norm: Normalized, u: Understanding, now: datetime
     ) -> Decision | None:
         flow = self._flows[state.name]
         value = flow.extract(norm.text)
-        switching = understanding.decided and understanding.intent != flow.intent
-        if value is not None and not (switching and understanding.intent in _INTERRUPTING):
+        switching = u.decided and u.intent != flow.intent
+        if value is not None and not (switching and u.intent in _INTERRUPTING):
             session.flow = None
-            return self._from_outcome(session, flow.intent, "flow", 1.0, flow.complete(value, session.lang, now))
+            verdict = Understanding(flow.intent, "flow", 1.0, u.candidates)
+            return self._from_outcome(session, verdict, flow.complete(value, session.lang, now))
         if switching:
             session.flow = None
             return None
-        if understanding.decided and understanding.intent == flow.intent:
+        if u.decided and u.intent == flow.intent:
             return None
         state.asks += 1
         if state.asks >= self._thresholds.max_misses:
-            session.flow = None
-            return self._handoff(session, "repeated_misses", understanding.confidence, "handoff_misses")
-        outcome = flow.ask(session.lang)
-        return self._from_outcome(session, flow.intent, "fallback", understanding.confidence, outcome)
+            return self._handoff(session, "repeated_misses", replace(u, stage="fallback"), "handoff_misses")
+        verdict = Understanding(flow.intent, "fallback", u.confidence, u.candidates)
+        return self._from_outcome(session, verdict, flow.ask(session.lang))
 
     def _act(self, session: DialogueSession, u: Understanding, norm: Normalized, now: datetime) -> Decision:
         lang = session.lang
@@ -143,178 +138,125 @@ class DialogueEngine:
             return self._clarify(session, u)
         session.misses = 0
         if u.safety is not None and u.safety.kind == "injection":
-            reply = self._replies.text("injection", lang)
-            return self._decision(
-                session, reply, u.intent, u.stage, u.confidence, "answer",
-                buttons=self._replies.top_buttons(lang), understanding=u,
-            )
+            return self._decision(session, self._replies.text("injection", lang), u, "answer", self._top(lang))
         if u.safety is not None and u.safety.kind == "emergency":
             return self._decision(
-                session, self._replies.text("emergency", lang), "human_agent", u.stage, u.confidence, "handoff",
-                handoff=Handoff(kind="risk", reason="emergency"), emotion="concerned", understanding=u,
+                session,
+                self._replies.text("emergency", lang),
+                u,
+                "handoff",
+                handoff=Handoff(kind="risk", reason="emergency"),
+                emotion="concerned",
             )
-        return self._serve(session, u.intent, u.stage, u.confidence, norm.text, now, u)
+        return self._serve(session, u, norm.text, now)
 
-    def _serve(
-        self,
-        session: DialogueSession,
-        intent: str,
-        stage: str,
-        confidence: float,
-        text: str,
-        now: datetime,
-        understanding: Understanding | None = None,
-    ) -> Decision:
-        lang = session.lang
+    def _serve(self, session: DialogueSession, u: Understanding, text: str, now: datetime) -> Decision:
+        lang, intent = session.lang, u.intent
         session.flow = None
         if intent == "fraud_report":
-            return self._decision(
-                session, self._replies.text("risk_alert", lang), intent, stage, confidence, "risk_alert",
-                handoff=Handoff(kind="risk", reason="fraud_pattern"), emotion="concerned", understanding=understanding,
-            )
+            risk = Handoff(kind="risk", reason="fraud_pattern")
+            reply = self._replies.text("risk_alert", lang)
+            return self._decision(session, reply, u, "risk_alert", handoff=risk, emotion="concerned")
         if intent == "human_agent":
-            return self._handoff(session, "requested", confidence, "handoff", stage=stage, understanding=understanding)
+            return self._handoff(session, "requested", u, "handoff")
         if intent == "complaint":
             reply = f"{self._replies.answer(intent, lang)} {self._replies.text('handoff', lang)}"
-            return self._decision(
-                session, reply, intent, stage, confidence, "handoff", handoff=Handoff(kind="handoff", reason="complaint"),
-                emotion="apologetic", understanding=understanding,
-            )
+            handoff = Handoff(kind="handoff", reason="complaint")
+            return self._decision(session, reply, u, "handoff", handoff=handoff, emotion="apologetic")
         if intent == "goodbye":
             session.ended = True
-            return self._decision(
-                session, self._replies.answer(intent, lang), intent, stage, confidence, "end", emotion="warm",
-                understanding=understanding,
-            )
+            return self._decision(session, self._replies.answer(intent, lang), u, "end", emotion="warm")
         if intent == "out_of_scope":
             reply = self._replies.text("not_understood", lang)
-            return self._decision(
-                session, reply, intent, stage, confidence, "answer", buttons=self._replies.top_buttons(lang),
-                emotion="apologetic", understanding=understanding,
-            )
+            return self._decision(session, reply, u, "answer", self._top(lang), emotion="apologetic")
         if intent in self._flows:
             flow = self._flows[intent]
             value = flow.extract(text)
             outcome = flow.complete(value, lang, now) if value is not None else flow.ask(lang)
             if not outcome.done:
                 session.flow = FlowState(intent)
-            return self._from_outcome(session, intent, stage, confidence, outcome, understanding)
+            return self._from_outcome(session, u, outcome)
         if intent == "deposit_rates":
-            return self._from_outcome(
-                session, intent, stage, confidence, self._deposits.quote(text, lang, now), understanding
-            )
+            return self._from_outcome(session, u, self._deposits.quote(text, lang, now))
         buttons: tuple[Button, ...] = (self._replies.staff_button(lang),)
-        if intent == "greeting":
-            buttons = self._replies.top_buttons(lang)
+        emotion: Emotion = "neutral"
+        if intent in ("greeting", "smalltalk"):
+            emotion = "warm"
+            buttons = self._top(lang) if intent == "greeting" else buttons
         elif intent == "card_lost":
-            buttons = (Button(id="slot:queue_ticket:accounts", label=self._replies.text("ticket_button", lang)), *buttons)
-        emotion = "warm" if intent in ("greeting", "smalltalk") else "concerned" if intent == "card_lost" else "neutral"
-        return self._decision(
-            session, self._replies.answer(intent, lang), intent, stage, confidence, "answer",
-            buttons=buttons, emotion=emotion, understanding=understanding,
-        )
+            emotion = "concerned"
+            ticket = Button(id="slot:queue_ticket:accounts", label=self._replies.text("ticket_button", lang))
+            buttons = (ticket, *buttons)
+        return self._decision(session, self._replies.answer(intent, lang), u, "answer", buttons, emotion=emotion)
 
     def _clarify(self, session: DialogueSession, u: Understanding) -> Decision:
         lang = session.lang
         session.misses += 1
         if session.misses >= self._thresholds.max_misses:
-            return self._handoff(session, "repeated_misses", u.confidence, "handoff_misses", stage="fallback", understanding=u)
+            return self._handoff(session, "repeated_misses", u, "handoff_misses")
         offered = [c.intent for c in u.candidates if c.intent not in _NOT_OFFERED][: self._thresholds.clarify_options]
         if not offered:
             offered = list(self.policy.flows.top_services[: self._thresholds.clarify_options])
         buttons = (*(self._replies.intent_button(i, lang) for i in offered), self._replies.staff_button(lang))
-        return self._decision(
-            session, self._replies.text("clarify", lang), u.intent, "fallback", u.confidence, "clarify",
-            buttons=buttons, emotion="apologetic", understanding=u,
-        )
+        return self._decision(session, self._replies.text("clarify", lang), u, "clarify", buttons, emotion="apologetic")
 
-    def _handoff(
-        self,
-        session: DialogueSession,
-        reason: str,
-        confidence: float,
-        message: str,
-        *,
-        stage: str = "fallback",
-        understanding: Understanding | None = None,
-    ) -> Decision:
+    def _handoff(self, session: DialogueSession, reason: str, u: Understanding, message: str) -> Decision:
         session.flow = None
         session.misses = 0
-        return self._decision(
-            session, self._replies.text(message, session.lang), "human_agent", stage, confidence, "handoff",
-            handoff=Handoff(kind="handoff", reason=reason), emotion="warm", understanding=understanding,
-        )
+        verdict = replace(u, intent="human_agent")
+        reply = self._replies.text(message, session.lang)
+        return self._decision(session, reply, verdict, "handoff", handoff=Handoff(kind="handoff", reason=reason))
 
     def _button(self, session: DialogueSession, button: str, now: datetime) -> Decision:
         kind, _, rest = button.partition(":")
         if button == STAFF_BUTTON_ID:
-            return self._handoff(session, "requested", 1.0, "handoff", stage="button")
-        if kind == "intent" and rest in self._replies_intents():
+            return self._handoff(session, "requested", Understanding("human_agent", "button", 1.0), "handoff")
+        if kind == "intent" and rest in self.policy.knowledge.answers:
             session.misses = 0
-            return self._serve(session, rest, "button", 1.0, "", now)
-        if kind == "slot":
-            flow_name, _, value = rest.partition(":")
-            flow = self._flows.get(flow_name)
-            if flow is not None and value:
-                session.flow = None
-                session.misses = 0
-                outcome = flow.complete(value, session.lang, now)
-                if not outcome.done:
-                    session.flow = FlowState(flow_name)
-                return self._from_outcome(session, flow_name, "button", 1.0, outcome)
+            return self._serve(session, Understanding(rest, "button", 1.0), "", now)
+        flow_name, _, value = rest.partition(":")
+        flow = self._flows.get(flow_name)
+        if kind == "slot" and flow is not None and value:
+            session.misses = 0
+            outcome = flow.complete(value, session.lang, now)
+            session.flow = None if outcome.done else FlowState(flow_name)
+            return self._from_outcome(session, Understanding(flow_name, "button", 1.0), outcome)
         return self._clarify(session, Understanding("out_of_scope", "fallback", 0.0))
 
-    def _replies_intents(self) -> frozenset[str]:
-        return frozenset(self.policy.knowledge.answers)
-
-    def _from_outcome(
-        self,
-        session: DialogueSession,
-        intent: str,
-        stage: str,
-        confidence: float,
-        outcome: Outcome,
-        understanding: Understanding | None = None,
-    ) -> Decision:
+    def _from_outcome(self, session: DialogueSession, u: Understanding, outcome: Outcome) -> Decision:
         buttons = outcome.buttons
         if not any(b.id == STAFF_BUTTON_ID for b in buttons):
             buttons = (*buttons, self._replies.staff_button(session.lang))
         return self._decision(
-            session, outcome.reply, intent, stage, confidence, outcome.action, buttons=buttons,
-            ticket=outcome.ticket, emotion=outcome.emotion, understanding=understanding,
+            session, outcome.reply, u, outcome.action, buttons, ticket=outcome.ticket, emotion=outcome.emotion
         )
 
     def _decision(
         self,
         session: DialogueSession,
         reply: str,
-        intent: str,
-        stage: str,
-        confidence: float,
-        action: str,
-        *,
+        u: Understanding,
+        action: Action,
         buttons: tuple[Button, ...] = (),
+        *,
         ticket: str | None = None,
         handoff: Handoff | None = None,
-        emotion: str = "neutral",
-        understanding: Understanding | None = None,
+        emotion: Emotion = "neutral",
     ) -> Decision:
         if not buttons and action not in ("handoff", "risk_alert"):
             buttons = (self._replies.staff_button(session.lang),)
-        session.intents.append(intent)
-        return Decision.model_validate(
-            {
-                "reply": reply,
-                "lang": _lang(session.lang),
-                "intent": intent,
-                "stage": stage,
-                "confidence": max(0.0, min(1.0, round(confidence, 4))),
-                "action": action,
-                "buttons": buttons,
-                "emotion": emotion,
-                "ticket": ticket,
-                "handoff": handoff,
-                "flow": session.flow.name if session.flow else None,
-                "candidates": understanding.candidates if understanding else (),
-            }
+        session.intents.append(u.intent)
+        return Decision(
+            reply=reply,
+            lang="zh" if session.lang == "zh" else "en",
+            intent=u.intent,
+            stage=u.stage,
+            confidence=max(0.0, min(1.0, round(u.confidence, 4))),
+            action=action,
+            buttons=buttons,
+            emotion=emotion,
+            ticket=ticket,
+            handoff=handoff,
+            flow=session.flow.name if session.flow else None,
+            candidates=u.candidates,
         )

@@ -76,7 +76,7 @@ class QueueTicketFlow:
         return best_match(text, self._aliases)
 
     def ask(self, lang: str) -> Outcome:
-        """Which service?"""
+        """Ask which service."""
         buttons = tuple(slot_button(self.intent, s.id, s.label.get(lang)) for s in self._services.values())
         return Outcome(self._replies.text("ask_queue_service", lang), "ask", buttons, done=False)
 
@@ -85,7 +85,7 @@ class QueueTicketFlow:
         service = self._services.get(value)
         if service is None:
             return self.ask(lang)
-        number = self._dispenser.issue(service.id, service.prefix)
+        number = self._dispenser.issue_ticket(service.id, service.prefix)
         reply = self._replies.text("ticket_issued", lang, number=number, service=service.label.get(lang))
         return Outcome(reply, "ticket", ticket=number, emotion="happy")
 
@@ -106,9 +106,10 @@ class ExchangeRateFlow:
         return best_match(text, self._aliases)
 
     def ask(self, lang: str) -> Outcome:
-        """Which currency?"""
+        """Ask which currency."""
         buttons = tuple(
-            slot_button(self.intent, c.code, f"{c.name.get(lang)} {c.code}") for c in list(self._currencies.values())[:6]
+            slot_button(self.intent, c.code, f"{c.name.get(lang)} {c.code}")
+            for c in list(self._currencies.values())[:6]
         )
         return Outcome(self._replies.text("ask_currency", lang), "ask", buttons, done=False)
 
@@ -154,7 +155,7 @@ class AccountOpenFlow:
         return best_match(text, self._aliases)
 
     def ask(self, lang: str) -> Outcome:
-        """For whom?"""
+        """Ask whom the account is for."""
         buttons = tuple(slot_button(self.intent, t.id, t.label.get(lang)) for t in self._types.values())
         reply = f"{self._replies.answer(self.intent, lang)} {self._replies.text('ask_customer_type', lang)}"
         return Outcome(reply, "ask", buttons, done=False)
@@ -184,7 +185,7 @@ class BranchInfoFlow:
         return best_match(text, self._aliases)
 
     def ask(self, lang: str) -> Outcome:
-        """The general answer, then which topic?"""
+        """Give the general answer, then ask which topic."""
         buttons = tuple(slot_button(self.intent, t.id, t.label.get(lang)) for t in self._topics.values())
         reply = f"{self._replies.answer(self.intent, lang)} {self._replies.text('branch_more', lang)}"
         return Outcome(reply, "ask", buttons, done=False)

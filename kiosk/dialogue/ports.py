@@ -27,7 +27,7 @@ class IntentClassifier(Protocol):
 class TicketDispenser(Protocol):
     """Issues queue ticket numbers (the store keeps the counters)."""
 
-    def issue(self, service_id: str, prefix: str) -> str:
+    def issue_ticket(self, service_id: str, prefix: str) -> str:
         """A new ticket number for ``service_id``, e.g. ``A012``."""
         ...
 
@@ -39,7 +39,7 @@ class MemoryTicketDispenser:
         self._counters: defaultdict[str, int] = defaultdict(int)
         self.issued: list[str] = []
 
-    def issue(self, service_id: str, prefix: str) -> str:
+    def issue_ticket(self, service_id: str, prefix: str) -> str:
         """Next number for the service, from 001."""
         self._counters[service_id] += 1
         number = f"{prefix}{self._counters[service_id]:03d}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from kiosk.dialogue.normalize import Normalized
+from edge_models.normalize import Normalized
 from kiosk.dialogue.patterns import PatternSet
 from kiosk.policy.schema import Safety
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from edge_models.normalize import Normalized
 from kiosk.dialogue.decision import Candidate, Stage
-from kiosk.dialogue.normalize import Normalized
 from kiosk.dialogue.ports import IntentClassifier
 from kiosk.dialogue.rules import RuleMatcher
 from kiosk.dialogue.safety import SafetyGuard, SafetyHit

@@ -43,7 +43,7 @@ def _opencc_t2s() -> Callable[[str], str]:
     import opencc
 
     converter = opencc.OpenCC("t2s")
-    return converter.convert  # type: ignore[no-any-return]
+    return converter.convert
 
 
 def _visible_char(ch: str) -> str:

@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+# Both set everything up first (system packages, .venv, pinned Python
+# packages, the default models) and are quick when already set up.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NLU := build/bundles/nlu/manifest.json
+NLU_INPUTS := $(shell find edge_models/data -type f) edge_models/features.py edge_models/normalize.py \
+	edge_models/intent_onnx.py $(wildcard edge_models/build/*.py)
+
+.PHONY: setup run test lint typecheck unit models bench eval clean
+
+setup: $(STAMP) $(NLU)
+
+$(STAMP): pyproject.toml constraints.txt scripts/setup.sh
+	bash scripts/setup.sh
+	touch $@
+
+$(NLU): $(STAMP) $(NLU_INPUTS)
+	$(PY) -m edge_models.build.train_intent --data edge_models/data --out build/bundles/nlu --origin seed
+
+models: $(NLU)
+
+run: setup
+	$(VENV)/bin/kiosk run
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+unit: setup
+	$(VENV)/bin/pytest
+
+test: lint typecheck unit
+
+eval: setup
+	$(PY) scripts/eval_nlu.py tests/data/nlu_unseen.tsv
+
+bench: setup
+	$(PY) scripts/bench_nlu.py
+
+clean:
+	rm -rf build $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,201 @@
+"""The ``kiosk`` command (contract: shared/spec/cli.md).
+
+Heavy libraries are imported inside the commands that need them, so the
+command starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+
+from kiosk.config import Settings, default_state_dir
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Branch kiosk and digital-human runtime.")
+policy_app = typer.Typer(no_args_is_help=True, help="Policy bundles (HQ tooling).")
+app.add_typer(policy_app, name="policy")
+
+StateOption = Annotated[
+    Path,
+    typer.Option("--state-dir", envvar="KIOSK_STATE_DIR", help="State directory (bundles, kiosk.db)."),
+]
+_DEFAULT_STATE = default_state_dir()
+NoModelOption = Annotated[bool, typer.Option("--no-model", help="Run on rules only, without the intent model.")]
+
+
+def _settings(state_dir: Path, no_model: bool = False, **extra: Any) -> Settings:
+    return Settings(state_dir=state_dir, use_model=not no_model, **extra)
+
+
+def _emit(out: IO[str], obj: dict[str, Any]) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None, str | None]]:
+    """(line number, text, error) for each input line; undecodable lines yield an error."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield number, None, "line is not valid UTF-8"
+            continue
+        yield number, text.rstrip("\r\n"), None
+
+
+def _report(health: Any) -> None:
+    for problem in health.problems:
+        typer.echo(f"kiosk: {problem}", err=True)
+
+
+@app.command()
+def nlu(state_dir: StateOption = _DEFAULT_STATE, no_model: NoModelOption = False) -> None:
+    """Understand utterances from stdin, one per line; print JSON lines."""
+    from kiosk.assembly import build_engine
+
+    engine, health = build_engine(_settings(state_dir, no_model))
+    _report(health)
+    out = sys.stdout
+    for number, text, error in _lines(sys.stdin.buffer):
+        if error is not None or text is None:
+            _emit(out, {"error": error, "line": number})
+            continue
+        if not text.strip():
+            _emit(out, {"error": "empty line", "line": number})
+            continue
+        norm, understanding = engine.understand(text)
+        _emit(
+            out,
+            {
+                "text": text,
+                "lang": norm.lang or "zh",
+                "intent": understanding.intent,
+                "confidence": round(understanding.confidence, 4),
+                "stage": understanding.stage,
+            },
+        )
+
+
+@app.command()
+def chat(state_dir: StateOption = _DEFAULT_STATE, no_model: NoModelOption = False) -> None:
+    """Converse: JSON lines {"session", "text"|"button"} on stdin, decisions on stdout."""
+    from kiosk.assembly import build_engine
+    from kiosk.conversation import Conversations
+    from kiosk.store import Store
+
+    settings = _settings(state_dir, no_model)
+    store = Store(settings.db_path)
+    engine, health = build_engine(settings, tickets=store)
+    _report(health)
+    conversations = Conversations(engine, store)
+    out = sys.stdout
+    for number, line, error in _lines(sys.stdin.buffer):
+        if error is not None or line is None:
+            _emit(out, {"error": error, "line": number})
+            continue
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+        except json.JSONDecodeError as err:
+            _emit(out, {"error": f"not valid JSON: {err.msg}", "line": number})
+            continue
+        problem = _chat_request_problem(request)
+        if problem:
+            _emit(out, {"error": problem, "line": number})
+            continue
+        session_id = request["session"]
+        decision, latency_ms = conversations.turn(session_id, text=request.get("text"), button=request.get("button"))
+        _emit(
+            out,
+            {
+                "session": session_id,
+                "reply": decision.reply,
+                "lang": decision.lang,
+                "intent": decision.intent,
+                "stage": decision.stage,
+                "confidence": decision.confidence,
+                "action": decision.action,
+                "buttons": [b.model_dump() for b in decision.buttons],
+                "latency_ms": round(latency_ms, 2),
+                **({"ticket": decision.ticket} if decision.ticket else {}),
+            },
+        )
+    store.close()
+
+
+def _chat_request_problem(request: object) -> str | None:
+    if not isinstance(request, dict):
+        return "expected a JSON object"
+    session = request.get("session")
+    if not isinstance(session, str) or not session.strip() or len(session) > 128:
+        return "'session' must be a non-empty string of at most 128 characters"
+    text, button = request.get("text"), request.get("button")
+    if text is None and button is None:
+        return "give 'text' or 'button'"
+    if text is not None and not isinstance(text, str):
+        return "'text' must be a string"
+    if button is not None and not isinstance(button, str):
+        return "'button' must be a string"
+    return None
+
+
+@app.command()
+def run(
+    state_dir: StateOption = _DEFAULT_STATE,
+    host: Annotated[str, typer.Option(envvar="KIOSK_HOST", help="Address of the local page.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="KIOSK_PORT", help="Port of the local page.")] = 8080,
+    no_model: NoModelOption = False,
+) -> None:
+    """Start the kiosk: the dialogue engine behind its local page."""
+    import uvicorn
+
+    from kiosk.web.app import create_app
+
+    settings = _settings(state_dir, no_model, host=host, port=port)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    typer.echo(f"kiosk: serving on http://{host}:{port} (state in {state_dir})", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+@policy_app.command("manifest")
+def policy_manifest(
+    directory: Path,
+    version: Annotated[str, typer.Option(help="Version of the policy bundle.")],
+    origin: Annotated[str, typer.Option(help="'hq' or 'seed'.")] = "hq",
+) -> None:
+    """Validate a policy directory and write its manifest.json."""
+    from kiosk.policy import PolicyError, load_policy
+    from sync.bundle import write_manifest
+
+    try:
+        load_policy(directory, verify=False)
+    except PolicyError as err:
+        typer.echo(f"kiosk: policy rejected: {err}", err=True)
+        raise typer.Exit(1) from err
+    manifest = write_manifest(directory, name="policy", kind="policy", version=version, origin=origin)
+    typer.echo(json.dumps({"name": manifest.name, "version": manifest.version, "files": len(manifest.files)}))
+
+
+@policy_app.command("check")
+def policy_check(directory: Path) -> None:
+    """Verify a policy bundle (manifest hashes and schema)."""
+    from kiosk.policy import PolicyError, load_policy
+
+    try:
+        policy = load_policy(directory)
+    except PolicyError as err:
+        typer.echo(f"kiosk: policy rejected: {err}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(json.dumps({"version": policy.version, "ok": True}))
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

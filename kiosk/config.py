@@ -1,0 +1,38 @@
+"""Kiosk settings, parsed only at the entry points and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_POLICY_DIR = PACKAGE_DIR / "defaults" / "policy"
+# Bundles built by `make` in a checkout (the default NLU model).
+DEFAULT_SEED_DIR = PACKAGE_DIR.parent / "build" / "bundles"
+
+
+def default_state_dir() -> Path:
+    """Where a kiosk keeps its state when nothing else is configured."""
+    return Path.home() / ".local" / "share" / "bank-kiosk"
+
+
+class Settings(BaseModel):
+    """Everything configurable about one kiosk."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state_dir: Path = Field(default_factory=default_state_dir, description="State: bundles, active/, kiosk.db.")
+    seed_dirs: tuple[Path, ...] = Field(
+        default=(DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR / "nlu"),
+        description="Built-in default bundles installed when the state has none.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the kiosk's local page binds to.")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port of the kiosk's local page.")
+    model_threads: int = Field(default=1, ge=1, le=8, description="onnxruntime threads for the intent model.")
+    use_model: bool = Field(default=True, description="Load the intent model (off: rules only).")
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database."""
+        return self.state_dir / "kiosk.db"

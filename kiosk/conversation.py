@@ -1,0 +1,84 @@
+"""Conversations: the engine, its sessions and the store, one turn at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from kiosk.dialogue.decision import Decision
+from kiosk.dialogue.engine import DialogueEngine
+from kiosk.dialogue.session import DialogueSession
+from kiosk.dialogue.utterance import Utterance
+from kiosk.masking import mask_pii
+from kiosk.store import Store
+
+MAX_SESSIONS = 1000
+MAX_INPUT_CHARS = 2000
+
+
+class Conversations:
+    """Runs turns for many independent sessions and records them.
+
+    Args:
+        engine: The dialogue engine.
+        store: Where turns and hand-offs are recorded (masked); None records nothing.
+        max_sessions: Oldest sessions are forgotten beyond this many.
+    """
+
+    def __init__(self, engine: DialogueEngine, store: Store | None, *, max_sessions: int = MAX_SESSIONS) -> None:
+        self.engine = engine
+        self.store = store
+        self._sessions: OrderedDict[str, DialogueSession] = OrderedDict()
+        self._history: dict[str, list[str]] = {}
+        self._max = max_sessions
+        self._lock = threading.Lock()
+
+    def session(self, session_id: str) -> DialogueSession:
+        """The session with this id, created on first use."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None or session.ended:
+                session = DialogueSession(session_id)
+                self._sessions[session_id] = session
+                self._history[session_id] = []
+            self._sessions.move_to_end(session_id)
+            while len(self._sessions) > self._max:
+                old, _ = self._sessions.popitem(last=False)
+                self._history.pop(old, None)
+            return session
+
+    def turn(
+        self, session_id: str, *, text: str | None = None, button: str | None = None, now: datetime | None = None
+    ) -> tuple[Decision, float]:
+        """Handle one input; returns the decision and the engine latency in ms."""
+        session = self.session(session_id)
+        if button:
+            utterance = Utterance(source="button", button=button[:200])
+            shown = f"[button {button[:200]}]"
+        else:
+            shown = (text or "")[:MAX_INPUT_CHARS]
+            utterance = Utterance(text=shown)
+        started = time.perf_counter()
+        decision = self.engine.handle(session, utterance, now or datetime.now(UTC))
+        latency_ms = (time.perf_counter() - started) * 1000
+        history = self._history.setdefault(session_id, [])
+        history.append(f"{decision.intent}: {shown}")
+        if self.store is not None:
+            self.store.record_turn(session_id, utterance.source, shown, decision, latency_ms)
+            if decision.handoff is not None:
+                summary = self._summary(history, decision)
+                self.store.add_handoff(
+                    session_id, decision.handoff.kind, decision.handoff.reason, decision.lang, summary
+                )
+            if decision.action in ("end", "handoff"):
+                self.store.end_session(session_id, "handoff" if decision.action == "handoff" else "resolved")
+        return decision, latency_ms
+
+    @staticmethod
+    def _summary(history: list[str], decision: Decision) -> str:
+        recent = " | ".join(history[-4:])
+        return mask_pii(
+            f"reason={decision.handoff.reason if decision.handoff else '-'}; lang={decision.lang}; {recent}"
+        )

@@ -1,0 +1,254 @@
+"""The kiosk's SQLite store (WAL): sessions, turns, hand-offs, tickets, settings.
+
+Customer text is masked (:func:`kiosk.masking.mask_pii`) before it is
+written; nothing unmasked reaches the database.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.dialogue.decision import Decision
+from kiosk.masking import mask_pii
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    lang TEXT,
+    outcome TEXT
+);
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    text TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    intent TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    action TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    latency_ms REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_session ON turns(session_id);
+CREATE INDEX IF NOT EXISTS turns_at ON turns(at);
+CREATE TABLE IF NOT EXISTS handoffs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'waiting',
+    note TEXT
+);
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    day TEXT NOT NULL,
+    service TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    number TEXT NOT NULL,
+    at TEXT NOT NULL,
+    UNIQUE(day, service, seq)
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+);
+"""
+
+
+class StoreError(Exception):
+    """The database cannot be opened or is of a newer schema."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffRow:
+    """A hand-off or risk alert waiting for staff."""
+
+    id: int
+    session_id: str
+    at: str
+    kind: str
+    reason: str
+    lang: str
+    summary: str
+    status: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Store:
+    """Thread-safe access to ``kiosk.db``.
+
+    Args:
+        path: Database file; created with its schema when missing.
+
+    Raises:
+        StoreError: the file is not a database or has a newer schema.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"{path}: cannot open the kiosk database: {err}") from err
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(f"{path}: schema version {row[0]} is newer than this kiosk ({SCHEMA_VERSION})")
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            self._db.row_factory = sqlite3.Row
+            try:
+                return list(self._db.execute(sql, args).fetchall())
+            finally:
+                self._db.row_factory = None
+
+    # -- sessions and turns -------------------------------------------------
+
+    def start_session(self, session_id: str, lang: str | None = None) -> None:
+        """Record a new session (no-op when it exists)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO sessions (id, started_at, lang) VALUES (?, ?, ?)", (session_id, _now(), lang)
+            )
+
+    def end_session(self, session_id: str, outcome: str) -> None:
+        """Mark a session ended with an outcome (resolved, handoff, abandoned …)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE sessions SET ended_at = ?, outcome = ? WHERE id = ? AND ended_at IS NULL",
+                (_now(), outcome, session_id),
+            )
+
+    def record_turn(self, session_id: str, source: str, text: str, decision: Decision, latency_ms: float) -> int:
+        """Store one turn with masked text; returns the turn id."""
+        self.start_session(session_id, decision.lang)
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO turns (session_id, at, source, text, lang, intent, stage, confidence, action, reply,"
+                " latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session_id,
+                    _now(),
+                    source,
+                    mask_pii(text),
+                    decision.lang,
+                    decision.intent,
+                    decision.stage,
+                    decision.confidence,
+                    decision.action,
+                    mask_pii(decision.reply),
+                    round(latency_ms, 3),
+                ),
+            )
+            db.execute("UPDATE sessions SET lang = ? WHERE id = ?", (decision.lang, session_id))
+            return int(cur.lastrowid or 0)
+
+    def turns(self, session_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Recent turns (newest last), optionally of one session."""
+        if session_id is None:
+            rows = self._query("SELECT * FROM turns ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self._query("SELECT * FROM turns WHERE session_id = ? ORDER BY id DESC LIMIT ?", (session_id, limit))
+        return [dict(r) for r in reversed(rows)]
+
+    # -- hand-offs ------------------------------------------------------------
+
+    def add_handoff(self, session_id: str, kind: str, reason: str, lang: str, summary: str) -> int:
+        """Queue a hand-off or risk alert for staff (summary masked)."""
+        self.start_session(session_id, lang)
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO handoffs (session_id, at, kind, reason, lang, summary) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, _now(), kind, reason, lang, mask_pii(summary)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def handoffs(self, status: str | None = "waiting") -> list[HandoffRow]:
+        """Hand-offs, oldest first, optionally filtered by status."""
+        cols = "id, session_id, at, kind, reason, lang, summary, status"
+        if status is None:
+            rows = self._query(f"SELECT {cols} FROM handoffs ORDER BY id")  # noqa: S608 - constant column list
+        else:
+            rows = self._query(f"SELECT {cols} FROM handoffs WHERE status = ? ORDER BY id", (status,))  # noqa: S608
+        return [HandoffRow(**dict(r)) for r in rows]
+
+    # -- tickets --------------------------------------------------------------
+
+    def issue_ticket(self, service_id: str, prefix: str) -> str:
+        """Next ticket number of the day for a service, e.g. ``A007``."""
+        day = datetime.now().astimezone().date().isoformat()
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM tickets WHERE day = ? AND service = ?", (day, service_id)
+            ).fetchone()
+            seq = int(row[0]) + 1
+            number = f"{prefix}{seq:03d}"
+            db.execute(
+                "INSERT INTO tickets (day, service, seq, number, at) VALUES (?, ?, ?, ?, ?)",
+                (day, service_id, seq, number, _now()),
+            )
+        return number
+
+    # -- settings -------------------------------------------------------------
+
+    def set_setting(self, key: str, value: Any, by: str) -> None:
+        """Store a setting as JSON, with who changed it."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,"
+                " updated_by = excluded.updated_by",
+                (key, json.dumps(value, ensure_ascii=False), _now(), by),
+            )
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        """A stored setting, or ``default``."""
+        rows = self._query("SELECT value FROM settings WHERE key = ?", (key,))
+        return json.loads(rows[0]["value"]) if rows else default

@@ -1,0 +1,80 @@
+"""Evaluate the whole understanding cascade on a labelled set.
+
+    .venv/bin/python scripts/eval_nlu.py tests/data/nlu_unseen.tsv [--no-model] [--errors]
+
+The TSV has columns text, lang, intent. An utterance counts as correct when
+the cascade decides its intent (any stage but fallback), or when it is
+out-of-scope text and the cascade declines it (decides out_of_scope, or
+falls back). A confident error is a decided, wrong intent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from kiosk.assembly import build_engine
+from kiosk.config import Settings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Evaluate the understanding cascade.")
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--no-model", action="store_true", help="rules only")
+    parser.add_argument("--errors", action="store_true", help="list the confident errors")
+    args = parser.parse_args()
+    with args.data.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    with tempfile.TemporaryDirectory() as state:
+        engine, health = build_engine(Settings(state_dir=Path(state), use_model=not args.no_model))
+        for problem in health.problems:
+            print(f"note: {problem}", file=sys.stderr)
+        stats: dict[str, Counter[str]] = {"all": Counter(), "zh": Counter(), "en": Counter()}
+        stages: Counter[str] = Counter()
+        errors = []
+        started = time.perf_counter()
+        for row in rows:
+            _, u = engine.understand(row["text"])
+            gold = row["intent"]
+            stages[u.stage] += 1
+            decided = u.stage != "fallback"
+            correct = (decided and u.intent == gold) or (gold == "out_of_scope" and not decided)
+            for key in ("all", row["lang"]):
+                c = stats[key]
+                c["n"] += 1
+                c["correct"] += correct
+                c["confident_error"] += decided and u.intent != gold
+                c["fallback"] += not decided
+            if decided and u.intent != gold:
+                errors.append((row["text"], gold, u.intent, u.stage, round(u.confidence, 3)))
+        elapsed = time.perf_counter() - started
+    report = {
+        "data": str(args.data),
+        "model": health.nlu_version,
+        "policy": health.policy_version,
+        "ms_per_utterance": round(elapsed * 1000 / max(1, len(rows)), 3),
+        "stages": dict(stages),
+    }
+    for key, c in stats.items():
+        n = max(1, c["n"])
+        report[key] = {
+            "n": c["n"],
+            "correct": round(c["correct"] / n, 4),
+            "confident_error": round(c["confident_error"] / n, 4),
+            "fallback": round(c["fallback"] / n, 4),
+        }
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    if args.errors:
+        for error in errors:
+            print("\t".join(map(str, error)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine for the kiosk: system packages (apt), the virtual
+# environment in .venv/, and the pinned Python packages. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+APT_PACKAGES=(sqlite3)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing system packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "setup: Python 3.11 is required (found $("$PYTHON" --version 2>&1)); set PYTHON=python3.11" >&2
+    exit 1
+fi
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# constraints.txt pins every package to a set known to work together
+# (numpy<2 and protobuf<5 for mediapipe; onnx 1.22 is the newest that accepts protobuf 4).
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[build,dev]'
+echo "setup: .venv ready"
