@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,7 +162,12 @@ def run(
     settings = _settings(state_dir, no_model, host=host, port=port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo(f"kiosk: serving on http://{host}:{port} (state in {state_dir})", err=True)
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the
+    # previous handler: a no-op handler lets the process exit with status 0.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    typer.echo("kiosk: stopped", err=True)
 
 
 @policy_app.command("manifest")

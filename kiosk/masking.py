@@ -15,8 +15,10 @@ import re
 from datetime import date
 
 _SEP = r"[ \-]?"
-# Digit runs that may contain single spaces or dashes (how people type card numbers).
-_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\+?\d(?:[ \-]?\d){9,22}(?:[ \-]?[Xx])?(?![0-9A-Za-z])")
+# Runs of digit groups joined by single spaces or dashes (how people type card numbers).
+_NUMBER_RUN = re.compile(r"(?<![0-9])\+?\d+(?:[ \-]{1,2}\d+)*[Xx]?(?![0-9A-Za-z])")
+_MAX_GROUPS = 8
+_STRONG, _WEAK = 2, 1
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PASSPORT = re.compile(r"(?<![A-Za-z0-9])[EeGgDdSsPp][A-Za-z]?\d{7,8}(?![A-Za-z0-9])")
 _LANDLINE = re.compile(r"(?<![0-9])0\d{2,3}[ \-]\d{7,8}(?![0-9])")
@@ -27,7 +29,10 @@ _SURNAMES = (
     "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
 _ZH_SELF = re.compile(rf"(我是|本人)([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})(?=[，。,.!！?？\s]|$)")
-_EN_NAME = re.compile(r"\b(my name is|i am called|name:)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2})", re.IGNORECASE)
+_EN_NAME = re.compile(
+    r"\b((?i:my name is|my name's|i am called|name:))\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}|[a-z]+)"
+)
+_NOT_EN_NAMES = frozenset({"a", "an", "the", "not", "and", "on", "in", "here", "new", "just", "also", "still"})
 _NOT_NAMES = frozenset(
     {
         "外国人",
@@ -95,19 +100,58 @@ def _mobile(digits: str) -> bool:
     return bool(re.fullmatch(r"1[3-9]\d{9}", digits))
 
 
-def _mask_digit_run(match: re.Match[str]) -> str:
-    raw = match.group(0)
-    compact = re.sub(r"[ \-+]", "", raw)
-    if _looks_like_id(compact):
-        return "[id]"
-    digits = compact.rstrip("Xx")
-    if digits != compact:
-        return raw
-    if _mobile(digits):
-        return f"[phone ****{digits[-4:]}]"
-    if 16 <= len(digits) <= 19 or (13 <= len(digits) <= 15 and luhn_valid(digits)):
-        return f"[card ****{digits[-4:]}]"
-    return raw
+def _card_grouping(groups: list[str]) -> bool:
+    """One block of digits, or blocks of four (the last may be shorter)."""
+    return len(groups) == 1 or all(len(g) == 4 for g in groups[:-1])
+
+
+def _classify(groups: list[str]) -> tuple[int, str] | None:
+    """How surely a run of digit groups is personal data, and its mask."""
+    value = "".join(groups).lstrip("+").upper()
+    if value.endswith("X"):
+        if re.fullmatch(r"\d{17}X", value) and (resident_id_valid(value) or len(groups) == 1):
+            return (_STRONG if resident_id_valid(value) else _WEAK), "[id]"
+        return None
+    if len(value) == 18 and resident_id_valid(value):
+        return _STRONG, "[id]"
+    if _mobile(value):
+        return _STRONG, f"[phone ****{value[-4:]}]"
+    card = f"[card ****{value[-4:]}]"
+    if 13 <= len(value) <= 19 and luhn_valid(value):
+        return _STRONG, card
+    if len(groups) == 1 and _looks_like_id(value):
+        return _WEAK, "[id]"
+    if 16 <= len(value) <= 19 and _card_grouping(groups):
+        return _WEAK, card
+    return None
+
+
+def _mask_number_run(match: re.Match[str]) -> str:
+    parts = re.split(r"([ \-]{1,2})", match.group(0))
+    groups, seps = parts[0::2], parts[1::2]
+    out: list[str] = []
+    i = 0
+    while i < len(groups):
+        best: tuple[int, int, str] | None = None
+        for j in range(min(len(groups), i + _MAX_GROUPS) - 1, i - 1, -1):
+            found = _classify(groups[i : j + 1])
+            if found is not None and (best is None or found[0] > best[0]):
+                best = (found[0], j, found[1])
+        if best is None:
+            out.append(groups[i])
+            i += 1
+        else:
+            out.append(best[2])
+            i = best[1] + 1
+        if i < len(groups):
+            out.append(seps[i - 1])
+    return "".join(out)
+
+
+def _mask_en_name(match: re.Match[str]) -> str:
+    if match.group(2) in _NOT_EN_NAMES:
+        return match.group(0)
+    return f"{match.group(1)} [name]"
 
 
 def _mask_zh_name(match: re.Match[str]) -> str:
@@ -120,9 +164,9 @@ def _mask_zh_name(match: re.Match[str]) -> str:
 def mask_pii(text: str) -> str:
     """Return ``text`` with personal data replaced by ``[card ****1234]``-style tokens."""
     text = _EMAIL.sub("[email]", text)
-    text = _DIGIT_RUN.sub(_mask_digit_run, text)
+    text = _NUMBER_RUN.sub(_mask_number_run, text)
     text = _LANDLINE.sub("[phone]", text)
     text = _PASSPORT.sub("[passport]", text)
     text = _ZH_NAME.sub(_mask_zh_name, text)
     text = _ZH_SELF.sub(_mask_zh_name, text)
-    return _EN_NAME.sub(lambda m: f"{m.group(1)} [name]", text)
+    return _EN_NAME.sub(_mask_en_name, text)

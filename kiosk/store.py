@@ -113,16 +113,21 @@ class Store:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        except sqlite3.Error as err:
+            raise StoreError(f"{path}: cannot open the kiosk database: {err}") from err
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as err:
+            self._db.close()
             raise StoreError(f"{path}: cannot open the kiosk database: {err}") from err
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) > SCHEMA_VERSION:
+            self._db.close()
             raise StoreError(f"{path}: schema version {row[0]} is newer than this kiosk ({SCHEMA_VERSION})")
 
     def close(self) -> None:

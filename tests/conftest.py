@@ -1,0 +1,29 @@
+"""Shared fixtures: the default policy, a fake intent model, the built NLU bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR
+from kiosk.policy import Policy, load_policy
+from tests.fakes import ROOT
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return load_policy(DEFAULT_POLICY_DIR)
+
+
+@pytest.fixture(scope="session")
+def nlu_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The NLU bundle `make` builds; built here into a temporary folder when missing."""
+    built = DEFAULT_SEED_DIR / "nlu"
+    if (built / "manifest.json").is_file():
+        return built
+    from edge_models.build.train_intent import build
+
+    out = tmp_path_factory.mktemp("bundles") / "nlu"
+    build(ROOT / "edge_models" / "data", out, origin="seed")
+    return out
