@@ -29,9 +29,7 @@ _SURNAMES = (
     "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
 _ZH_SELF = re.compile(rf"(我是|本人)([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})(?=[，。,.!！?？\s]|$)")
-_EN_NAME = re.compile(
-    r"\b((?i:my name is|my name's|i am called|name:))\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}|[a-z]+)"
-)
+_EN_NAME = re.compile(r"\b((?i:my name is|my name's|i am called|name:))\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}|[a-z]+)")
 _NOT_EN_NAMES = frozenset({"a", "an", "the", "not", "and", "on", "in", "here", "new", "just", "also", "still"})
 _NOT_NAMES = frozenset(
     {
