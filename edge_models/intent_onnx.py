@@ -20,6 +20,8 @@ MODEL_FILE = "model.onnx"
 FEATURES_FILE = "features.json"
 CALIBRATION_FILE = "calibration.json"
 GOLDEN_FILE = "golden.json"
+# Internal label for banking questions the kiosk has no intent for; never reported.
+OTHER_LABEL = "_other"
 
 
 @dataclass(frozen=True, slots=True)

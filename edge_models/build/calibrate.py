@@ -35,16 +35,17 @@ class ThresholdChoice:
 
 
 def choose_threshold(
-    probs: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], *, error_cost: float
+    probs: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], *, error_cost: float, abstain: int | None = None
 ) -> ThresholdChoice:
     """The threshold that maximises the dev utility of deciding.
 
     A correct decision is worth 1, a confident wrong one costs ``error_cost``,
-    an undecided utterance (clarified, or left to the rules) 0. Ties go to the
-    higher threshold.
+    an undecided utterance (clarified, or left to the rules) 0. Predicting the
+    ``abstain`` label counts as undecided. Ties go to the higher threshold.
     """
-    top = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == labels
+    pred = probs.argmax(axis=1)
+    top = np.where(pred == abstain, 0.0, probs.max(axis=1)) if abstain is not None else probs.max(axis=1)
+    correct = pred == labels
     n = len(labels)
     best: ThresholdChoice | None = None
     best_utility = -np.inf

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge_models.intent_onnx import OTHER_LABEL
 from edge_models.normalize import Normalizer
 
 DEV_PERCENT = 15
@@ -28,7 +29,11 @@ def _bucket(text: str) -> int:
 
 
 def load_examples(data_dir: Path, labels: Iterable[str], normalizer: Normalizer | None = None) -> list[Example]:
-    """Read ``intents/<lang>/<intent>.txt`` and ``banking77_train_mapped.tsv``.
+    """Read ``intents/<lang>/<intent>.txt`` and the BANKING77 training rows.
+
+    ``banking77_train_mapped.tsv`` rows carry a kiosk intent;
+    ``banking77_train_other.tsv`` rows are banking questions without one and
+    get the internal label ``_other``.
 
     Texts are normalised as the kiosk normalises them; duplicates after
     normalisation keep their first label.
@@ -37,7 +42,7 @@ def load_examples(data_dir: Path, labels: Iterable[str], normalizer: Normalizer 
         ValueError: a file names an intent that is not in ``labels``.
     """
     normalize = normalizer or Normalizer()
-    known = set(labels)
+    known = {*labels, OTHER_LABEL}
     seen: dict[str, Example] = {}
     raw: list[tuple[str, str, str, str]] = []
     for path in sorted((data_dir / "intents").glob("*/*.txt")):
@@ -54,6 +59,10 @@ def load_examples(data_dir: Path, labels: Iterable[str], normalizer: Normalizer 
                 if row["intent"] not in known:
                     raise ValueError(f"{mapped}: {row['intent']!r} is not an intent label")
                 raw.append((row["text"], "en", row["intent"], "banking77"))
+    other = data_dir / "banking77_train_other.tsv"
+    if other.is_file():
+        with other.open(encoding="utf-8", newline="") as handle:
+            raw.extend((row["text"], "en", OTHER_LABEL, "banking77-other") for row in csv.DictReader(handle, delimiter="\t"))
     for text, lang, intent, source in raw:
         norm = normalize(text).text
         if norm and norm not in seen:

@@ -24,7 +24,14 @@ from edge_models.build.calibrate import choose_threshold, fit_temperature
 from edge_models.build.data import Example, load_examples, split
 from edge_models.build.onnx_graph import quantize_int8, write_linear_model
 from edge_models.features import Featurizer
-from edge_models.intent_onnx import CALIBRATION_FILE, FEATURES_FILE, GOLDEN_FILE, MODEL_FILE, OnnxIntentClassifier
+from edge_models.intent_onnx import (
+    CALIBRATION_FILE,
+    FEATURES_FILE,
+    GOLDEN_FILE,
+    MODEL_FILE,
+    OTHER_LABEL,
+    OnnxIntentClassifier,
+)
 from kiosk.intents import INTENTS
 from sync.bundle import write_manifest
 
@@ -34,6 +41,8 @@ C_GRID = (5.0, 10.0, 20.0, 40.0)
 # A confident wrong answer is this many times worse than a clarification (docs/adr/0002).
 ERROR_COST = 4.0
 SEED = 0
+# The contract labels, then the internal "other banking question" label.
+LABELS = (*INTENTS, OTHER_LABEL)
 
 
 def _matrix(featurizer: Featurizer, texts: list[str]) -> Any:
@@ -49,7 +58,7 @@ def _matrix(featurizer: Featurizer, texts: list[str]) -> Any:
 
 
 def _labels(examples: list[Example]) -> npt.NDArray[np.int64]:
-    return np.array([INTENTS.index(e.intent) for e in examples], dtype=np.int64)
+    return np.array([LABELS.index(e.intent) for e in examples], dtype=np.int64)
 
 
 def _fit(x: Any, y: npt.NDArray[np.int64], c: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
@@ -57,11 +66,11 @@ def _fit(x: Any, y: npt.NDArray[np.int64], c: float) -> tuple[npt.NDArray[np.flo
 
     model = LogisticRegression(C=c, max_iter=5000, random_state=SEED)
     model.fit(x, y)
-    weights = np.zeros((x.shape[1], len(INTENTS)), dtype=np.float32)
-    bias = np.zeros(len(INTENTS), dtype=np.float32)
+    weights = np.zeros((x.shape[1], len(LABELS)), dtype=np.float32)
+    bias = np.zeros(len(LABELS), dtype=np.float32)
     weights[:, model.classes_] = model.coef_.T
     bias[model.classes_] = model.intercept_
-    bias[np.setdiff1d(np.arange(len(INTENTS)), model.classes_)] = -1e4
+    bias[np.setdiff1d(np.arange(len(LABELS)), model.classes_)] = -1e4
     weights[0] = 0.0
     return weights, bias
 
@@ -120,7 +129,7 @@ def build(data_dir: Path, out_dir: Path, *, origin: str = "hq", version: str | N
 
     # Calibrate the int8 model as it will run on the kiosk.
     (staging / CALIBRATION_FILE).write_text(
-        json.dumps({"labels": list(INTENTS), "temperature": 1.0, "threshold": 0.5}), encoding="utf-8"
+        json.dumps({"labels": list(LABELS), "temperature": 1.0, "threshold": 0.5}), encoding="utf-8"
     )
     (staging / GOLDEN_FILE).write_text("[]", encoding="utf-8")
     int8 = OnnxIntentClassifier(staging, verify=False)
@@ -131,16 +140,19 @@ def build(data_dir: Path, out_dir: Path, *, origin: str = "hq", version: str | N
     from edge_models.intent_onnx import softmax
 
     probs = softmax(logits, temperature)
-    choice = choose_threshold(probs, y_dev, error_cost=ERROR_COST)
+    other = LABELS.index(OTHER_LABEL)
+    choice = choose_threshold(probs, y_dev, error_cost=ERROR_COST, abstain=other)
     pred, top = probs.argmax(axis=1), probs.max(axis=1)
+    claims = np.where(pred == other, 0.0, top)  # an "other" prediction claims nothing
+    is_other = y_dev == other
     fp32_pred = fp32.logits(dev_texts).argmax(axis=1)
     golden = []
-    for label in INTENTS:
+    for label in LABELS:
         hits = [(float(top[i]), e.text) for i, e in enumerate(dev) if e.intent == label and pred[i] == y_dev[i]]
         golden.extend({"text": text, "intent": label} for _, text in sorted(hits, reverse=True)[:2])
     (staging / CALIBRATION_FILE).write_text(
         json.dumps(
-            {"labels": list(INTENTS), "temperature": temperature, "threshold": choice.threshold}, indent=2
+            {"labels": list(LABELS), "temperature": temperature, "threshold": choice.threshold}, indent=2
         ),
         encoding="utf-8",
     )
@@ -159,7 +171,10 @@ def build(data_dir: Path, out_dir: Path, *, origin: str = "hq", version: str | N
         "dev_decided": round(choice.decided, 4),
         "dev_accuracy_decided": round(choice.accuracy_decided, 4),
         "dev_confident_error": round(choice.confident_error, 4),
-        "dev_per_lang": _per_lang(dev, pred, top, choice.threshold),
+        "dev_per_lang": _per_lang(dev, pred, claims, choice.threshold),
+        "dev_other_banking_claimed": round(float(np.mean(claims[is_other] >= choice.threshold)), 4)
+        if is_other.any()
+        else None,
         "int8_fp32_agreement": round(float(np.mean(pred == fp32_pred)), 4),
         "size_int8_bytes": (staging / MODEL_FILE).stat().st_size,
         "size_fp32_bytes": fp32_path.stat().st_size,

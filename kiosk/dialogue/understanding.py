@@ -63,25 +63,34 @@ class Understander:
         """True when an intent model is loaded."""
         return self._classifier is not None
 
-    def _predict(self, text: str) -> tuple[Candidate, ...]:
+    def _predict(self, text: str) -> tuple[tuple[Candidate, ...], float]:
+        """Top contract labels, and the probability of an internal "no intent" label."""
         if self._classifier is None or not text:
-            return ()
+            return (), 0.0
         try:
             ranked = self._classifier.predict(text)
         except Exception:  # noqa: BLE001 - a failing stage is skipped, the turn goes on
             _LOG.exception("intent model failed; continuing with rules")
-            return ()
-        return tuple(Candidate(intent=label, confidence=round(float(p), 4)) for label, p in ranked[:5])
+            return (), 0.0
+        no_intent = sum(float(p) for label, p in ranked if label.startswith("_"))
+        candidates = tuple(
+            Candidate(intent=label, confidence=round(float(p), 4)) for label, p in ranked if not label.startswith("_")
+        )
+        return candidates[:5], no_intent
 
     def understand(self, norm: Normalized) -> Understanding:
         """Decide the intent of a normalised utterance."""
         hit = self._safety.check(norm)
-        candidates = self._predict(norm.text)
+        candidates, no_intent = self._predict(norm.text)
         if hit is not None:
             return Understanding(hit.intent, "safety", 1.0, candidates, hit)
         if candidates and candidates[0].confidence >= self.model_threshold:
             top = candidates[0]
             return Understanding(top.intent, "model", top.confidence, candidates)
+        if no_intent >= self.model_threshold:
+            # A banking question the kiosk has no intent for: keywords would only mislead.
+            top = candidates[0] if candidates else Candidate(intent="out_of_scope", confidence=0.0)
+            return Understanding(top.intent, "fallback", top.confidence, candidates)
         matches = self._rules.match(norm.text)
         if matches:
             best_hits = matches[0][1]

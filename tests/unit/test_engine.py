@@ -281,3 +281,14 @@ def test_every_answer_offers_staff(engine: DialogueEngine) -> None:
 def test_decision_round_trips_through_json(engine: DialogueEngine) -> None:
     d = say(engine, DialogueSession("s"), "我要取号")
     assert Decision.model_validate_json(d.model_dump_json()) == d
+
+
+def test_a_banking_question_without_an_intent_is_not_claimed(policy: Policy) -> None:
+    text = "my card was declined at the shop and i lost my card last week"
+    model = FakeClassifier({text: [("_other", 0.9), ("card_lost", 0.06), ("card_apply", 0.04)]}, threshold=0.7)
+    engine = DialogueEngine(policy, model)
+    _, u = engine.understand(text)
+    assert (u.stage, u.intent) == ("fallback", "card_lost")
+    assert all(not c.intent.startswith("_") for c in u.candidates)
+    d = engine.handle(DialogueSession("s"), Utterance(text=text), NOW)
+    assert d.action == "clarify"
