@@ -7,6 +7,7 @@ from datetime import datetime
 
 from edge_models.normalize import Normalized, Normalizer
 from kiosk.dialogue.decision import Action, Button, Decision, Emotion, Handoff
+from kiosk.dialogue.faq import FaqMatcher
 from kiosk.dialogue.flows import (
     AccountOpenFlow,
     BranchInfoFlow,
@@ -53,7 +54,8 @@ class DialogueEngine:
     ) -> None:
         self.policy = policy
         self.normalize = normalizer or Normalizer()
-        self.understander = Understander(policy, classifier)
+        self._faq = FaqMatcher(policy.knowledge, self.normalize)
+        self.understander = Understander(policy, classifier, self._faq)
         self._replies = Replies(policy)
         self._thresholds = policy.thresholds
         self._deposits = DepositRates(policy, self._replies)
@@ -187,7 +189,17 @@ class DialogueEngine:
             emotion = "concerned"
             ticket = Button(id="slot:queue_ticket:accounts", label=self._replies.text("ticket_button", lang))
             buttons = (ticket, *buttons)
-        return self._decision(session, self._replies.answer(intent, lang), u, "answer", buttons, emotion=emotion)
+        return self._decision(session, self._answer(u, text, lang), u, "answer", buttons, emotion=emotion)
+
+    def _answer(self, u: Understanding, text: str, lang: str) -> str:
+        """The FAQ passage that answers a detailed question, else the intent's answer."""
+        if u.faq is not None:
+            return u.faq.entry.answer.get(lang)
+        if text:
+            hit = self._faq.best(text, u.intent)
+            if hit is not None and hit.score >= self._thresholds.faq_detail:
+                return hit.entry.answer.get(lang)
+        return self._replies.answer(u.intent, lang)
 
     def _clarify(self, session: DialogueSession, u: Understanding) -> Decision:
         lang = session.lang

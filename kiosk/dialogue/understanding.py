@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from edge_models.normalize import Normalized
 from kiosk.dialogue.decision import Candidate, Stage
+from kiosk.dialogue.faq import FaqHit, FaqMatcher
 from kiosk.dialogue.ports import IntentClassifier
 from kiosk.dialogue.rules import RuleMatcher
 from kiosk.dialogue.safety import SafetyGuard, SafetyHit
@@ -25,6 +26,7 @@ class Understanding:
         confidence: How sure that stage was, in [0, 1].
         candidates: The model's top labels with probabilities.
         safety: The safety rule that fired, if any.
+        faq: The FAQ passage that decided (rules stage), if any.
     """
 
     intent: str
@@ -32,6 +34,7 @@ class Understanding:
     confidence: float
     candidates: tuple[Candidate, ...] = ()
     safety: SafetyHit | None = None
+    faq: FaqHit | None = None
 
     @property
     def decided(self) -> bool:
@@ -45,10 +48,12 @@ class Understander:
     Args:
         policy: Safety patterns, keyword rules and thresholds.
         classifier: The intent model, or None to run on rules alone.
+        faq: Retrieval over the policy's FAQ passages.
     """
 
-    def __init__(self, policy: Policy, classifier: IntentClassifier | None) -> None:
+    def __init__(self, policy: Policy, classifier: IntentClassifier | None, faq: FaqMatcher) -> None:
         self._safety = SafetyGuard(policy.safety)
+        self._faq = faq
         self._rules = RuleMatcher(policy.rules)
         self._classifier = classifier
         thresholds = policy.thresholds
@@ -57,6 +62,7 @@ class Understander:
             model_threshold = classifier.threshold if classifier is not None else 1.0
         self.model_threshold = model_threshold
         self._rules_confidence = thresholds.rules_confidence
+        self._faq_answer = thresholds.faq_answer
 
     @property
     def has_model(self) -> bool:
@@ -98,6 +104,9 @@ class Understander:
             prob = {c.intent: c.confidence for c in candidates}
             intent = max(tied, key=lambda label: prob.get(label, 0.0))
             return Understanding(intent, "rules", max(self._rules_confidence, prob.get(intent, 0.0)), candidates)
+        passage = self._faq.best(norm.text)
+        if passage is not None and passage.score >= self._faq_answer:
+            return Understanding(passage.entry.intent, "rules", passage.score, candidates, faq=passage)
         if candidates:
             top = candidates[0]
             return Understanding(top.intent, "fallback", top.confidence, candidates)

@@ -256,6 +256,15 @@ class Thresholds(_Versioned):
     clarify_options: int = Field(default=3, ge=1, le=5, description="How many services a clarification offers.")
     max_misses: int = Field(default=2, ge=1, description="Misunderstood turns before handing off to staff.")
     asr_min_confidence: float = Field(default=0.5, ge=0, le=1, description="Below it, voice input is asked again.")
+    faq_answer: float = Field(
+        default=0.9, ge=0, le=1, description="Retrieval score at which a FAQ passage answers an otherwise unsure turn."
+    )
+    faq_detail: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Retrieval score at which a FAQ passage of the decided intent is preferred.",
+    )
 
 
 class Messages(_Versioned):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from kiosk.dialogue import Decision, DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
 from kiosk.policy import Policy
+from kiosk.policy.schema import Rules
 from tests.fakes import NOW, FakeClassifier
 
 
@@ -29,6 +31,8 @@ ANSWERS = {
     "hi there": sure("greeting"),
     "我的card丢了": sure("card_lost"),
     "hmm": [("fees", 0.4), ("transfer", 0.3), ("out_of_scope", 0.2)],
+    "在取款机取钱收手续费吗": sure("fees"),
+    "is there a fee for transfers to other banks": [("transfer", 0.4), ("fees", 0.35)],
     "blah": [("loan_inquiry", 0.35), ("wealth_products", 0.3), ("greeting", 0.2)],
 }
 
@@ -292,3 +296,31 @@ def test_a_banking_question_without_an_intent_is_not_claimed(policy: Policy) -> 
     assert all(not c.intent.startswith("_") for c in u.candidates)
     d = engine.handle(DialogueSession("s"), Utterance(text=text), NOW)
     assert d.action == "clarify"
+
+
+def test_a_detailed_question_gets_the_faq_passage(engine: DialogueEngine, policy: Policy) -> None:
+    d = say(engine, DialogueSession("s"), "在取款机取钱收手续费吗？")
+    entry = next(e for e in policy.knowledge.faq if e.id == "fees_atm_withdrawal")
+    assert (d.intent, d.stage) == ("fees", "model")
+    assert d.reply == entry.answer.zh
+
+
+def test_an_unsure_turn_that_is_a_faq_question_is_answered_from_it(engine: DialogueEngine, policy: Policy) -> None:
+    d = say(engine, DialogueSession("s"), "Is there a fee for transfers to other banks?")
+    entry = next(e for e in policy.knowledge.faq if e.id == "fees_interbank_transfer")
+    assert (d.intent, d.stage, d.action) == ("fees", "rules", "answer")
+    assert d.reply == entry.answer.en
+
+
+def test_faq_retrieval_decides_when_nothing_else_does(policy: Policy) -> None:
+    no_rules = replace(policy, rules=Rules(schema_version=1, intents={}))
+    engine = DialogueEngine(no_rules, FakeClassifier())
+    entry = next(e for e in policy.knowledge.faq if e.id == "account_open_foreigner_passport")
+    for lang in ("zh", "en"):
+        _, u = engine.understand(entry.question.get(lang))
+        assert (u.stage, u.intent) == ("rules", "account_open"), lang
+        assert u.faq is not None
+        assert u.faq.entry.id == entry.id
+        assert u.confidence >= policy.thresholds.faq_answer
+    _, unrelated = engine.understand("my grandmother likes gardening")
+    assert unrelated.stage == "fallback"
