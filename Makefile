@@ -9,11 +9,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NLU := build/bundles/nlu/manifest.json
 NLU_INPUTS := $(shell find edge_models/data -type f) edge_models/features.py edge_models/normalize.py \
-	edge_models/intent_onnx.py $(wildcard edge_models/build/*.py)
+	edge_models/intent_onnx.py $(addprefix edge_models/build/,train_intent.py calibrate.py data.py onnx_graph.py)
 
-.PHONY: setup run test lint typecheck unit models bench eval clean
+.PHONY: setup run test lint typecheck unit models bench bench-voice eval clean
 
-setup: $(STAMP) $(NLU)
+LLM := build/bundles/llm/manifest.json
+
+setup: $(STAMP) $(NLU) $(LLM)
 
 $(STAMP): pyproject.toml constraints.txt scripts/setup.sh
 	bash scripts/setup.sh
@@ -22,7 +24,10 @@ $(STAMP): pyproject.toml constraints.txt scripts/setup.sh
 $(NLU): $(STAMP) $(NLU_INPUTS)
 	$(PY) -m edge_models.build.train_intent --data edge_models/data --out build/bundles/nlu --origin seed
 
-models: $(NLU)
+$(LLM): $(STAMP) edge_models/build/llm_bundle.py
+	$(PY) -m edge_models.build.llm_bundle --out build/bundles/llm --origin seed
+
+models: $(NLU) $(LLM)
 
 run: setup
 	$(VENV)/bin/kiosk run
@@ -44,6 +49,9 @@ eval: setup
 
 bench: setup
 	$(PY) scripts/bench_nlu.py
+
+bench-voice: setup
+	$(PY) scripts/bench_voice.py
 
 clean:
 	rm -rf build $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -47,3 +47,36 @@ class VisemeTimeline(BaseModel):
             if cue.start_ms <= t_ms < cue.end_ms:
                 return cue.viseme
         return "X"
+
+
+class RecognizedWord(BaseModel):
+    """One recognised word with its audio time and the recogniser's confidence."""
+
+    model_config = ConfigDict(frozen=True)
+
+    word: str
+    start_s: float = Field(ge=0, description="Start in seconds from the start of the audio.")
+    end_s: float = Field(ge=0, description="End in seconds from the start of the audio.")
+    confidence: float = Field(ge=0, le=1)
+
+
+class Transcript(BaseModel):
+    """What a speech recogniser heard in one utterance (partial or final)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = Field(description="The recognised text, normalised (simplified Chinese).")
+    lang: str = Field(description="Language of the model that recognised it: 'zh', 'en', 'ko', ...")
+    words: tuple[RecognizedWord, ...] = ()
+    confidence: float = Field(ge=0, le=1, description="Utterance confidence (0 when nothing was heard).")
+    final: bool = True
+    engine: str = Field(default="", description="'vosk' or 'faster-whisper'.")
+    model: str = Field(default="", description="Model bundle name and version.")
+    mode: Literal["open", "grammar"] = "open"
+    audio_s: float = Field(default=0.0, ge=0, description="Seconds of audio recognised.")
+    compute_s: float = Field(default=0.0, ge=0, description="Seconds of CPU time it took.")
+
+    @property
+    def rtf(self) -> float:
+        """Real-time factor: compute time over audio time (0 for no audio)."""
+        return self.compute_s / self.audio_s if self.audio_s > 0 else 0.0

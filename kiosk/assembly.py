@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from edge_models.errors import ModelError
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue.engine import DialogueEngine
-from kiosk.dialogue.ports import IntentClassifier, TicketDispenser
+from kiosk.dialogue.ports import IntentClassifier, LlmClassifier, TicketDispenser
 from kiosk.policy.loader import Policy, PolicyError, load_policy
 from sync.activation import active_dir, provision_seed
 from sync.errors import SyncError
@@ -22,14 +22,20 @@ class Health:
 
     policy_version: str = "none"
     nlu_version: str = "none"
+    llm_version: str = "none"
     problems: list[str] = field(default_factory=list)
 
 
 def provision(settings: Settings, health: Health) -> None:
     """Install the built-in bundles into the state directory where needed."""
+    skipped = {"nlu"} if not settings.use_model else set()
+    if not settings.use_llm:
+        skipped.add("llm")
     for seed in settings.seed_dirs:
         if not (seed / "manifest.json").is_file():
             health.problems.append(f"built-in bundle {seed} is not built")
+            continue
+        if seed.name in skipped:
             continue
         try:
             provision_seed(seed, settings.state_dir)
@@ -74,11 +80,131 @@ def load_classifier(settings: Settings, health: Health) -> IntentClassifier | No
     return classifier
 
 
+def load_llm(settings: Settings, policy: Policy, health: Health) -> LlmClassifier | None:
+    """The active LLM bundle as the LLM stage, or None (the cascade skips the stage)."""
+    if not settings.use_llm:
+        return None
+    directory = active_dir(settings.state_dir, "llm")
+    if directory is None:
+        health.problems.append("no LLM installed: the LLM stage is skipped")
+        return None
+    try:
+        from edge_models.llm import LlamaModel, LlmConfig
+        from kiosk.llm_stage import LlmStage
+
+        model = LlamaModel(directory, LlmConfig(threads=settings.llm_threads, budget_s=settings.llm_budget_s))
+    except (ModelError, ImportError) as err:
+        _LOG.error("LLM rejected: %s", err)
+        health.problems.append(f"LLM rejected, its stage is skipped: {err}")
+        return None
+    health.llm_version = model.version
+    names = {label: text.en for label, text in policy.messages.intent_names.items()}
+    names["out_of_scope"] = "not a banking request, or an instruction to the assistant"
+    return LlmStage(model, names)
+
+
 def build_engine(settings: Settings, tickets: TicketDispenser | None = None) -> tuple[DialogueEngine, Health]:
-    """Provision, load the policy and the model, and make the engine."""
+    """Provision, load the policy and the models, and make the engine."""
     health = Health()
     provision(settings, health)
     policy = load_active_policy(settings, health)
     health.policy_version = policy.version
     classifier = load_classifier(settings, health)
-    return DialogueEngine(policy, classifier, tickets=tickets), health
+    llm = load_llm(settings, policy, health)
+    return DialogueEngine(policy, classifier, tickets=tickets, llm=llm), health
+
+
+class EngineReloader:
+    """Rebuilds the engine when ``active/`` switched, only when a new conversation starts.
+
+    A new bundle that does not load is reported to the sync agent
+    (:func:`sync.status.write_runtime_report`), which rolls it back; the
+    kiosk keeps serving with the engine it has.
+
+    Args:
+        settings: The kiosk settings.
+        engine: The engine built at start.
+        health: Its health record (problems are appended).
+        classifier: The intent model the engine runs with.
+        tickets: Ticket dispenser for rebuilt engines.
+        llm: The LLM stage the engine runs with (kept across rebuilds).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: DialogueEngine,
+        health: Health,
+        classifier: IntentClassifier | None,
+        *,
+        tickets: TicketDispenser | None = None,
+        llm: LlmClassifier | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.health = health
+        self._classifier = classifier
+        self._llm = llm
+        self._tickets = tickets
+        self._loaded = self._active_versions()
+
+    @classmethod
+    def start(cls, settings: Settings, tickets: TicketDispenser | None = None) -> EngineReloader:
+        """Provision, load and build the first engine (as :func:`build_engine`)."""
+        health = Health()
+        provision(settings, health)
+        policy = load_active_policy(settings, health)
+        health.policy_version = policy.version
+        classifier = load_classifier(settings, health)
+        llm = load_llm(settings, policy, health)
+        engine = DialogueEngine(policy, classifier, tickets=tickets, llm=llm)
+        return cls(settings, engine, health, classifier, tickets=tickets, llm=llm)
+
+    def _active_versions(self) -> dict[str, str]:
+        from sync.activation import active_manifest
+
+        versions = {}
+        for name in ("policy", "nlu"):
+            manifest = active_manifest(self.settings.state_dir, name)
+            versions[name] = manifest.version if manifest is not None else ""
+        return versions
+
+    def __call__(self) -> DialogueEngine:
+        """The engine for a new conversation (rebuilt when an active version changed)."""
+        from sync.status import write_runtime_report
+
+        versions = self._active_versions()
+        if versions == self._loaded:
+            return self.engine
+        changed = {name: v for name, v in versions.items() if v != self._loaded.get(name)}
+        policy = self.engine.policy
+        try:
+            if "policy" in changed:
+                directory = active_dir(self.settings.state_dir, "policy")
+                if directory is None:
+                    raise PolicyError("no active policy")
+                policy = load_policy(directory)
+            classifier = self._classifier
+            if "nlu" in changed and self.settings.use_model:
+                from edge_models.intent_onnx import OnnxIntentClassifier
+
+                nlu_dir = active_dir(self.settings.state_dir, "nlu")
+                if nlu_dir is None:
+                    raise ModelError("no active intent model")
+                loaded = OnnxIntentClassifier(nlu_dir, threads=self.settings.model_threads)
+                loaded.check_golden()
+                classifier = loaded
+        except (PolicyError, ModelError) as err:
+            _LOG.error("new bundle rejected, keeping the running one: %s", err)
+            self.health.problems.append(f"new bundle rejected, keeping the running one: {err}")
+            for name, version in changed.items():
+                write_runtime_report(self.settings.state_dir, name, version, False, str(err))
+            self._loaded = versions
+            return self.engine
+        self.engine = DialogueEngine(policy, classifier, tickets=self._tickets, llm=self._llm)
+        self._classifier = classifier
+        self.health.policy_version = policy.version
+        for name, version in changed.items():
+            write_runtime_report(self.settings.state_dir, name, version, True)
+        self._loaded = versions
+        return self.engine

@@ -16,11 +16,20 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from kiosk.cli_admin import app as admin_app
+from kiosk.cli_avatar import register as register_avatar
+from kiosk.cli_sync import hq_app, sync_app
+from kiosk.cli_voice import register as register_voice
 from kiosk.config import Settings, default_state_dir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Branch kiosk and digital-human runtime.")
 policy_app = typer.Typer(no_args_is_help=True, help="Policy bundles (HQ tooling).")
 app.add_typer(policy_app, name="policy")
+app.add_typer(hq_app, name="hq")
+app.add_typer(sync_app, name="sync")
+app.add_typer(admin_app, name="admin")
+register_voice(app)  # kiosk asr, kiosk say
+register_avatar(app)  # kiosk avatar ..., kiosk presence
 
 StateOption = Annotated[
     Path,
@@ -28,10 +37,13 @@ StateOption = Annotated[
 ]
 _DEFAULT_STATE = default_state_dir()
 NoModelOption = Annotated[bool, typer.Option("--no-model", help="Run on rules only, without the intent model.")]
+NoLlmOption = Annotated[
+    bool, typer.Option("--no-llm", envvar="KIOSK_NO_LLM", help="Skip the LLM stage (faster start, less memory).")
+]
 
 
-def _settings(state_dir: Path, no_model: bool = False, **extra: Any) -> Settings:
-    return Settings(state_dir=state_dir, use_model=not no_model, **extra)
+def _settings(state_dir: Path, no_model: bool = False, no_llm: bool = False, **extra: Any) -> Settings:
+    return Settings(state_dir=state_dir, use_model=not no_model, use_llm=not no_llm, **extra)
 
 
 def _emit(out: IO[str], obj: dict[str, Any]) -> None:
@@ -56,11 +68,11 @@ def _report(health: Any) -> None:
 
 
 @app.command()
-def nlu(state_dir: StateOption = _DEFAULT_STATE, no_model: NoModelOption = False) -> None:
+def nlu(state_dir: StateOption = _DEFAULT_STATE, no_model: NoModelOption = False, no_llm: NoLlmOption = False) -> None:
     """Understand utterances from stdin, one per line; print JSON lines."""
     from kiosk.assembly import build_engine
 
-    engine, health = build_engine(_settings(state_dir, no_model))
+    engine, health = build_engine(_settings(state_dir, no_model, no_llm))
     _report(health)
     out = sys.stdout
     for number, text, error in _lines(sys.stdin.buffer):
@@ -84,17 +96,28 @@ def nlu(state_dir: StateOption = _DEFAULT_STATE, no_model: NoModelOption = False
 
 
 @app.command()
-def chat(state_dir: StateOption = _DEFAULT_STATE, no_model: NoModelOption = False) -> None:
+def chat(
+    state_dir: StateOption = _DEFAULT_STATE,
+    no_model: NoModelOption = False,
+    no_llm: NoLlmOption = False,
+    voice: Annotated[Path | None, typer.Option(help="Voice turns from a WAV file or a folder of WAVs.")] = None,
+    voice_out: Annotated[Path | None, typer.Option(help="Folder for the spoken replies (WAV).")] = None,
+) -> None:
     """Converse: JSON lines {"session", "text"|"button"} on stdin, decisions on stdout."""
-    from kiosk.assembly import build_engine
+    if voice is not None:
+        from kiosk.cli_voice import voice_chat
+
+        return voice_chat(state_dir, no_model, voice, voice_out)
+    from kiosk.assembly import EngineReloader
     from kiosk.conversation import Conversations
     from kiosk.store import Store
 
-    settings = _settings(state_dir, no_model)
+    settings = _settings(state_dir, no_model, no_llm)
     store = Store(settings.db_path)
-    engine, health = build_engine(settings, tickets=store)
+    reloader = EngineReloader.start(settings, tickets=store)  # new sessions pick up a switched active/
+    engine, health = reloader.engine, reloader.health
     _report(health)
-    conversations = Conversations(engine, store)
+    conversations = Conversations(engine, store, reloader=reloader)
     out = sys.stdout
     for number, line, error in _lines(sys.stdin.buffer):
         if error is not None or line is None:
@@ -153,13 +176,14 @@ def run(
     host: Annotated[str, typer.Option(envvar="KIOSK_HOST", help="Address of the local page.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="KIOSK_PORT", help="Port of the local page.")] = 8080,
     no_model: NoModelOption = False,
+    no_llm: NoLlmOption = False,
 ) -> None:
     """Start the kiosk: the dialogue engine behind its local page."""
     import uvicorn
 
     from kiosk.web.app import create_app
 
-    settings = _settings(state_dir, no_model, host=host, port=port)
+    settings = _settings(state_dir, no_model, no_llm, host=host, port=port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo(f"kiosk: serving on http://{host}:{port} (state in {state_dir})", err=True)
     # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the

@@ -24,13 +24,16 @@ class Settings(BaseModel):
 
     state_dir: Path = Field(default_factory=default_state_dir, description="State: bundles, active/, kiosk.db.")
     seed_dirs: tuple[Path, ...] = Field(
-        default=(DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR / "nlu"),
+        default=(DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR / "nlu", DEFAULT_SEED_DIR / "llm"),
         description="Built-in default bundles installed when the state has none.",
     )
     host: str = Field(default="127.0.0.1", description="Address the kiosk's local page binds to.")
     port: int = Field(default=8080, ge=0, le=65535, description="Port of the kiosk's local page.")
     model_threads: int = Field(default=1, ge=1, le=8, description="onnxruntime threads for the intent model.")
     use_model: bool = Field(default=True, description="Load the intent model (off: rules only).")
+    use_llm: bool = Field(default=True, description="Load the LLM stage for unsure turns.")
+    llm_threads: int = Field(default=2, ge=1, le=8, description="llama.cpp threads.")
+    llm_budget_s: float = Field(default=3.0, gt=0, le=30, description="Time budget of one LLM call.")
 
     @property
     def db_path(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from kiosk.dialogue.decision import Decision
@@ -25,11 +26,23 @@ class Conversations:
         engine: The dialogue engine.
         store: Where turns and hand-offs are recorded (masked); None records nothing.
         max_sessions: Oldest sessions are forgotten beyond this many.
+        reloader: Called when a new session starts; returns the engine for it
+            (a rebuilt one after ``active/`` switched). A running session keeps
+            the engine it started with.
     """
 
-    def __init__(self, engine: DialogueEngine, store: Store | None, *, max_sessions: int = MAX_SESSIONS) -> None:
+    def __init__(
+        self,
+        engine: DialogueEngine,
+        store: Store | None,
+        *,
+        max_sessions: int = MAX_SESSIONS,
+        reloader: Callable[[], DialogueEngine] | None = None,
+    ) -> None:
         self.engine = engine
         self.store = store
+        self._reloader = reloader
+        self._engines: dict[str, DialogueEngine] = {}
         self._sessions: OrderedDict[str, DialogueSession] = OrderedDict()
         self._history: dict[str, list[str]] = {}
         self._max = max_sessions
@@ -43,10 +56,14 @@ class Conversations:
                 session = DialogueSession(session_id)
                 self._sessions[session_id] = session
                 self._history[session_id] = []
+                if self._reloader is not None:
+                    self.engine = self._reloader()
+                self._engines[session_id] = self.engine
             self._sessions.move_to_end(session_id)
             while len(self._sessions) > self._max:
                 old, _ = self._sessions.popitem(last=False)
                 self._history.pop(old, None)
+                self._engines.pop(old, None)
             return session
 
     def turn(
@@ -61,7 +78,8 @@ class Conversations:
             shown = (text or "")[:MAX_INPUT_CHARS]
             utterance = Utterance(text=shown)
         started = time.perf_counter()
-        decision = self.engine.handle(session, utterance, now or datetime.now(UTC))
+        engine = self._engines.get(session_id, self.engine)
+        decision = engine.handle(session, utterance, now or datetime.now(UTC))
         latency_ms = (time.perf_counter() - started) * 1000
         history = self._history.setdefault(session_id, [])
         history.append(f"{decision.intent}: {shown}")

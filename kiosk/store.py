@@ -72,7 +72,28 @@ CREATE TABLE IF NOT EXISTS settings (
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS handoff_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    handoff_id INTEGER NOT NULL REFERENCES handoffs(id),
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    by TEXT NOT NULL,
+    note TEXT
+);
 """
+
+HANDOFF_STATUSES = ("waiting", "accepted", "resolved")
+_NEXT_STATUS = {"accepted": ("waiting",), "resolved": ("waiting", "accepted")}
+_TURN_FILTERS = {
+    "since": "at >= ?",
+    "until": "at < ?",
+    "intent": "intent = ?",
+    "stage": "stage = ?",
+    "action": "action = ?",
+    "lang": "lang = ?",
+    "session_id": "session_id = ?",
+    "after_id": "id > ?",
+}
 
 
 class StoreError(Exception):
@@ -95,6 +116,10 @@ class HandoffRow:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class HandoffStateError(StoreError):
+    """A hand-off is missing or cannot move to the requested status."""
 
 
 class Store:
@@ -223,6 +248,65 @@ class Store:
         else:
             rows = self._query(f"SELECT {cols} FROM handoffs WHERE status = ? ORDER BY id", (status,))  # noqa: S608
         return [HandoffRow(**dict(r)) for r in rows]
+
+    def handoff(self, handoff_id: int) -> HandoffRow | None:
+        """One hand-off by id, or None."""
+        rows = self._query(
+            "SELECT id, session_id, at, kind, reason, lang, summary, status FROM handoffs WHERE id = ?", (handoff_id,)
+        )
+        return HandoffRow(**dict(rows[0])) if rows else None
+
+    def set_handoff_status(self, handoff_id: int, status: str, by: str, note: str | None = None) -> HandoffRow:
+        """Accept or resolve a hand-off, recording who did it and the (masked) note.
+
+        Raises:
+            HandoffStateError: no such hand-off, an unknown status, or a move the
+                current status does not allow (e.g. resolving a resolved one).
+        """
+        allowed_from = _NEXT_STATUS.get(status)
+        if allowed_from is None:
+            raise HandoffStateError(f"unknown hand-off status {status!r}")
+        masked = mask_pii(note) if note else None
+        with self._tx() as db:
+            row = db.execute("SELECT status FROM handoffs WHERE id = ?", (handoff_id,)).fetchone()
+            if row is None:
+                raise HandoffStateError(f"hand-off {handoff_id} does not exist")
+            if row[0] not in allowed_from:
+                raise HandoffStateError(f"hand-off {handoff_id} is {row[0]}; it cannot become {status}")
+            db.execute(
+                "UPDATE handoffs SET status = ?, note = COALESCE(?, note) WHERE id = ?", (status, masked, handoff_id)
+            )
+            db.execute(
+                "INSERT INTO handoff_events (handoff_id, at, status, by, note) VALUES (?, ?, ?, ?, ?)",
+                (handoff_id, _now(), status, by, masked),
+            )
+        found = self.handoff(handoff_id)
+        if found is None:  # pragma: no cover - deleted between the statements
+            raise HandoffStateError(f"hand-off {handoff_id} does not exist")
+        return found
+
+    def handoff_events(self, handoff_id: int) -> list[dict[str, Any]]:
+        """Who accepted or resolved a hand-off, oldest first."""
+        rows = self._query("SELECT * FROM handoff_events WHERE handoff_id = ? ORDER BY id", (handoff_id,))
+        return [dict(r) for r in rows]
+
+    def find_turns(self, limit: int = 200, **filters: str | int | None) -> list[dict[str, Any]]:
+        """Turns matching the filters, newest first.
+
+        Filters: ``since``/``until`` (ISO times), ``intent``, ``stage``, ``action``,
+        ``lang``, ``session_id``, ``after_id``; empty values are ignored.
+
+        Raises:
+            ValueError: an unknown filter name.
+        """
+        unknown = sorted(set(filters) - set(_TURN_FILTERS))
+        if unknown:
+            raise ValueError(f"unknown turn filter: {', '.join(unknown)}")
+        clauses = [_TURN_FILTERS[k] for k, v in filters.items() if v not in (None, "")]
+        args = tuple(v for v in filters.values() if v not in (None, ""))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(f"SELECT * FROM turns {where} ORDER BY id DESC LIMIT ?", (*args, limit))  # noqa: S608
+        return [dict(r) for r in rows]
 
     # -- tickets --------------------------------------------------------------
 

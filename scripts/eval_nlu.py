@@ -27,12 +27,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Evaluate the understanding cascade.")
     parser.add_argument("data", type=Path)
     parser.add_argument("--no-model", action="store_true", help="rules only")
+    parser.add_argument("--no-llm", action="store_true", help="without the LLM stage")
     parser.add_argument("--errors", action="store_true", help="list the confident errors")
     args = parser.parse_args()
     with args.data.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     with tempfile.TemporaryDirectory() as state:
-        engine, health = build_engine(Settings(state_dir=Path(state), use_model=not args.no_model))
+        engine, health = build_engine(
+            Settings(state_dir=Path(state), use_model=not args.no_model, use_llm=not args.no_llm)
+        )
         for problem in health.problems:
             print(f"note: {problem}", file=sys.stderr)
         stats: dict[str, Counter[str]] = {"all": Counter(), "zh": Counter(), "en": Counter()}
@@ -57,6 +60,7 @@ def main() -> int:
     report = {
         "data": str(args.data),
         "model": health.nlu_version,
+        "llm": health.llm_version,
         "policy": health.policy_version,
         "ms_per_utterance": round(elapsed * 1000 / max(1, len(rows)), 3),
         "stages": dict(stages),

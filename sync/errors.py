@@ -25,3 +25,35 @@ class BundleCorruptError(BundleError):
 
 class ActivationError(SyncError):
     """A bundle could not be installed or made active."""
+
+
+class UnpackError(BundleError):
+    """A downloaded bundle archive is unsafe or malformed (links, '..', too big)."""
+
+
+class UpdateError(SyncError):
+    """An update cycle failed; the kiosk keeps what it has."""
+
+
+class TransportError(UpdateError):
+    """The repository could not be reached or stopped answering (network, HTTP, timeout)."""
+
+
+class HttpStatusError(TransportError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RepositoryRejectedError(UpdateError):
+    """Data from the repository failed verification (signatures, versions, expiry, length, hash)."""
+
+
+class HealthCheckError(SyncError):
+    """A bundle failed its health check (load, golden cases)."""
+
+
+class HqError(SyncError):
+    """The HQ repository cannot do what was asked (missing keys, bad state, bad input)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,10 @@ import pytest
 from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR
 from kiosk.policy import Policy, load_policy
 from tests.fakes import ROOT
+
+# Kiosk processes started by tests skip the LLM stage (it loads a 98 MB model
+# and answers in seconds); tests/integration/test_llm.py runs it for real.
+os.environ.setdefault("KIOSK_NO_LLM", "1")
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from kiosk.dialogue.flows import (
     Outcome,
     QueueTicketFlow,
 )
-from kiosk.dialogue.ports import IntentClassifier, MemoryTicketDispenser, TicketDispenser
+from kiosk.dialogue.ports import IntentClassifier, LlmClassifier, MemoryTicketDispenser, TicketDispenser
 from kiosk.dialogue.replies import STAFF_BUTTON_ID, Replies
 from kiosk.dialogue.session import DialogueSession, FlowState
 from kiosk.dialogue.understanding import Understander, Understanding
@@ -26,6 +26,8 @@ from kiosk.policy.loader import Policy
 
 # Intents that interrupt a flow even when the utterance also names a slot value.
 _INTERRUPTING = frozenset({"card_lost", "fraud_report", "human_agent", "complaint", "goodbye"})
+# Intents whose service has side effects (tickets, staff calls, alerts).
+_ACTIONS = frozenset({"queue_ticket", "human_agent", "complaint", "fraud_report", "goodbye"})
 # Intents never offered as clarification choices.
 _NOT_OFFERED = frozenset({"out_of_scope", "greeting", "goodbye", "smalltalk", "human_agent"})
 
@@ -40,6 +42,7 @@ class DialogueEngine:
     Args:
         policy: The active policy bundle.
         classifier: The intent model; None runs on rules alone.
+        llm: The LLM stage for unsure turns; None skips it.
         tickets: Issues queue ticket numbers.
         normalizer: Text normaliser (OpenCC-backed by default).
     """
@@ -49,13 +52,14 @@ class DialogueEngine:
         policy: Policy,
         classifier: IntentClassifier | None = None,
         *,
+        llm: LlmClassifier | None = None,
         tickets: TicketDispenser | None = None,
         normalizer: Normalizer | None = None,
     ) -> None:
         self.policy = policy
         self.normalize = normalizer or Normalizer()
         self._faq = FaqMatcher(policy.knowledge, self.normalize)
-        self.understander = Understander(policy, classifier, self._faq)
+        self.understander = Understander(policy, classifier, self._faq, llm)
         self._replies = Replies(policy)
         self._thresholds = policy.thresholds
         self._deposits = DepositRates(policy, self._replies)
@@ -138,6 +142,9 @@ class DialogueEngine:
         lang = session.lang
         if not u.decided:
             return self._clarify(session, u)
+        if u.stage == "llm" and u.intent in _ACTIONS:
+            # The LLM never triggers an action by itself: the customer confirms it.
+            return self._clarify(session, u, first=u.intent)
         session.misses = 0
         if u.safety is not None and u.safety.kind == "injection":
             return self._decision(session, self._replies.text("injection", lang), u, "answer", self._top(lang))
@@ -201,12 +208,14 @@ class DialogueEngine:
                 return hit.entry.answer.get(lang)
         return self._replies.answer(u.intent, lang)
 
-    def _clarify(self, session: DialogueSession, u: Understanding) -> Decision:
+    def _clarify(self, session: DialogueSession, u: Understanding, first: str | None = None) -> Decision:
         lang = session.lang
         session.misses += 1
         if session.misses >= self._thresholds.max_misses:
             return self._handoff(session, "repeated_misses", u, "handoff_misses")
-        offered = [c.intent for c in u.candidates if c.intent not in _NOT_OFFERED][: self._thresholds.clarify_options]
+        ranked = [first] if first else []
+        ranked += [c.intent for c in u.candidates if c.intent not in _NOT_OFFERED and c.intent != first]
+        offered = ranked[: self._thresholds.clarify_options]
         if not offered:
             offered = list(self.policy.flows.top_services[: self._thresholds.clarify_options])
         buttons = (*(self._replies.intent_button(i, lang) for i in offered), self._replies.staff_button(lang))

@@ -24,6 +24,19 @@ class IntentClassifier(Protocol):
         ...
 
 
+class LlmClassifier(Protocol):
+    """The LLM stage: picks among candidate labels when the intent model is unsure."""
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages the model understands well enough to ask."""
+        ...
+
+    def classify(self, text: str, labels: Sequence[str]) -> tuple[str, float] | None:
+        """The chosen label and its probability, or None when skipped, late or failed."""
+        ...
+
+
 class TicketDispenser(Protocol):
     """Issues queue ticket numbers (the store keeps the counters)."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from edge_models.normalize import Normalized
 from kiosk.dialogue.decision import Candidate, Stage
 from kiosk.dialogue.faq import FaqHit, FaqMatcher
-from kiosk.dialogue.ports import IntentClassifier
+from kiosk.dialogue.ports import IntentClassifier, LlmClassifier
 from kiosk.dialogue.rules import RuleMatcher
 from kiosk.dialogue.safety import SafetyGuard, SafetyHit
 from kiosk.policy.loader import Policy
@@ -49,11 +49,21 @@ class Understander:
         policy: Safety patterns, keyword rules and thresholds.
         classifier: The intent model, or None to run on rules alone.
         faq: Retrieval over the policy's FAQ passages.
+        llm: The LLM stage, or None.
     """
 
-    def __init__(self, policy: Policy, classifier: IntentClassifier | None, faq: FaqMatcher) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        classifier: IntentClassifier | None,
+        faq: FaqMatcher,
+        llm: LlmClassifier | None = None,
+    ) -> None:
         self._safety = SafetyGuard(policy.safety)
         self._faq = faq
+        self._llm = llm
+        self._llm_threshold = policy.thresholds.llm
+        self._llm_candidates = policy.thresholds.llm_candidates
         self._rules = RuleMatcher(policy.rules)
         self._classifier = classifier
         thresholds = policy.thresholds
@@ -84,6 +94,19 @@ class Understander:
         )
         return candidates[:5], no_intent
 
+    def _ask_llm(self, norm: Normalized, candidates: tuple[Candidate, ...]) -> Understanding | None:
+        if self._llm is None or self._llm_threshold >= 1.0 or not candidates:
+            return None
+        if (norm.lang or "zh") not in self._llm.languages:
+            return None
+        labels = [c.intent for c in candidates[: self._llm_candidates]]
+        if "out_of_scope" not in labels:
+            labels.append("out_of_scope")
+        answer = self._llm.classify(norm.text, labels)
+        if answer is None or answer[1] < self._llm_threshold:
+            return None
+        return Understanding(answer[0], "llm", answer[1], candidates)
+
     def understand(self, norm: Normalized) -> Understanding:
         """Decide the intent of a normalised utterance."""
         hit = self._safety.check(norm)
@@ -97,6 +120,9 @@ class Understander:
             # A banking question the kiosk has no intent for: keywords would only mislead.
             top = candidates[0] if candidates else Candidate(intent="out_of_scope", confidence=0.0)
             return Understanding(top.intent, "fallback", top.confidence, candidates)
+        guess = self._ask_llm(norm, candidates)
+        if guess is not None:
+            return guess
         matches = self._rules.match(norm.text)
         if matches:
             best_hits = matches[0][1]

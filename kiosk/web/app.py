@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kiosk.config import Settings
+from kiosk.web.avatar_stream import router as avatar_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _SECURITY_HEADERS = {
@@ -72,6 +73,10 @@ def create_app(settings: Settings) -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(avatar_router)  # /avatar/frame.png, /avatar/stream.mjpg
+    from kiosk.admin import mount_admin  # the staff admin page under /admin (kiosk/admin/)
+
+    mount_admin(app, settings)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -18,7 +18,7 @@ CHAT_KEYS = {"session", "reply", "lang", "intent", "stage", "confidence", "actio
 
 
 def run(args: list[str], stdin: bytes, state: Path, nlu_bundle: Path) -> list[dict[str, object]]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(state.parent), "KIOSK_STATE_DIR": str(state)}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(state.parent), "KIOSK_STATE_DIR": str(state), "KIOSK_NO_LLM": "1"}
     # Seed this state directory from the test bundles, as `make` does for the default one.
     from kiosk.assembly import Health, provision
     from kiosk.config import Settings

@@ -20,7 +20,7 @@ from kiosk.web import create_app
 
 @pytest.fixture
 def client(tmp_path: Path, nlu_bundle: Path) -> TestClient:
-    settings = Settings(state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle))
+    settings = Settings(state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False)
     with TestClient(create_app(settings)) as test_client:
         yield test_client  # type: ignore[misc]
 

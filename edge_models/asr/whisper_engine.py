@@ -1,0 +1,167 @@
+"""The open-vocabulary recogniser for languages without a vosk model: faster-whisper.
+
+whisper is not a streaming model: the stream keeps the utterance (bounded)
+and decodes it when it ends, after endpointing. Chinese output is converted
+to simplified characters. Silence never reaches the model (an energy gate),
+and segments whisper itself marks as no speech are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from edge_models.asr.base import MAX_UTTERANCE_S, AsrEngine, AsrStream
+from edge_models.audio import Int16Array, rms_dbfs
+from edge_models.errors import ModelCorruptError, ModelMissingError
+from edge_models.speech import RecognizedWord, Transcript
+
+_LOG = logging.getLogger(__name__)
+WHISPER_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
+WHISPER_LANGUAGES = ("en", "zh", "yue", "ko", "ja")
+AUTO = "auto"
+AUTO_LANGUAGES = ("en", "zh")
+SILENCE_DBFS = -50.0
+_NO_SPEECH = 0.6
+_LOW_LOGPROB = -1.0
+
+
+class WhisperStream(AsrStream):
+    """Collects one utterance, decodes it on :meth:`finish`."""
+
+    def __init__(self, engine: WhisperEngine, lang: str, max_seconds: float) -> None:
+        super().__init__(max_seconds=max_seconds)
+        self._engine = engine
+        self._lang = lang
+        self._chunks: list[Int16Array] = []
+
+    def _accept(self, chunk: Int16Array) -> Transcript | None:
+        self._chunks.append(chunk.copy())
+        return None
+
+    def _finish(self) -> Transcript:
+        samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        return self._engine.decode(samples, self._lang)
+
+
+class WhisperEngine(AsrEngine):
+    """A CTranslate2 whisper model (int8) for open-vocabulary recognition.
+
+    Args:
+        model_dir: Folder with ``model.bin``, ``config.json``, ``tokenizer.json``, ``vocabulary.txt``.
+        name: Bundle name and version, reported in transcripts.
+        threads: CPU threads for decoding.
+        beam_size: Beam width (1, greedy, is fastest; 5 is whisper's default).
+        languages: Languages this kiosk accepts from the model.
+
+    Raises:
+        ModelMissingError: a model file is missing.
+        ModelCorruptError: CTranslate2 cannot load it.
+    """
+
+    engine = "faster-whisper"
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        name: str = "",
+        threads: int = 2,
+        beam_size: int = 1,
+        languages: Sequence[str] = WHISPER_LANGUAGES,
+    ) -> None:
+        super().__init__()
+        from faster_whisper import WhisperModel
+
+        for rel in WHISPER_FILES:
+            if not (model_dir / rel).is_file():
+                raise ModelMissingError(f"whisper model {model_dir} lacks {rel}")
+        try:
+            self._whisper = WhisperModel(
+                str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True
+            )
+        except Exception as err:
+            raise ModelCorruptError(f"faster-whisper cannot load {model_dir}: {err}") from err
+        self.languages = tuple(languages)
+        self.model = name or model_dir.name
+        self.beam_size = beam_size
+        self._t2s: object | None = None
+
+    def stream(
+        self, lang: str, grammar: Sequence[str] | None = None, *, max_seconds: float = MAX_UTTERANCE_S
+    ) -> AsrStream:
+        """Open one utterance (open vocabulary only); ``lang="auto"`` detects English or Mandarin.
+
+        Raises:
+            AsrUnsupportedError: another language, or grammar mode.
+        """
+        if lang != AUTO:
+            self.check(lang, grammar)
+        else:
+            self.check(AUTO_LANGUAGES[0], grammar)
+        return WhisperStream(self, lang, max_seconds)
+
+    def _simplify(self, text: str) -> str:
+        import opencc
+
+        if self._t2s is None:
+            self._t2s = opencc.OpenCC("t2s")
+        return str(self._t2s.convert(text))  # type: ignore[attr-defined]
+
+    def decode(self, samples: Int16Array, lang: str) -> Transcript:
+        """Decode a whole utterance of 16 kHz mono int16 samples."""
+        empty = Transcript(text="", lang=lang, confidence=0.0, engine=self.engine, model=self.model)
+        if len(samples) == 0 or rms_dbfs(samples) < SILENCE_DBFS:
+            return empty
+        audio = samples.astype(np.float32) / 32768.0
+        if lang == AUTO:
+            _best, _p, probs = self._whisper.detect_language(audio)
+            scores = dict(probs)
+            lang = max(AUTO_LANGUAGES, key=lambda code: scores.get(code, 0.0))
+            empty = empty.model_copy(update={"lang": lang})
+        segments, _info = self._whisper.transcribe(
+            audio,
+            language=lang,
+            beam_size=self.beam_size,
+            temperature=0.0,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            no_speech_threshold=None,
+            log_prob_threshold=None,
+            vad_filter=False,
+        )
+        words: list[RecognizedWord] = []
+        texts: list[str] = []
+        for segment in segments:
+            if segment.no_speech_prob > _NO_SPEECH and segment.avg_logprob < _LOW_LOGPROB:
+                continue
+            texts.append(segment.text.strip())
+            for w in segment.words or ():
+                word = w.word.strip()
+                if word:
+                    start = max(0.0, float(w.start))
+                    words.append(
+                        RecognizedWord(
+                            word=self._simplify(word) if lang == "zh" else word,
+                            start_s=start,
+                            end_s=max(start, float(w.end)),
+                            confidence=min(1.0, max(0.0, float(w.probability))),
+                        )
+                    )
+        text = ("" if lang in ("zh", "yue", "ja") else " ").join(t for t in texts if t)
+        if lang == "zh":
+            text = self._simplify(text)
+        if not text:
+            return empty
+        confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
+        return Transcript(
+            text=text,
+            lang=lang,
+            words=tuple(words),
+            confidence=round(confidence, 4),
+            engine=self.engine,
+            model=self.model,
+        )

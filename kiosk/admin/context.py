@@ -1,0 +1,80 @@
+"""What the admin routes share: database handles, templates, the cookie secret, the clock."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kiosk.admin.config import AdminConfig
+from kiosk.admin.security import AttemptLimiter, new_token
+from kiosk.config import Settings
+
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
+
+    from kiosk.admin.accounts import AdminDB
+    from kiosk.store import Store
+
+PACKAGE = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE / "templates"
+STATIC_DIR = PACKAGE / "static"
+SESSION_COOKIE = "kiosk_admin"
+LOGIN_COOKIE = "kiosk_admin_login"
+
+
+def load_secret(state_dir: Path) -> bytes:
+    """The key that signs admin cookies, made once per kiosk (``<state>/admin/secret``, mode 0600)."""
+    path = state_dir / "admin" / "secret"
+    if path.is_file():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".secret.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, new_token().encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return path.read_bytes().strip()
+
+
+@dataclass
+class AdminContext:
+    """The admin page's state on ``app.state.admin`` (handles are opened in the lifespan)."""
+
+    settings: Settings
+    config: AdminConfig
+    templates: Jinja2Templates
+    clock: Callable[[], float] = time.time
+    secret: bytes = b""
+    db: AdminDB | None = None
+    store: Store | None = None
+    limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
+
+    def open(self) -> None:
+        """Open the store and the admin tables (called by the app's lifespan)."""
+        from kiosk.admin.accounts import AdminDB
+        from kiosk.admin.security import LockoutPolicy, SessionPolicy
+        from kiosk.store import Store
+
+        cfg = self.config
+        self.secret = load_secret(self.settings.state_dir)
+        self.store = Store(self.settings.db_path)
+        self.db = AdminDB(
+            self.settings.db_path,
+            LockoutPolicy(cfg.max_failures, cfg.lockout_minutes * 60),
+            SessionPolicy(cfg.session_idle_minutes * 60, cfg.session_max_hours * 3600),
+        )
+        self.limiter = AttemptLimiter(max_attempts=cfg.attempts_per_minute, window_seconds=60.0)
+
+    def close(self) -> None:
+        """Close what :meth:`open` opened."""
+        if self.db is not None:
+            self.db.close()
+        if self.store is not None:
+            self.store.close()

@@ -1,0 +1,57 @@
+"""Mounting the admin page into the kiosk's app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from kiosk.admin.config import AdminConfig
+from kiosk.admin.context import STATIC_DIR, TEMPLATES_DIR, AdminContext
+from kiosk.admin.deps import SignInRequired
+from kiosk.config import Settings
+
+
+def mount_admin(app: FastAPI, settings: Settings, config: AdminConfig | None = None) -> AdminContext:
+    """Add the admin page under ``/admin`` (and ``/metrics``) to ``app``.
+
+    The admin tables and its own store connection open in the app's lifespan.
+    Every page and API needs a signed-in user; ``/healthz`` stays public.
+    """
+    from kiosk.admin.routes_auth import router as auth_router
+    from kiosk.admin.routes_desk import router as desk_router
+    from kiosk.admin.routes_manage import metrics_router
+    from kiosk.admin.routes_manage import router as manage_router
+
+    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    ctx = AdminContext(settings=settings, config=config or AdminConfig(), templates=templates)
+    app.state.admin = ctx
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
+        async with inner(a) as state:
+            ctx.open()
+            try:
+                yield state
+            finally:
+                ctx.close()
+
+    app.router.lifespan_context = lifespan
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
+        if exc.api:
+            return JSONResponse({"detail": "sign-in required"}, status_code=401)
+        return RedirectResponse("/admin/login", status_code=303)
+
+    app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
+    for router in (auth_router, desk_router, manage_router):
+        app.include_router(router, prefix="/admin", include_in_schema=False)
+    app.include_router(metrics_router, include_in_schema=False)
+    return ctx

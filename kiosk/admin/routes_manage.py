@@ -1,0 +1,206 @@
+"""Pages that change how the kiosk runs: settings, audit log, metrics, updates."""
+
+from __future__ import annotations
+
+import hmac
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+
+from kiosk.admin.accounts import AdminDB, StaffSession
+from kiosk.admin.charts import line_chart, prometheus
+from kiosk.admin.context import AdminContext
+from kiosk.admin.deps import Posted, Staff, current_session, get_admin, get_db, get_store
+from kiosk.admin.errors import SettingError
+from kiosk.admin.overrides import PREFIX, SPECS, spec
+from kiosk.admin.render import page
+from kiosk.admin.reports import bundle_versions, by_group, daily, day_start, sync_history
+from kiosk.store import Store
+
+router = APIRouter()
+metrics_router = APIRouter()
+Ctx = Annotated[AdminContext, Depends(get_admin)]
+DB = Annotated[AdminDB, Depends(get_db)]
+KioskStore = Annotated[Store, Depends(get_store)]
+
+
+def _require_supervisor(session: StaffSession) -> None:
+    if not session.user.supervisor:
+        raise HTTPException(status_code=403, detail="only a supervisor may do this")
+
+
+# -- settings -----------------------------------------------------------------------
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, session: Staff, ctx: Ctx, store: KioskStore) -> HTMLResponse:
+    """Every editable setting with its value, bounds and who changed it last."""
+    return _settings(request=request, session=session, ctx=ctx, store=store)
+
+
+def _settings(
+    *,
+    request: Request,
+    session: StaffSession,
+    ctx: AdminContext,
+    store: Store,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    values = {s.name: store.get_setting(PREFIX + s.name, s.default) for s in SPECS}
+    return page(request, ctx, session, "settings", specs=SPECS, values=values, error=error, status_code=status)
+
+
+@router.post("/settings", response_class=HTMLResponse, response_model=None)
+def change_setting(
+    *,
+    request: Request,
+    session: Posted,
+    ctx: Ctx,
+    store: KioskStore,
+    db: DB,
+    name: Annotated[str, Form(max_length=40)],
+    value: Annotated[str, Form(max_length=40)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Change one setting within its bounds; audited with who and when.
+
+    Raises:
+        HTTPException: 403 when staff change a supervisor's setting.
+    """
+    try:
+        setting = spec(name)
+        if setting.supervisor:
+            _require_supervisor(session)
+        parsed = setting.parse(value)
+    except SettingError as err:
+        return _settings(request=request, session=session, ctx=ctx, store=store, error=str(err), status=422)
+    old = store.get_setting(PREFIX + name, setting.default)
+    store.set_setting(PREFIX + name, parsed, session.user.username)
+    db.audit(session.user.username, "setting", name, {"from": old, "to": parsed})
+    return RedirectResponse("/admin/settings", status_code=303)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResponse:
+    """Who did what, when."""
+    return page(request, ctx, session, "audit", entries=db.audit_log(300))
+
+
+# -- metrics ------------------------------------------------------------------------
+
+
+@router.get("/metrics", response_class=HTMLResponse)
+def metrics_page(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResponse:
+    """Charts over the last 14 days, and tables by intent and language for the last 7."""
+    now = datetime.now(UTC)
+    days = daily(db, now)
+    labels = [d.day[5:] for d in days]
+    charts = [
+        line_chart(
+            "Turns / sessions per day",
+            labels,
+            {"turns": [d.turns for d in days], "sessions": [d.sessions for d in days]},
+        ),
+        line_chart(
+            "Rates per session / turn",
+            labels,
+            {
+                "resolved w/o staff": [d.resolved_rate for d in days],
+                "fallback": [d.fallback_rate for d in days],
+                "hand-off": [d.handoff_rate for d in days],
+                "risk alert": [d.risk_rate for d in days],
+            },
+        ),
+        line_chart(
+            "Engine latency (ms)", labels, {"p50": [d.p50_ms for d in days], "p95": [d.p95_ms for d in days]}, " ms"
+        ),
+    ]
+    week = day_start(now - timedelta(days=6))
+    return page(
+        request,
+        ctx,
+        session,
+        "metrics",
+        charts=charts,
+        days=days,
+        by_intent=by_group(db, "intent", week),
+        by_lang=by_group(db, "lang", week),
+    )
+
+
+def _metrics_token(ctx: AdminContext) -> str | None:
+    if ctx.config.metrics_token:
+        return ctx.config.metrics_token
+    path = ctx.settings.state_dir / "admin" / "metrics-token"
+    return path.read_text().strip() or None if path.is_file() else None
+
+
+@metrics_router.get("/metrics", response_class=PlainTextResponse)
+def prometheus_metrics(request: Request, ctx: Ctx, db: DB) -> PlainTextResponse:
+    """Prometheus text format: a signed-in user's cookie, or ``Authorization: Bearer <metrics token>``."""
+    token = _metrics_token(ctx)
+    given = request.headers.get("authorization", "")
+    if not (token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())):
+        current_session(request, ctx, db)
+    health = getattr(request.app.state, "health", None)
+    up = health is not None and not health.problems
+    return PlainTextResponse(prometheus(db, up), media_type="text/plain; version=0.0.4")
+
+
+# -- updates ------------------------------------------------------------------------
+
+
+@router.get("/updates", response_class=HTMLResponse)
+def updates_page(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResponse:
+    """Bundle versions, sync history, "sync now" and "roll back"."""
+    request_file = ctx.settings.state_dir / "sync" / "request-now"
+    return page(
+        request,
+        ctx,
+        session,
+        "updates",
+        bundles=bundle_versions(ctx.settings.state_dir),
+        history=sync_history(db),
+        sync_pending=request_file.exists(),
+    )
+
+
+@router.post("/updates/sync-now")
+def sync_now(session: Posted, ctx: Ctx, db: DB) -> RedirectResponse:
+    """Ask the sync agent for a sync at once (it watches ``<state>/sync/request-now``)."""
+    folder = ctx.settings.state_dir / "sync"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".request-now.{os.getpid()}"
+    tmp.write_text(f"{session.user.username} {datetime.now(UTC).isoformat(timespec='seconds')}\n")
+    os.replace(tmp, folder / "request-now")
+    db.audit(session.user.username, "sync_now", "sync")
+    return RedirectResponse("/admin/updates", status_code=303)
+
+
+@router.post("/updates/rollback")
+def rollback(
+    session: Posted,
+    ctx: Ctx,
+    db: DB,
+    name: Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)],
+    version: Annotated[str, Form(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$", max_length=64)],
+) -> RedirectResponse:
+    """Point ``active/<name>`` back at an installed version (supervisors only).
+
+    Raises:
+        HTTPException: 403 for staff; 409 when that version is not installed.
+    """
+    from sync.activation import activate, active_manifest
+    from sync.errors import ActivationError
+
+    _require_supervisor(session)
+    current = active_manifest(ctx.settings.state_dir, name)
+    try:
+        activate(ctx.settings.state_dir, name, version)
+    except ActivationError as err:
+        raise HTTPException(status_code=409, detail=str(err)) from err
+    db.audit(session.user.username, "rollback", name, {"from": current.version if current else None, "to": version})
+    return RedirectResponse("/admin/updates", status_code=303)

@@ -1,0 +1,342 @@
+"""``kiosk hq …`` (HQ publishing) and ``kiosk sync …`` (the kiosk's sync agent).
+
+python-tuf, the models and the web server are imported inside the commands,
+so ``kiosk`` starts fast (the TUF conformance suite runs it many times).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kiosk.config import default_state_dir
+
+hq_app = typer.Typer(no_args_is_help=True, help="HQ: the signed update repository.")
+sync_app = typer.Typer(no_args_is_help=True, help="The kiosk's sync agent.")
+tuf_app = typer.Typer(no_args_is_help=True, help="TUF client following the tuf-conformance CLIENT-CLI.")
+sync_app.add_typer(tuf_app, name="tuf-client")
+
+HomeArg = Annotated[Path, typer.Argument(help="The HQ repository folder.")]
+OfflineOption = Annotated[
+    Path | None, typer.Option("--offline-keys", help="Folder of the root and targets keys (offline media).")
+]
+StateOption = Annotated[
+    Path,
+    typer.Option("--state-dir", envvar="KIOSK_STATE_DIR", help="State directory (bundles, kiosk.db)."),
+]
+_DEFAULT_STATE = default_state_dir()
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"kiosk: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _print(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False))
+
+
+# -- HQ -------------------------------------------------------------------------------------
+
+
+@hq_app.command("init")
+def hq_init(  # noqa: PLR0917 - typer maps parameters to options
+    home: HomeArg,
+    offline_keys: OfflineOption = None,
+    root_keys: Annotated[int, typer.Option(help="Number of root keys.")] = 1,
+    root_threshold: Annotated[int, typer.Option(help="Root keys that must sign.")] = 1,
+    targets_keys: Annotated[int, typer.Option(help="Number of targets keys.")] = 1,
+    targets_threshold: Annotated[int, typer.Option(help="Targets keys that must sign.")] = 1,
+) -> None:
+    """Create keys and an empty signed repository."""
+    from sync.errors import SyncError
+    from sync.hq import HqRepository, RoleKeys
+
+    keys = {"root": RoleKeys(root_keys, root_threshold), "targets": RoleKeys(targets_keys, targets_threshold)}
+    try:
+        repo = HqRepository.init(home, keys=keys, offline_keys=offline_keys)
+    except SyncError as err:
+        raise _fail(str(err)) from err
+    _print({"home": str(home), "root": str(repo.home / "signed" / "root.json"), "offline_keys": str(repo.offline_keys)})
+
+
+@hq_app.command("add")
+def hq_add(
+    home: HomeArg,
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory (with manifest.json).")],
+    branches: Annotated[str, typer.Option(help="Comma-separated branch codes it is for.")] = "",
+    percent: Annotated[int | None, typer.Option(help="Rollout share of the fleet, 0-100.")] = None,
+    channel: Annotated[str, typer.Option(help="Release channel.")] = "stable",
+) -> None:
+    """Stage a bundle as a target (published by `kiosk hq publish`)."""
+    from sync.errors import SyncError
+    from sync.hq import HqRepository
+
+    branch_list = tuple(b.strip() for b in branches.split(",") if b.strip())
+    try:
+        added = HqRepository(home).add(bundle, channel=channel, branches=branch_list, percent=percent)
+    except SyncError as err:
+        raise _fail(str(err)) from err
+    _print(added)
+
+
+@hq_app.command("publish")
+def hq_publish(home: HomeArg, offline_keys: OfflineOption = None) -> None:
+    """Sign staged targets, then snapshot and timestamp."""
+    from sync.errors import SyncError
+    from sync.hq import HqRepository
+
+    try:
+        result = HqRepository(home, offline_keys=offline_keys).publish()
+    except SyncError as err:
+        raise _fail(str(err)) from err
+    _print(result.__dict__)
+
+
+@hq_app.command("resign")
+def hq_resign(home: HomeArg) -> None:
+    """Re-sign snapshot and timestamp when they near expiry (online keys only; run from cron)."""
+    from sync.errors import SyncError
+    from sync.hq import HqRepository
+
+    try:
+        result = HqRepository(home).resign()
+    except SyncError as err:
+        raise _fail(str(err)) from err
+    _print(result.__dict__)
+
+
+@hq_app.command("serve")
+def hq_serve(
+    home: HomeArg,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8700,
+) -> None:
+    """Serve the repository, receive kiosk reports, show the fleet (/api/fleet)."""
+    import uvicorn
+
+    from sync.hq.server import create_hq_app
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
+    uvicorn.run(create_hq_app(home), host=host, port=port, log_level="warning")
+
+
+@hq_app.command("fleet")
+def hq_fleet(home: HomeArg) -> None:
+    """Print the fleet: one JSON line per kiosk (versions, last seen, health, rejections)."""
+    from sync.hq.server import fleet
+
+    for row in fleet(home / "fleet.db"):
+        _print(row)
+
+
+# -- the kiosk's agent ------------------------------------------------------------------------
+
+
+def _checkers() -> dict[str, Any]:
+    def check_policy(directory: Path) -> None:
+        from kiosk.policy import load_policy
+
+        load_policy(directory)
+
+    def check_nlu(directory: Path) -> None:
+        from edge_models.intent_onnx import OnnxIntentClassifier
+
+        OnnxIntentClassifier(directory).check_golden()
+
+    return {"policy": check_policy, "nlu": check_nlu}
+
+
+def _agent(state_dir: Path) -> Any:
+    from sync.agent import SyncAgent, load_config
+
+    return SyncAgent(state_dir, load_config(state_dir), checkers=_checkers())
+
+
+@sync_app.command("init")
+def sync_init(  # noqa: PLR0917 - typer maps parameters to options
+    root: Annotated[Path, typer.Argument(help="Trusted root.json from HQ (provisioning).")],
+    url: Annotated[str, typer.Option(help="Repository base URL (with /metadata/ and /targets/ below it).")],
+    kiosk_id: Annotated[str, typer.Option(help="This kiosk's id.")],
+    state_dir: StateOption = _DEFAULT_STATE,
+    branch: Annotated[str, typer.Option(help="This kiosk's branch.")] = "",
+    channel: Annotated[str, typer.Option(help="Release channel.")] = "stable",
+    report_url: Annotated[str, typer.Option(help="Where to POST status reports.")] = "",
+    poll_s: Annotated[float, typer.Option(help="Seconds between polls.")] = 300.0,
+    health_window_s: Annotated[float, typer.Option(help="Watch after activation, seconds.")] = 60.0,
+) -> None:
+    """Provision this kiosk for sync: trusted root and HQ address."""
+    from pydantic import ValidationError
+
+    from sync.agent import AgentConfig, save_config, trusted_root_path
+    from sync.bundle import atomic_write_bytes
+
+    base = url.rstrip("/")
+    try:
+        config = AgentConfig(
+            metadata_url=f"{base}/metadata/",
+            targets_url=f"{base}/targets/",
+            kiosk_id=kiosk_id,
+            branch=branch,
+            channel=channel,
+            report_url=report_url,
+            poll_s=poll_s,
+            health_window_s=health_window_s,
+        )
+    except ValidationError as err:
+        raise _fail(str(err)) from err
+    try:
+        data = root.read_bytes()
+        json.loads(data)
+    except (OSError, ValueError) as err:
+        raise _fail(f"cannot read trusted root {root}: {err}") from err
+    atomic_write_bytes(trusted_root_path(state_dir), data)
+    save_config(state_dir, config)
+    _print(config.model_dump())
+
+
+@sync_app.command("run")
+def sync_run(
+    state_dir: StateOption = _DEFAULT_STATE,
+    once: Annotated[bool, typer.Option("--once", help="One cycle (and health windows), then exit.")] = False,
+) -> None:
+    """Run the sync agent (lower priority) until SIGINT/SIGTERM."""
+    from sync.errors import SyncError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        agent = _agent(state_dir)
+    except SyncError as err:
+        raise _fail(str(err)) from err
+    if once:
+        result = agent.sync_once()
+        agent.watch()
+        agent.report(result)
+        _print(result.__dict__)
+        raise typer.Exit(0 if result.ok else 1)
+    os.nice(5)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    agent.run(stop)
+
+
+@sync_app.command("now")
+def sync_now(state_dir: StateOption = _DEFAULT_STATE) -> None:
+    """Ask the running agent to sync at once."""
+    from sync.status import request_sync_now
+
+    request_sync_now(state_dir)
+
+
+@sync_app.command("status")
+def sync_status(state_dir: StateOption = _DEFAULT_STATE) -> None:
+    """Active versions, the agent's journal and the latest history."""
+    from sync.activation import active_manifest, active_root
+    from sync.agent.config import load_state
+    from sync.history import sync_history
+
+    root = active_root(state_dir)
+    names = sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
+    active = {n: m.version for n in names if (m := active_manifest(state_dir, n)) is not None}
+    history = [e.__dict__ for e in sync_history(state_dir / "kiosk.db", limit=10)]
+    _print({"active": active, "state": load_state(state_dir).model_dump(), "history": history})
+
+
+@sync_app.command("rollback")
+def sync_rollback(name: str, state_dir: StateOption = _DEFAULT_STATE) -> None:
+    """Switch bundle NAME back to its previous version."""
+    from sync.errors import SyncError
+
+    try:
+        version = _agent(state_dir).rollback(name)
+    except SyncError as err:
+        raise _fail(str(err)) from err
+    _print({"name": name, "active": version})
+
+
+# -- tuf-conformance client ----------------------------------------------------------------
+
+
+@tuf_app.callback()
+def tuf_client(  # noqa: PLR0917 - typer maps parameters to options
+    ctx: typer.Context,
+    metadata_dir: Annotated[Path, typer.Option(help="Trusted metadata folder.")],
+    metadata_url: Annotated[str, typer.Option(help="Repository metadata URL.")] = "",
+    target_name: Annotated[str, typer.Option(help="Target path to download.")] = "",
+    target_base_url: Annotated[str, typer.Option(help="Repository targets URL.")] = "",
+    target_dir: Annotated[Path | None, typer.Option(help="Where downloaded targets go.")] = None,
+) -> None:
+    """Options shared by init, refresh and download."""
+    ctx.obj = {
+        "metadata_dir": metadata_dir,
+        "metadata_url": metadata_url,
+        "target_name": target_name,
+        "target_base_url": target_base_url,
+        "target_dir": target_dir,
+    }
+
+
+def _tuf(ctx: typer.Context) -> Any:
+    from sync.tufclient import TufClient
+
+    opts = ctx.obj
+    root = Path(opts["metadata_dir"]) / "root.json"
+    return TufClient(Path(opts["metadata_dir"]), opts["metadata_url"], bootstrap=root.read_bytes())
+
+
+@tuf_app.command("init")
+def tuf_init(ctx: typer.Context, trusted_root: Path) -> None:
+    """Trust TRUSTED_ROOT (copied into the metadata folder; no network)."""
+    metadata_dir = Path(ctx.obj["metadata_dir"])
+    try:
+        metadata_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(trusted_root, metadata_dir / "root.json")
+    except OSError as err:
+        raise _fail(str(err)) from err
+
+
+@tuf_app.command("refresh")
+def tuf_refresh(ctx: typer.Context) -> None:
+    """Refresh top-level metadata; exit 1 on any failure."""
+    from sync.errors import SyncError
+
+    try:
+        _tuf(ctx).refresh()
+    except (SyncError, OSError) as err:
+        raise _fail(str(err)) from err
+
+
+@tuf_app.command("download")
+def tuf_download(ctx: typer.Context) -> None:
+    """Refresh, then download --target-name into --target-dir (cached when unchanged)."""
+    from urllib import parse
+
+    from sync.errors import SyncError
+
+    opts = ctx.obj
+    if not opts["target_name"] or opts["target_dir"] is None or not opts["target_base_url"]:
+        raise _fail("download needs --target-name, --target-base-url and --target-dir")
+    target_dir = Path(opts["target_dir"])
+    try:
+        client = _tuf(ctx)
+        client.refresh()
+        info = client.target_info(opts["target_name"])
+        if info is None:
+            raise _fail(f"no target {opts['target_name']!r}")
+        final = target_dir / parse.quote(info.path, "")
+        if client.cached(info, final):
+            return
+        result = client.download(info, opts["target_base_url"], target_dir / ".partial")
+        os.replace(result.path, final)
+    except (SyncError, OSError) as err:
+        raise _fail(str(err)) from err

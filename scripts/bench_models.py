@@ -1,0 +1,146 @@
+"""Speed and memory of the model stack, in one run.
+
+    .venv/bin/python scripts/bench_models.py [--turns 200]
+
+Prints: LLM tokens/s and time to first token through our adapter and through
+bare llama-cpp-python with the same settings (and their ratio); p50/p95 of a
+turn's understanding without and with the LLM stage; the intent model's
+int8/fp32 latency; resident memory after loading the stack; and the MiniLM
+embedder's int8/fp32 latency and size when its bundle has been built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from edge_models.normalize import Normalizer
+from kiosk.assembly import build_engine
+from kiosk.config import DEFAULT_SEED_DIR, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PROMPT_WORDS = "The customer asked about opening a savings account and what documents to bring. " * 12
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def pct(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+    }
+
+
+def generation(llm: Any, prompt: str, max_tokens: int) -> tuple[float, float]:
+    """(time to first token in s, tokens per second after it) for one streamed completion."""
+    started = time.perf_counter()
+    first = None
+    count = 0
+    for _ in llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, stream=True):
+        count += 1
+        if first is None:
+            first = time.perf_counter()
+    end = time.perf_counter()
+    if first is None:
+        raise RuntimeError("the model produced no token")
+    return first - started, (count - 1) / max(end - first, 1e-9)
+
+
+def bench_llm(bundle: Path, threads: int, rounds: int) -> dict[str, Any]:
+    from llama_cpp import Llama
+
+    from edge_models.llm import LlamaModel, LlmConfig
+
+    ours = LlamaModel(bundle, LlmConfig(threads=threads, context=1024, budget_s=60))
+    prompt = ours.prompt("You are a helpful bank assistant.", PROMPT_WORDS + "Summarise this.")
+    bare = Llama(
+        model_path=str(bundle / "model.gguf"),
+        n_ctx=1024,
+        n_threads=threads,
+        n_threads_batch=threads,
+        logits_all=True,
+        seed=0,
+        verbose=False,
+    )
+    results: dict[str, list[tuple[float, float]]] = {"adapter": [], "bare": []}
+    for _ in range(rounds):
+        for name, llm in (("adapter", ours._llm), ("bare", bare)):
+            llm.reset()
+            results[name].append(generation(llm, prompt, 64))
+    # The adapter's own call path (grammar-free completion with its budget check), end to end:
+    started = time.perf_counter()
+    out = ours.complete(prompt, max_tokens=64)
+    adapter_call_s = time.perf_counter() - started
+    tokens = out["usage"]["completion_tokens"]
+
+    def summary(rows: list[tuple[float, float]]) -> dict[str, float]:
+        return {
+            "ttft_s": round(statistics.median(r[0] for r in rows), 3),
+            "tokens_per_s": round(statistics.median(r[1] for r in rows), 1),
+        }
+
+    a, b = summary(results["adapter"]), summary(results["bare"])
+    return {
+        "prompt_tokens": len(bare.tokenize(prompt.encode())),
+        "adapter": a,
+        "bare": b,
+        "ratio_tokens_per_s": round(a["tokens_per_s"] / b["tokens_per_s"], 3),
+        "adapter_complete_call": {"seconds": round(adapter_call_s, 3), "tokens": tokens},
+    }
+
+
+def bench_turns(texts: list[str], use_llm: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as state:
+        settings = Settings(state_dir=Path(state), use_llm=use_llm)
+        engine, health = build_engine(settings)
+        samples = []
+        stages: dict[str, int] = {}
+        for text in texts:
+            started = time.perf_counter()
+            _, u = engine.understand(text)
+            samples.append((time.perf_counter() - started) * 1000)
+            stages[u.stage] = stages.get(u.stage, 0) + 1
+        return {**pct(samples), "stages": stages, "llm": health.llm_version, "rss_mb": rss_mb()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="model stack benchmark")
+    parser.add_argument("--turns", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    normalize = Normalizer()
+    with (ROOT / "tests" / "data" / "nlu_hard.tsv").open(encoding="utf-8", newline="") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle, delimiter="\t")][: args.turns]
+    report: dict[str, Any] = {"rss_mb_start": rss_mb()}
+    report["turn_without_llm"] = bench_turns(texts, use_llm=False)
+    report["turn_with_llm"] = bench_turns(texts, use_llm=True)
+    llm_bundle = DEFAULT_SEED_DIR / "llm"
+    if (llm_bundle / "manifest.json").is_file():
+        report["llm"] = bench_llm(llm_bundle, args.threads, args.rounds)
+    embedder = DEFAULT_SEED_DIR / "embedder"
+    if (embedder / "manifest.json").is_file():
+        from edge_models.embedder_onnx import bench_embedder
+
+        report["embedder"] = bench_embedder(embedder, [normalize(t).text for t in texts[:200]])
+    else:
+        report["embedder"] = "not built (make embedder)"
+    report["rss_mb_end"] = rss_mb()
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

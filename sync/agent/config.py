@@ -1,0 +1,106 @@
+"""Settings and persistent state of the kiosk's sync agent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sync.bundle import atomic_write_bytes
+from sync.errors import SyncError
+from sync.status import sync_dir
+
+STATE_SCHEMA_VERSION = 1
+
+
+class AgentConfig(BaseModel):
+    """How a kiosk reaches HQ and who it is (``<state>/sync/agent.json``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    metadata_url: str = Field(description="Base URL of the TUF metadata, e.g. http://hq/metadata/.")
+    targets_url: str = Field(description="Base URL of the bundle archives, e.g. http://hq/targets/.")
+    kiosk_id: str = Field(min_length=1, max_length=128, description="This kiosk's id (rollout bucket).")
+    branch: str = Field(default="", max_length=128, description="This kiosk's branch code.")
+    channel: str = Field(default="stable", pattern=r"^[a-z0-9_-]+$", description="Release channel it follows.")
+    report_url: str = Field(default="", description="Where status reports are POSTed; empty: no reports.")
+    poll_s: float = Field(default=300.0, gt=0, description="Seconds between polls.")
+    jitter: float = Field(default=0.2, ge=0, le=1, description="Random share of the poll period.")
+    max_backoff_s: float = Field(default=3600.0, gt=0, description="Longest wait while HQ is unreachable.")
+    tick_s: float = Field(default=1.0, gt=0, description="How often the loop checks request-now and windows.")
+    health_window_s: float = Field(default=60.0, ge=0, description="Watch after activation before confirming.")
+    connect_timeout_s: float = Field(default=5.0, gt=0, description="HTTP connect timeout.")
+    read_timeout_s: float = Field(default=10.0, gt=0, description="Longest gap between received bytes.")
+    total_timeout_s: float = Field(default=600.0, gt=0, description="Longest time for one download.")
+    max_unpacked_bytes: int = Field(default=2 << 30, gt=0, description="Bound of an unpacked bundle.")
+
+
+class BundleState(BaseModel):
+    """What the agent knows about one bundle name."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    current: str = Field(default="", description="Version the agent activated last.")
+    previous: str = Field(default="", description="Version to roll back to.")
+    pending: str = Field(default="", description="Version activated and still in its health window.")
+    activated_at: float = Field(default=0.0, description="Wall time (s) the pending version was activated.")
+    rejected: list[str] = Field(default_factory=list, description="Versions never to install again.")
+
+
+class AgentState(BaseModel):
+    """``<state>/sync/state.json``: the agent's journal, written atomically."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: int = Field(default=STATE_SCHEMA_VERSION, description="Format version.")
+    bundles: dict[str, BundleState] = Field(default_factory=dict, description="Per bundle name.")
+    last_check: str = Field(default="", description="Time of the last successful check.")
+    last_error: str = Field(default="", description="Last failure, empty after a good check.")
+
+    def bundle(self, name: str) -> BundleState:
+        """The state of ``name``, created on first use."""
+        return self.bundles.setdefault(name, BundleState())
+
+
+def config_path(state_dir: Path) -> Path:
+    """Where the agent's settings live."""
+    return sync_dir(state_dir) / "agent.json"
+
+
+def trusted_root_path(state_dir: Path) -> Path:
+    """The root metadata the kiosk was provisioned with (TUF bootstrap)."""
+    return sync_dir(state_dir) / "trusted-root.json"
+
+
+def load_config(state_dir: Path) -> AgentConfig:
+    """Read ``agent.json``.
+
+    Raises:
+        SyncError: the kiosk is not provisioned for sync or the file is invalid.
+    """
+    path = config_path(state_dir)
+    if not path.is_file():
+        raise SyncError(f"{state_dir} is not provisioned for sync (run `kiosk sync init` first)")
+    try:
+        return AgentConfig.model_validate_json(path.read_bytes())
+    except ValidationError as err:
+        raise SyncError(f"{path}: {err}") from err
+
+
+def save_config(state_dir: Path, config: AgentConfig) -> None:
+    """Write ``agent.json`` atomically."""
+    atomic_write_bytes(config_path(state_dir), config.model_dump_json(indent=2).encode())
+
+
+def load_state(state_dir: Path) -> AgentState:
+    """Read the journal; a missing or unreadable one starts empty (the disk is the truth)."""
+    path = sync_dir(state_dir) / "state.json"
+    try:
+        return AgentState.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError):
+        return AgentState()
+
+
+def save_state(state_dir: Path, state: AgentState) -> None:
+    """Write the journal atomically."""
+    atomic_write_bytes(sync_dir(state_dir) / "state.json", state.model_dump_json(indent=2).encode())

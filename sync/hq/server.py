@@ -1,0 +1,113 @@
+"""``kiosk hq serve``: the repository as static files, status reports and the fleet view."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_FLEET_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kiosks (
+    kiosk_id TEXT PRIMARY KEY,
+    branch TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    healthy INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    rejected TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+"""
+
+
+class StatusReport(BaseModel):
+    """What a kiosk's agent reports."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kiosk_id: str = Field(min_length=1, max_length=128, description="The kiosk's id.")
+    branch: str = Field(default="", max_length=128, description="Its branch.")
+    versions: dict[str, str] = Field(default_factory=dict, description="Active version per bundle.")
+    healthy: bool = Field(default=True, description="Whether its last cycle went well.")
+    last_error: str = Field(default="", max_length=2000, description="Its last sync error.")
+    rejected: dict[str, list[str]] = Field(default_factory=dict, description="Versions it rejected or rolled back.")
+
+
+def _db(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=10)
+    conn.executescript(_FLEET_SCHEMA)
+    return conn
+
+
+def record_report(db_path: Path, report: StatusReport) -> None:
+    """Store a kiosk's latest report."""
+    conn = _db(db_path)
+    try:
+        with conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO kiosks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    report.kiosk_id,
+                    report.branch,
+                    _dumps(report.versions),
+                    int(report.healthy),
+                    report.last_error,
+                    _dumps(report.rejected),
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                ),
+            )
+    finally:
+        conn.close()
+
+
+def _dumps(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True)
+
+
+def fleet(db_path: Path) -> list[dict[str, Any]]:
+    """Every kiosk that reported: versions, last seen, health, failed activations."""
+    import json
+
+    conn = _db(db_path)
+    try:
+        rows = conn.execute("SELECT * FROM kiosks ORDER BY branch, kiosk_id").fetchall()
+    finally:
+        conn.close()
+    return [
+        {
+            "kiosk_id": r[0],
+            "branch": r[1],
+            "versions": json.loads(r[2]),
+            "healthy": bool(r[3]),
+            "last_error": r[4],
+            "rejected": json.loads(r[5]),
+            "last_seen": r[6],
+        }
+        for r in rows
+    ]
+
+
+def create_hq_app(home: Path) -> Any:
+    """The HQ server: ``/metadata``, ``/targets`` (static), ``POST /api/report``, ``GET /api/fleet``."""
+    from fastapi import FastAPI
+    from fastapi.staticfiles import StaticFiles
+
+    db_path = home / "fleet.db"
+    app = FastAPI(title="Kiosk HQ", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.post("/api/report")
+    async def report(body: StatusReport) -> dict[str, bool]:
+        record_report(db_path, body)
+        return {"ok": True}
+
+    @app.get("/api/fleet")
+    async def fleet_view() -> list[dict[str, Any]]:
+        return fleet(db_path)
+
+    app.mount("/metadata", StaticFiles(directory=home / "public" / "metadata"), name="metadata")
+    app.mount("/targets", StaticFiles(directory=home / "public" / "targets"), name="targets")
+    return app
