@@ -1,9 +1,12 @@
 """Sparse n-gram features of normalised text, shared by the build and the kiosk.
 
-Chinese is read as character n-grams (1-3) over runs of Han characters;
-English as words, word bigrams and character n-grams (3-5) inside each word,
-which survive typos and inflections. Mixed text gets both. Each feature
-weighs ``(1 + log tf) * idf``, and a row is L2-normalised: TF-IDF.
+Chinese is read as character n-grams (1-3) over runs of Han characters, and
+as toneless pinyin syllables (unigrams and bigrams): a speech recogniser's
+homophone slip (挂诗 for 挂失) and a customer typing pinyin ("wo de ka diu
+le", "huilv") then share features with the characters they stand for.
+English is read as words, word bigrams and character n-grams (3-5) inside
+each word, which survive typos and inflections. Mixed text gets both. Each
+feature weighs ``(1 + log tf) * idf``, and a row is L2-normalised: TF-IDF.
 """
 
 from __future__ import annotations
@@ -23,6 +26,41 @@ PAD_INDEX = 0
 
 _TOKEN = re.compile(r"[a-z0-9']+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SYLLABLE = re.compile(
+    r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|an|ao|ei|en|er|ia|ie|in|iu|ou|ua|ue|ui|un|uo|ve|a|e|i|o|u|v)"
+)
+_MAX_PINYIN_WORD = 24
+
+
+def pinyin_syllables(word: str) -> list[str] | None:
+    """Split a Latin word into toneless pinyin syllables, or None if it is not pinyin."""
+    if len(word) > _MAX_PINYIN_WORD or not word.isalpha():
+        return None
+    out: list[str] = []
+
+    def split(i: int) -> bool:
+        if i == len(word):
+            return True
+        for j in range(min(len(word), i + 6), i, -1):
+            if _SYLLABLE.fullmatch(word, i, j) and split(j):
+                out.insert(0, word[i:j])
+                return True
+        return False
+
+    return out if split(0) else None
+
+
+def _han_pinyin(run: list[str]) -> list[str]:
+    from pypinyin import lazy_pinyin
+
+    return [s for s in lazy_pinyin("".join(run), errors="ignore") if s.isascii() and s.isalpha()]
+
+
+def _pinyin_feats(syllables: list[str]) -> list[str]:
+    feats = ["p:" + s for s in syllables]
+    feats.extend(f"p:{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False))
+    return feats
 
 
 def extract(text: str) -> list[str]:
@@ -30,16 +68,25 @@ def extract(text: str) -> list[str]:
     feats: list[str] = []
     tokens = _TOKEN.findall(text)
     han_run: list[str] = []
+    latin_pinyin: list[str] = []
     prev_word: str | None = None
 
     def flush_han() -> None:
         run = han_run
         for n in (1, 2, 3):
             feats.extend("c:" + "".join(run[i : i + n]) for i in range(len(run) - n + 1))
+        if run:
+            feats.extend(_pinyin_feats(_han_pinyin(run)))
         han_run.clear()
+
+    def flush_pinyin() -> None:
+        if len(latin_pinyin) >= 2:  # one short word is English more often than pinyin
+            feats.extend(_pinyin_feats(latin_pinyin))
+        latin_pinyin.clear()
 
     for token in tokens:
         if _HAN.fullmatch(token):
+            flush_pinyin()
             han_run.append(token)
             prev_word = None
             continue
@@ -47,6 +94,11 @@ def extract(text: str) -> list[str]:
         word = token.strip("'")
         if not word:
             continue
+        syllables = pinyin_syllables(word)
+        if syllables is None:
+            flush_pinyin()
+        else:
+            latin_pinyin.extend(syllables)
         feats.append("w:" + word)
         if prev_word is not None:
             feats.append(f"b:{prev_word}_{word}")
@@ -56,6 +108,7 @@ def extract(text: str) -> list[str]:
             for n in (3, 4, 5):
                 feats.extend("s:" + padded[i : i + n] for i in range(len(padded) - n + 1))
     flush_han()
+    flush_pinyin()
     return feats
 
 

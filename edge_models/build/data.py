@@ -29,7 +29,7 @@ def _bucket(text: str) -> int:
 
 
 def load_examples(data_dir: Path, labels: Iterable[str], normalizer: Normalizer | None = None) -> list[Example]:
-    """Read ``intents/<lang>/<intent>.txt`` and the BANKING77 training rows.
+    """Read ``intents*/<lang>/<intent>.txt`` and the BANKING77 training rows.
 
     ``banking77_train_mapped.tsv`` rows carry a kiosk intent;
     ``banking77_train_other.tsv`` rows are banking questions without one and
@@ -45,7 +45,7 @@ def load_examples(data_dir: Path, labels: Iterable[str], normalizer: Normalizer 
     known = {*labels, OTHER_LABEL}
     seen: dict[str, Example] = {}
     raw: list[tuple[str, str, str, str]] = []
-    for path in sorted((data_dir / "intents").glob("*/*.txt")):
+    for path in sorted(data_dir.glob("intents*/*/*.txt")):
         lang, intent = path.parent.name, path.stem
         if intent not in known:
             raise ValueError(f"{path}: {intent!r} is not an intent label")

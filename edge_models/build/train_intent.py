@@ -37,7 +37,7 @@ from sync.bundle import write_manifest
 
 BUNDLE_NAME = "nlu"
 FP32_FILE = "model_fp32.onnx"
-C_GRID = (5.0, 10.0, 20.0, 40.0)
+C_GRID = (10.0, 20.0, 40.0, 80.0, 160.0)
 # A confident wrong answer is this many times worse than a clarification (docs/adr/0002).
 ERROR_COST = 4.0
 SEED = 0

@@ -32,11 +32,26 @@ _DATE = r"^\d{4}-\d{2}-\d{2}$"
 def _health(request: Request) -> dict[str, Any]:
     health = getattr(request.app.state, "health", None)
     if health is None:
-        return {"status": "starting", "policy": "-", "nlu": "-", "problems": ["the engine is still loading"]}
+        return {
+            "status": "starting",
+            "policy": "-",
+            "nlu": "-",
+            "llm": "-",
+            "llm_state": "-",
+            "problems": ["the engine is still loading"],
+        }
+    llm_state = "off"
+    conversations = getattr(request.app.state, "conversations", None)
+    understander = conversations.engine.understander if conversations is not None else None
+    if understander is not None and understander.llm is not None:
+        breaker = getattr(understander.llm, "state", "closed")
+        llm_state = f"breaker {breaker}" if understander.llm_enabled else "loaded, off by policy threshold"
     return {
         "status": "degraded" if health.problems else "up",
         "policy": health.policy_version,
         "nlu": health.nlu_version,
+        "llm": getattr(health, "llm_version", "none"),
+        "llm_state": llm_state,
         "problems": list(health.problems),
     }
 

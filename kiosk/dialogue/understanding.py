@@ -75,6 +75,16 @@ class Understander:
         self._faq_answer = thresholds.faq_answer
 
     @property
+    def llm(self) -> LlmClassifier | None:
+        """The LLM stage, if loaded."""
+        return self._llm
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when an LLM is loaded and the policy lets it decide."""
+        return self._llm is not None and self._llm_threshold < 1.0
+
+    @property
     def has_model(self) -> bool:
         """True when an intent model is loaded."""
         return self._classifier is not None
