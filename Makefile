@@ -11,11 +11,13 @@ NLU := build/bundles/nlu/manifest.json
 NLU_INPUTS := $(shell find edge_models/data -type f) edge_models/features.py edge_models/normalize.py \
 	edge_models/intent_onnx.py $(addprefix edge_models/build/,train_intent.py calibrate.py data.py onnx_graph.py)
 
-.PHONY: setup run test lint typecheck unit models bench bench-voice eval clean
+.PHONY: setup run test lint typecheck unit models embedder bench bench-voice eval clean
 
 LLM := build/bundles/llm/manifest.json
+# The int8 MiniLM sentence embedder (optimum export + ORTQuantizer, about 10 s).
+EMBEDDER := build/bundles/embedder/manifest.json
 
-setup: $(STAMP) $(NLU) $(LLM)
+setup: $(STAMP) $(NLU) $(LLM) $(EMBEDDER)
 
 $(STAMP): pyproject.toml constraints.txt scripts/setup.sh
 	bash scripts/setup.sh
@@ -27,7 +29,12 @@ $(NLU): $(STAMP) $(NLU_INPUTS)
 $(LLM): $(STAMP) edge_models/build/llm_bundle.py
 	$(PY) -m edge_models.build.llm_bundle --out build/bundles/llm --origin seed
 
-models: $(NLU) $(LLM)
+$(EMBEDDER): $(STAMP) edge_models/build/embedder.py edge_models/embedder_onnx.py
+	$(PY) -m edge_models.build.embedder --out build/bundles/embedder --origin seed
+
+embedder: $(EMBEDDER)
+
+models: $(NLU) $(LLM) $(EMBEDDER)
 
 run: setup
 	$(VENV)/bin/kiosk run

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -59,7 +60,7 @@ def _han_pinyin(run: list[str]) -> list[str]:
 
 def _pinyin_feats(syllables: list[str]) -> list[str]:
     feats = ["p:" + s for s in syllables]
-    feats.extend(f"p:{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False))
+    feats.extend(f"p:{a}_{b}" for a, b in pairwise(syllables))
     return feats
 
 

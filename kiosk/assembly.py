@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from edge_models.errors import ModelError
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue.engine import DialogueEngine
+from kiosk.dialogue.faq import EmbedFn
 from kiosk.dialogue.ports import IntentClassifier, LlmClassifier, TicketDispenser
 from kiosk.policy.loader import Policy, PolicyError, load_policy
 from sync.activation import active_dir, provision_seed
@@ -23,6 +26,7 @@ class Health:
     policy_version: str = "none"
     nlu_version: str = "none"
     llm_version: str = "none"
+    embedder_version: str = "none"
     problems: list[str] = field(default_factory=list)
 
 
@@ -31,6 +35,8 @@ def provision(settings: Settings, health: Health) -> None:
     skipped = {"nlu"} if not settings.use_model else set()
     if not settings.use_llm:
         skipped.add("llm")
+    if not settings.use_embedder:
+        skipped.add("embedder")
     for seed in settings.seed_dirs:
         if not (seed / "manifest.json").is_file():
             health.problems.append(f"built-in bundle {seed} is not built")
@@ -103,15 +109,74 @@ def load_llm(settings: Settings, policy: Policy, health: Health) -> LlmClassifie
     return LlmStage(model, names)
 
 
+def load_embedder(settings: Settings, health: Health) -> EmbedFn | None:
+    """The active sentence embedder's ``embed``, or None (FAQ retrieval stays lexical)."""
+    if not settings.use_embedder:
+        return None
+    directory = active_dir(settings.state_dir, "embedder")
+    if directory is None:
+        health.problems.append("no sentence embedder installed: FAQ retrieval is lexical only")
+        return None
+    try:
+        from edge_models.embedder_onnx import OnnxEmbedder
+
+        embedder = OnnxEmbedder(directory, threads=settings.model_threads)
+    except (ModelError, ImportError) as err:
+        _LOG.error("sentence embedder rejected: %s", err)
+        health.problems.append(f"sentence embedder rejected, FAQ retrieval is lexical only: {err}")
+        return None
+    health.embedder_version = embedder.version
+    return embedder.embed
+
+
+# Staff overrides of the policy's thresholds (admin page, settings table), by threshold field.
+_STAFF_THRESHOLDS = {
+    "model_threshold": "model",
+    "rules_confidence": "rules_confidence",
+    "max_misses": "max_misses",
+    "clarify_options": "clarify_options",
+}
+
+
+def staff_overrides(settings: Settings) -> dict[str, Any]:
+    """Threshold overrides staff saved on the admin page, re-checked against HQ's bounds."""
+    if not settings.db_path.is_file():
+        return {}
+    from kiosk.admin.errors import SettingError
+    from kiosk.admin.overrides import PREFIX, spec
+    from kiosk.store import Store, StoreError
+
+    try:
+        store = Store(settings.db_path)
+    except StoreError as err:
+        _LOG.error("cannot read staff settings: %s", err)
+        return {}
+    try:
+        found = {}
+        for name, field_name in _STAFF_THRESHOLDS.items():
+            value = store.get_setting(PREFIX + name)
+            if value is None:
+                continue
+            try:
+                found[field_name] = spec(name).parse(str(value))
+            except SettingError as err:
+                _LOG.error("ignoring staff setting %s: %s", name, err)
+        return found
+    finally:
+        store.close()
+
+
+def with_overrides(policy: Policy, overrides: dict[str, Any]) -> Policy:
+    """The policy with staff threshold overrides applied."""
+    if not overrides:
+        return policy
+    return replace(policy, thresholds=policy.thresholds.model_copy(update=overrides))
+
+
 def build_engine(settings: Settings, tickets: TicketDispenser | None = None) -> tuple[DialogueEngine, Health]:
     """Provision, load the policy and the models, and make the engine."""
-    health = Health()
-    provision(settings, health)
-    policy = load_active_policy(settings, health)
-    health.policy_version = policy.version
-    classifier = load_classifier(settings, health)
-    llm = load_llm(settings, policy, health)
-    return DialogueEngine(policy, classifier, tickets=tickets, llm=llm), health
+    reloader = EngineReloader.start(settings, tickets)
+    return reloader.engine, reloader.health
 
 
 class EngineReloader:
@@ -128,6 +193,7 @@ class EngineReloader:
         classifier: The intent model the engine runs with.
         tickets: Ticket dispenser for rebuilt engines.
         llm: The LLM stage the engine runs with (kept across rebuilds).
+        embed: The sentence embedder the engine runs with (kept across rebuilds).
     """
 
     def __init__(
@@ -139,12 +205,16 @@ class EngineReloader:
         *,
         tickets: TicketDispenser | None = None,
         llm: LlmClassifier | None = None,
+        embed: EmbedFn | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
+        self._policy = policy or engine.policy
         self.health = health
         self._classifier = classifier
         self._llm = llm
+        self._embed = embed
         self._tickets = tickets
         self._loaded = self._active_versions()
 
@@ -157,8 +227,10 @@ class EngineReloader:
         health.policy_version = policy.version
         classifier = load_classifier(settings, health)
         llm = load_llm(settings, policy, health)
-        engine = DialogueEngine(policy, classifier, tickets=tickets, llm=llm)
-        return cls(settings, engine, health, classifier, tickets=tickets, llm=llm)
+        embed = load_embedder(settings, health)
+        staff = with_overrides(policy, staff_overrides(settings))
+        engine = DialogueEngine(staff, classifier, tickets=tickets, llm=llm, embed=embed)
+        return cls(settings, engine, health, classifier, tickets=tickets, llm=llm, embed=embed, policy=policy)
 
     def _active_versions(self) -> dict[str, str]:
         from sync.activation import active_manifest
@@ -167,6 +239,7 @@ class EngineReloader:
         for name in ("policy", "nlu"):
             manifest = active_manifest(self.settings.state_dir, name)
             versions[name] = manifest.version if manifest is not None else ""
+        versions["staff"] = json.dumps(staff_overrides(self.settings), sort_keys=True)
         return versions
 
     def __call__(self) -> DialogueEngine:
@@ -176,8 +249,8 @@ class EngineReloader:
         versions = self._active_versions()
         if versions == self._loaded:
             return self.engine
-        changed = {name: v for name, v in versions.items() if v != self._loaded.get(name)}
-        policy = self.engine.policy
+        changed = {name: v for name, v in versions.items() if v != self._loaded.get(name) and name != "staff"}
+        policy = self._policy
         try:
             if "policy" in changed:
                 directory = active_dir(self.settings.state_dir, "policy")
@@ -201,7 +274,9 @@ class EngineReloader:
                 write_runtime_report(self.settings.state_dir, name, version, False, str(err))
             self._loaded = versions
             return self.engine
-        self.engine = DialogueEngine(policy, classifier, tickets=self._tickets, llm=self._llm)
+        staff = with_overrides(policy, json.loads(versions["staff"]))
+        self.engine = DialogueEngine(staff, classifier, tickets=self._tickets, llm=self._llm, embed=self._embed)
+        self._policy = policy
         self._classifier = classifier
         self.health.policy_version = policy.version
         for name, version in changed.items():

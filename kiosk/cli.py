@@ -18,6 +18,7 @@ import typer
 
 from kiosk.cli_admin import app as admin_app
 from kiosk.cli_avatar import register as register_avatar
+from kiosk.cli_demo import demo as demo_command
 from kiosk.cli_sync import hq_app, sync_app
 from kiosk.cli_voice import register as register_voice
 from kiosk.config import Settings, default_state_dir
@@ -30,6 +31,7 @@ app.add_typer(sync_app, name="sync")
 app.add_typer(admin_app, name="admin")
 register_voice(app)  # kiosk asr, kiosk say
 register_avatar(app)  # kiosk avatar ..., kiosk presence
+app.command("demo")(demo_command)  # kiosk demo: a scripted day on simulated devices
 
 StateOption = Annotated[
     Path,
@@ -181,9 +183,10 @@ def run(
     """Start the kiosk: the dialogue engine behind its local page."""
     import uvicorn
 
+    from kiosk.runtime import RuntimeConfig
     from kiosk.web.app import create_app
 
-    settings = _settings(state_dir, no_model, no_llm, host=host, port=port)
+    settings = _settings(state_dir, no_model, no_llm, host=host, port=port, runtime=RuntimeConfig())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo(f"kiosk: serving on http://{host}:{port} (state in {state_dir})", err=True)
     # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.runtime.config import RuntimeConfig
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_POLICY_DIR = PACKAGE_DIR / "defaults" / "policy"
 # Bundles built by `make` in a checkout (the default NLU model).
@@ -24,7 +26,7 @@ class Settings(BaseModel):
 
     state_dir: Path = Field(default_factory=default_state_dir, description="State: bundles, active/, kiosk.db.")
     seed_dirs: tuple[Path, ...] = Field(
-        default=(DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR / "nlu", DEFAULT_SEED_DIR / "llm"),
+        default=(DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR / "nlu", DEFAULT_SEED_DIR / "llm", DEFAULT_SEED_DIR / "embedder"),
         description="Built-in default bundles installed when the state has none.",
     )
     host: str = Field(default="127.0.0.1", description="Address the kiosk's local page binds to.")
@@ -32,8 +34,14 @@ class Settings(BaseModel):
     model_threads: int = Field(default=1, ge=1, le=8, description="onnxruntime threads for the intent model.")
     use_model: bool = Field(default=True, description="Load the intent model (off: rules only).")
     use_llm: bool = Field(default=True, description="Load the LLM stage for unsure turns.")
+    use_embedder: bool = Field(
+        default=True, description="Load the sentence embedder (English FAQ retrieval by meaning)."
+    )
     llm_threads: int = Field(default=2, ge=1, le=8, description="llama.cpp threads.")
     llm_budget_s: float = Field(default=3.0, gt=0, le=30, description="Time budget of one LLM call.")
+    runtime: RuntimeConfig | None = Field(
+        default=None, description="Run the whole kiosk (devices, presence, voice, avatar); None: the page only."
+    )
 
     @property
     def db_path(self) -> Path:

@@ -67,11 +67,23 @@ class Conversations:
             return session
 
     def turn(
-        self, session_id: str, *, text: str | None = None, button: str | None = None, now: datetime | None = None
+        self,
+        session_id: str,
+        *,
+        text: str | None = None,
+        button: str | None = None,
+        now: datetime | None = None,
+        utterance: Utterance | None = None,
     ) -> tuple[Decision, float]:
-        """Handle one input; returns the decision and the engine latency in ms."""
+        """Handle one input; returns the decision and the engine latency in ms.
+
+        ``utterance`` passes a ready input (a voice turn with its ASR confidence
+        and language hint); otherwise ``text`` or ``button`` make one.
+        """
         session = self.session(session_id)
-        if button:
+        if utterance is not None:
+            shown = utterance.text[:MAX_INPUT_CHARS] if utterance.source != "button" else f"[button {utterance.button}]"
+        elif button:
             utterance = Utterance(source="button", button=button[:200])
             shown = f"[button {button[:200]}]"
         else:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from edge_models.normalize import Normalized, Normalizer
 from kiosk.dialogue.decision import Action, Button, Decision, Emotion, Handoff
-from kiosk.dialogue.faq import FaqMatcher
+from kiosk.dialogue.faq import EmbedFn, FaqMatcher
 from kiosk.dialogue.flows import (
     AccountOpenFlow,
     BranchInfoFlow,
@@ -43,6 +43,7 @@ class DialogueEngine:
         policy: The active policy bundle.
         classifier: The intent model; None runs on rules alone.
         llm: The LLM stage for unsure turns; None skips it.
+        embed: Sentence embeddings for English FAQ retrieval by meaning; None: lexical only.
         tickets: Issues queue ticket numbers.
         normalizer: Text normaliser (OpenCC-backed by default).
     """
@@ -53,12 +54,13 @@ class DialogueEngine:
         classifier: IntentClassifier | None = None,
         *,
         llm: LlmClassifier | None = None,
+        embed: EmbedFn | None = None,
         tickets: TicketDispenser | None = None,
         normalizer: Normalizer | None = None,
     ) -> None:
         self.policy = policy
         self.normalize = normalizer or Normalizer()
-        self._faq = FaqMatcher(policy.knowledge, self.normalize)
+        self._faq = FaqMatcher(policy.knowledge, self.normalize, embed)
         self.understander = Understander(policy, classifier, self._faq, llm)
         self._replies = Replies(policy)
         self._thresholds = policy.thresholds

@@ -73,6 +73,7 @@ class Understander:
         self.model_threshold = model_threshold
         self._rules_confidence = thresholds.rules_confidence
         self._faq_answer = thresholds.faq_answer
+        self._rules_agree = thresholds.rules_agree_top
 
     @property
     def llm(self) -> LlmClassifier | None:
@@ -134,6 +135,10 @@ class Understander:
         if guess is not None:
             return guess
         matches = self._rules.match(norm.text)
+        if candidates and self._rules_agree:
+            # With a model loaded, a keyword decides only among the model's own top choices.
+            allowed = {c.intent for c in candidates[: self._rules_agree]}
+            matches = [(intent, hits) for intent, hits in matches if intent in allowed]
         if matches:
             best_hits = matches[0][1]
             tied = [intent for intent, hits in matches if hits == best_hits]

@@ -256,6 +256,9 @@ class Thresholds(_Versioned):
         default=1.0, ge=0, le=1, description="LLM label probability needed to decide; 1.0 turns the stage off."
     )
     llm_candidates: int = Field(default=4, ge=1, le=10, description="Top model labels the LLM may choose among.")
+    rules_agree_top: int = Field(
+        default=3, ge=0, le=25, description="With a model loaded, a rule decides only for its top-N labels (0: any)."
+    )
     rules_confidence: float = Field(default=0.8, ge=0, le=1, description="Confidence reported for a rule match.")
     clarify_options: int = Field(default=3, ge=1, le=5, description="How many services a clarification offers.")
     max_misses: int = Field(default=2, ge=1, description="Misunderstood turns before handing off to staff.")

@@ -52,16 +52,37 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from kiosk.assembly import build_engine
+        from kiosk.assembly import EngineReloader
         from kiosk.conversation import Conversations
         from kiosk.store import Store
 
         store = Store(settings.db_path)
-        engine, health = await anyio.to_thread.run_sync(lambda: build_engine(settings, tickets=store))
-        app.state.conversations = Conversations(engine, store)
+        # New conversations pick up bundles the sync agent switched, and staff settings.
+        reloader = await anyio.to_thread.run_sync(lambda: EngineReloader.start(settings, tickets=store))
+        health = reloader.health
+        app.state.conversations = Conversations(reloader.engine, store, reloader=reloader)
         app.state.health = health
         app.state.turn_lock = anyio.Lock()
+        runtime = None
+        if settings.runtime is not None:  # the whole kiosk: devices, presence, voice, the live avatar
+            from kiosk.runtime import build_runtime
+
+            runtime = await anyio.to_thread.run_sync(
+                lambda: build_runtime(
+                    app.state.conversations,
+                    settings.runtime,  # type: ignore[arg-type]
+                    state_dir=settings.state_dir,
+                    health=health,
+                    ticket_dir=settings.state_dir / "tickets",
+                )
+            )
+            app.state.runtime = runtime
+            app.state.avatar_feed = runtime.screen
+            await runtime.start()
         yield
+        if runtime is not None:
+            await runtime.stop()
+            runtime.devices.close()
         store.close()
 
     app = FastAPI(title="Bank kiosk", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -74,6 +95,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(avatar_router)  # /avatar/frame.png, /avatar/stream.mjpg
+    from kiosk.runtime.web import router as kiosk_router  # /api/kiosk/... (act as the customer)
+
+    app.include_router(kiosk_router)
     from kiosk.admin import mount_admin  # the staff admin page under /admin (kiosk/admin/)
 
     mount_admin(app, settings)

@@ -109,7 +109,9 @@ def test_kiosk_keeps_serving_with_rules_when_the_model_is_corrupt(nlu_bundle: Pa
 
 
 def test_engine_with_the_real_model(nlu_bundle: Path, tmp_path: Path) -> None:
-    settings = Settings(state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False)
+    settings = Settings(
+        state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, use_embedder=False
+    )
     engine, health = build_engine(settings)
     assert health.problems == []
     assert health.nlu_version != "none"

@@ -20,7 +20,9 @@ from kiosk.web import create_app
 
 @pytest.fixture
 def client(tmp_path: Path, nlu_bundle: Path) -> TestClient:
-    settings = Settings(state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False)
+    settings = Settings(
+        state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, use_embedder=False
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client  # type: ignore[misc]
 
@@ -98,3 +100,24 @@ def test_kiosk_run_serves_and_stops_cleanly(tmp_path: Path, nlu_bundle: Path) ->
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def test_the_page_picks_up_a_new_policy_for_the_next_customer(client: TestClient, tmp_path: Path) -> None:
+    import shutil
+
+    from sync import activate, install_bundle, write_manifest
+
+    before = client.post("/api/turn", json={"session": "a", "text": "今天美元汇率多少"}).json()
+    assert "709.52" in before["reply"]
+    policy = tmp_path / "policy-new"
+    shutil.copytree(DEFAULT_POLICY_DIR, policy)
+    rates = policy / "rates.yaml"
+    rates.write_text(rates.read_text(encoding="utf-8").replace("709.52", "719.99"), encoding="utf-8")
+    write_manifest(policy, name="policy", kind="policy", version="2099.1.1")
+    state = tmp_path / "state"
+    install_bundle(policy, state)
+    activate(state, "policy", "2099.1.1")
+    same = client.post("/api/turn", json={"session": "a", "text": "美元汇率多少"}).json()
+    assert "709.52" in same["reply"]  # never mid-conversation
+    after = client.post("/api/turn", json={"session": "b", "text": "今天美元汇率多少"}).json()
+    assert "719.99" in after["reply"]

@@ -44,7 +44,7 @@ def tickets() -> MemoryTicketDispenser:
 
 @pytest.fixture
 def model() -> FakeClassifier:
-    return FakeClassifier(ANSWERS, threshold=0.7)
+    return FakeClassifier(dict(ANSWERS), threshold=0.7)
 
 
 @pytest.fixture
@@ -116,9 +116,22 @@ def test_model_decides_above_its_threshold(engine: DialogueEngine) -> None:
 
 
 def test_rules_decide_when_the_model_is_unsure(engine: DialogueEngine, model: FakeClassifier) -> None:
+    model.answers["我的银行卡被偷了"] = [("card_lost", 0.45), ("card_apply", 0.3), ("out_of_scope", 0.2)]
     d = say(engine, DialogueSession("s"), "我的银行卡被偷了")
     assert model.calls == ["我的银行卡被偷了"]
     assert (d.intent, d.stage) == ("card_lost", "rules")
+    assert d.confidence == pytest.approx(0.8)
+
+
+def test_a_rule_that_contradicts_the_model_does_not_decide(engine: DialogueEngine) -> None:
+    # Keywords say card_lost; the (unsure) model's best guess is something else.
+    d = say(engine, DialogueSession("s"), "我的银行卡被偷了")
+    assert (d.stage, d.action) == ("fallback", "clarify")
+
+
+def test_rules_alone_decide_without_a_model(policy: Policy) -> None:
+    _, u = DialogueEngine(policy).understand("我的银行卡被偷了")
+    assert (u.intent, u.stage) == ("card_lost", "rules")
 
 
 def test_a_crashing_model_is_skipped(engine: DialogueEngine, model: FakeClassifier) -> None:

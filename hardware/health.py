@@ -1,0 +1,34 @@
+"""Device health: what each device reports to the runtime and the admin page."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DeviceKind = Literal["camera", "microphone", "speaker", "display", "printer", "card_reader"]
+HealthState = Literal["ok", "degraded", "missing", "paper_low"]
+
+
+class DeviceHealth(BaseModel):
+    """One device's state.
+
+    ``missing`` means the kiosk runs without it (touch only at worst);
+    ``degraded`` means it works with a problem; ``paper_low`` is a printer
+    that still prints but needs paper soon.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: DeviceKind
+    driver: str = Field(description="Driver name: 'simulated', 'escpos-network', 'opencv', ...")
+    state: HealthState
+    detail: str = Field(default="", description="Why it is not ok, in words staff understand.")
+
+
+class DeviceError(Exception):
+    """A device failed; the runtime keeps going without it."""
+
+
+class DeviceUnavailableError(DeviceError):
+    """The device is not there, or its driver cannot be loaded."""

@@ -1,0 +1,26 @@
+"""The kiosk runtime: presence, sessions, voice and touch turns, speech, avatar and devices, wired in asyncio.
+
+Heavy libraries (pygame, mediapipe, espeak-ng, whisper) load only when the
+runtime is built (:func:`build_runtime`).
+"""
+
+from kiosk.runtime.assemble import build_runtime
+from kiosk.runtime.config import DevicesConfig, RuntimeConfig, StageBudgets
+from kiosk.runtime.runtime import KioskRuntime, RuntimeStageError, TurnRecord
+from kiosk.runtime.supervisor import ComponentStatus, Supervisor
+from kiosk.runtime.timing import Backoff, is_open, screen_mode
+
+__all__ = [
+    "Backoff",
+    "ComponentStatus",
+    "DevicesConfig",
+    "KioskRuntime",
+    "RuntimeConfig",
+    "RuntimeStageError",
+    "StageBudgets",
+    "Supervisor",
+    "TurnRecord",
+    "build_runtime",
+    "is_open",
+    "screen_mode",
+]

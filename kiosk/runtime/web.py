@@ -1,0 +1,139 @@
+"""The customer side of the local page when the runtime runs: act as the customer, watch the kiosk react.
+
+``/api/kiosk/...``: type, tap, upload a WAV, walk up or away (the simulated
+camera shows the demo face photo), insert a card; ``/api/kiosk/state``
+shows the screen, the last turns and the devices' health.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+router = APIRouter(prefix="/api/kiosk", tags=["kiosk"])
+MAX_WAV_BYTES = 5_000_000
+TURN_TIMEOUT_S = 60.0
+
+
+class KioskInput(BaseModel):
+    """Typed text or a tapped button."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, min_length=1, max_length=2000)
+    button: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class Walk(BaseModel):
+    """A simulated customer walks up to the kiosk or away."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    walk: Literal["up", "away"]
+
+
+class Card(BaseModel):
+    """A simulated card goes in (with its number, masked at once) or comes out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["insert", "remove"]
+    number: str = Field(default="6222020200112233", max_length=30)
+
+
+def _runtime(request: Request) -> Any:
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        raise HTTPException(status_code=503, detail="the kiosk runtime is not running")
+    return runtime
+
+
+def _record(record: Any) -> dict[str, Any]:
+    return dataclasses.asdict(record)
+
+
+@router.get("/state")
+async def state(request: Request) -> dict[str, Any]:
+    """What the screen shows, the last turns and the kiosk's health."""
+    runtime = _runtime(request)
+    screen = runtime.screen.screen if runtime.screen is not None else None
+    return {
+        **runtime.health(),
+        "screen": None
+        if screen is None
+        else {"lang": screen.lang, "said": screen.said, "heard": screen.heard, "buttons": screen.shown_buttons},
+        "turns": [_record(t) for t in list(runtime.turns)[-10:]],
+        "turn_count": runtime.turn_count,
+        "tickets": list(runtime.tickets_printed[-10:]),
+    }
+
+
+@router.post("/input")
+async def kiosk_input(body: KioskInput, request: Request) -> dict[str, Any]:
+    """Type or tap as the customer; returns the turn."""
+    runtime = _runtime(request)
+    if (body.text is None) == (body.button is None):
+        raise HTTPException(status_code=422, detail="give exactly one of 'text' or 'button'")
+    work = runtime.text(body.text) if body.text is not None else runtime.button(body.button)
+    return _record(await asyncio.wait_for(work, TURN_TIMEOUT_S))
+
+
+@router.post("/voice")
+async def kiosk_voice(
+    request: Request, lang: Annotated[Literal["zh", "en", "auto"], Query(description="Language spoken.")] = "auto"
+) -> dict[str, Any]:
+    """Speak as the customer: the request body is a WAV file (converted to 16 kHz mono)."""
+    from edge_models.audio import AudioError, read_wav
+
+    runtime = _runtime(request)
+    data = await request.body()
+    if not data:
+        raise HTTPException(status_code=422, detail="send a WAV file as the request body")
+    if len(data) > MAX_WAV_BYTES:
+        raise HTTPException(status_code=413, detail=f"a WAV file of at most {MAX_WAV_BYTES} bytes")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "upload.wav"
+        path.write_bytes(data)
+        try:
+            pcm = await asyncio.to_thread(read_wav, path, max_seconds=30.0)
+        except AudioError as err:
+            raise HTTPException(status_code=422, detail=f"audio rejected: {err}") from err
+    return _record(await asyncio.wait_for(runtime.voice(pcm, lang), TURN_TIMEOUT_S))
+
+
+@router.post("/presence")
+async def presence(body: Walk, request: Request) -> dict[str, Any]:
+    """Walk up to the kiosk (the simulated camera shows a face) or away."""
+    from kiosk.runtime.devices import SceneCamera, face_photo
+
+    runtime = _runtime(request)
+    camera = runtime.devices.camera
+    if isinstance(camera, SceneCamera) and runtime.detector is not None:
+        camera.show(await asyncio.to_thread(face_photo) if body.walk == "up" else None)
+        return {"ok": True, "via": "camera"}
+    if body.walk == "up":
+        await runtime.arrive()
+    else:
+        await runtime.end_session("left")
+    return {"ok": True, "via": "direct"}
+
+
+@router.post("/card")
+async def card(body: Card, request: Request) -> dict[str, Any]:
+    """Insert or remove a card in the simulated card reader."""
+    from hardware.card_reader import CardReaderError, SimulatedCardReader
+
+    reader = _runtime(request).devices.card_reader
+    if not isinstance(reader, SimulatedCardReader):
+        raise HTTPException(status_code=409, detail="this kiosk has no simulated card reader")
+    try:
+        reader.insert(body.number) if body.action == "insert" else reader.remove()
+    except CardReaderError as err:
+        raise HTTPException(status_code=422, detail=str(err)) from err
+    return {"ok": True}

@@ -1,0 +1,90 @@
+"use strict";
+(function () {
+  const log = document.getElementById("log");
+  const buttons = document.getElementById("buttons");
+  const health = document.getElementById("health");
+  let shownTurns = 0;
+
+  async function post(url, body, raw) {
+    const r = await fetch(url, raw ? { method: "POST", body: body } : {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!r.ok) {
+      let detail = r.statusText;
+      try { detail = JSON.stringify((await r.json()).detail); } catch (e) { /* not JSON */ }
+      addLine("error", `${r.status}: ${detail}`);
+      return null;
+    }
+    return r.json();
+  }
+
+  function addLine(cls, text, meta) {
+    const div = document.createElement("div");
+    div.className = "turn " + cls;
+    div.textContent = text;
+    if (meta) {
+      const span = document.createElement("span");
+      span.className = "meta";
+      span.textContent = meta;
+      div.appendChild(span);
+    }
+    log.appendChild(div);
+    div.scrollIntoView({ block: "end" });
+  }
+
+  function showTurn(t) {
+    const heard = t.heard ? `“${t.heard}” → ` : "";
+    addLine("kiosk", heard + t.reply, `${t.source} · ${t.intent || "-"} · ${t.stage} · ${t.action}` +
+      (t.ticket ? ` · ticket ${t.ticket}${t.printed ? " (printed)" : ""}` : "") +
+      (t.handoff ? ` · ${t.handoff} for staff` : "") + (t.skipped.length ? ` · skipped ${t.skipped.join(",")}` : ""));
+  }
+
+  function showButtons(list) {
+    buttons.replaceChildren();
+    for (const [id, label] of list) {
+      const el = document.createElement("button");
+      el.type = "button";
+      el.textContent = label;
+      el.addEventListener("click", () => post("/api/kiosk/input", { button: id }));
+      buttons.appendChild(el);
+    }
+  }
+
+  async function refresh() {
+    try {
+      const r = await fetch("/api/kiosk/state");
+      if (!r.ok) { health.textContent = "runtime not running"; return; }
+      const s = await r.json();
+      if (s.screen) showButtons(s.screen.buttons);
+      const fresh = Math.min(s.turn_count - shownTurns, s.turns.length);
+      if (fresh > 0) for (const t of s.turns.slice(s.turns.length - fresh)) showTurn(t);
+      shownTurns = s.turn_count;
+      health.textContent = `mode ${s.mode} · session ${s.session ? "yes" : "no"} · ` +
+        s.devices.map((d) => `${d.kind} ${d.state}`).join(" · ") + ` · frames ${s.frames}`;
+    } catch (e) {
+      health.textContent = "network error";
+    }
+  }
+
+  document.getElementById("say").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const input = document.getElementById("text");
+    const text = input.value.trim();
+    if (text) { input.value = ""; post("/api/kiosk/input", { text: text }); }
+  });
+  document.getElementById("voice").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById("wav").files[0];
+    if (!file) { addLine("error", "choose a WAV file first"); return; }
+    const lang = document.getElementById("voice-lang").value;
+    post(`/api/kiosk/voice?lang=${encodeURIComponent(lang)}`, file, true);
+  });
+  document.getElementById("walk-up").addEventListener("click", () => post("/api/kiosk/presence", { walk: "up" }));
+  document.getElementById("walk-away").addEventListener("click", () => post("/api/kiosk/presence", { walk: "away" }));
+  document.getElementById("staff").addEventListener("click", () => post("/api/kiosk/input", { button: "staff:call" }));
+  document.getElementById("lang").addEventListener("click", () => post("/api/kiosk/input", { button: "ui:lang" }));
+  document.getElementById("card-in").addEventListener("click", () => post("/api/kiosk/card", { action: "insert" }));
+  document.getElementById("card-out").addEventListener("click", () => post("/api/kiosk/card", { action: "remove" }));
+  setInterval(refresh, 1000);
+  refresh();
+})();

@@ -1,0 +1,136 @@
+"""The ticket printer (real python-escpos bytes, a real PNG preview) and the simulated card reader."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from hardware.card_reader import CardReaderError, SimulatedCardReader, mask_pan
+from hardware.health import DeviceUnavailableError
+from hardware.printer import EscposPrinter, OutOfPaperError, PrinterError, SimulatedPrinter, TicketSlip
+
+SLIP = TicketSlip(
+    number="A012",
+    service="排队取号",
+    service_en="Queue ticket",
+    branch="示范支行",
+    issued_at="2026-11-27 10:42",
+    waiting=3,
+)
+
+
+def test_simulated_printer_writes_escpos_and_a_preview(tmp_path: Path) -> None:
+    printer = SimulatedPrinter(tmp_path, paper_slips=50)
+    ticket = printer.print_ticket(SLIP)
+    assert ticket.data_path is not None
+    assert ticket.preview_path is not None
+    data = ticket.data_path.read_bytes()
+    assert data == printer.last_bytes
+    assert ticket.escpos_bytes == len(data)
+    assert data.startswith(b"\x1b")  # ESC/POS commands
+    assert b"A012" in data
+    assert "排队取号".encode("gb18030") in data  # Chinese in the printer's code page
+    assert b"\x1dV" in data  # the cut
+    assert b"\x1d(k" in data  # a native QR code
+    png = ticket.preview_path.read_bytes()
+    assert png.startswith(b"\x89PNG")
+    from PIL import Image
+
+    with Image.open(ticket.preview_path) as img:
+        assert img.width == 384
+        assert img.height > 200
+        assert img.convert("L").getextrema()[0] == 0  # something black was printed
+    assert printer.health().state == "ok"
+
+
+def test_paper_runs_low_then_out(tmp_path: Path) -> None:
+    printer = SimulatedPrinter(None, paper_slips=3, low_paper_slips=2)
+    printer.print_ticket(SLIP)
+    health = printer.health()
+    assert (health.state, health.detail) == ("paper_low", "2 slips left")
+    printer.print_ticket(SLIP)
+    printer.print_ticket(SLIP)
+    with pytest.raises(OutOfPaperError):
+        printer.print_ticket(SLIP)
+    assert printer.health().state == "degraded"
+    assert printer.printed == 3
+
+
+@pytest.mark.parametrize(
+    "slip",
+    [
+        TicketSlip(number="12345", service="x"),
+        TicketSlip(number="A1", service="a\x1bb"),
+        TicketSlip(number="A1", service="x" * 100),
+    ],
+    ids=["long-number", "control-char", "long-line"],
+)
+def test_bad_slips_are_rejected(slip: TicketSlip) -> None:
+    with pytest.raises(PrinterError):
+        SimulatedPrinter().print_ticket(slip)
+
+
+def test_network_printer_that_is_not_there_fails_clearly() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    printer = EscposPrinter("network", f"127.0.0.1:{port}", timeout_s=1.0)
+    with pytest.raises(PrinterError, match="cannot print ticket A012"):
+        printer.print_ticket(SLIP)
+    assert printer.health().state == "degraded"
+
+
+def test_network_printer_sends_the_ticket_bytes() -> None:
+    import threading
+
+    received = bytearray()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(5)
+
+    def accept() -> None:
+        conn, _ = server.accept()
+        conn.settimeout(5)
+        with conn:
+            while chunk := conn.recv(4096):
+                received.extend(chunk)
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    EscposPrinter("network", f"127.0.0.1:{server.getsockname()[1]}").print_ticket(SLIP)
+    thread.join(timeout=10)
+    server.close()
+    assert b"A012" in received
+    assert b"\x1dV" in received
+
+
+@pytest.mark.parametrize(
+    ("connection", "address", "message"),
+    [("usb", "0x04b8:0x0202", "pyusb"), ("network", "host:port", "not 'host"), ("serial", "/dev/ttyS0", "pyserial")],
+    ids=["usb-without-pyusb", "bad-address", "serial-without-pyserial"],
+)
+def test_unusable_printer_drivers_fail_that_device(connection: str, address: str, message: str) -> None:
+    with pytest.raises(DeviceUnavailableError, match=message):
+        EscposPrinter(connection, address)  # type: ignore[arg-type]
+
+
+def test_card_reader_masks_and_reports_events() -> None:
+    reader = SimulatedCardReader()
+    assert reader.next_event(0.01) is None
+    reader.insert("6222 0202 0011 2233")
+    event = reader.next_event(1.0)
+    assert event is not None
+    assert (event.kind, event.masked) == ("inserted", "**** 2233")
+    assert "6222" not in repr(event)
+    assert reader.card_in
+    reader.remove()
+    removed = reader.next_event(1.0)
+    assert removed is not None
+    assert removed.kind == "removed"
+    assert not reader.card_in
+    with pytest.raises(CardReaderError, match="12 to 19 digits"):
+        mask_pan("1234")
+    assert reader.health().state == "ok"
