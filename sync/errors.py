@@ -57,3 +57,7 @@ class HealthCheckError(SyncError):
 
 class HqError(SyncError):
     """The HQ repository cannot do what was asked (missing keys, bad state, bad input)."""
+
+
+class StorageError(SyncError):
+    """The kiosk's own disk failed (full, read-only): transient, not the bundle's fault."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sync.errors import HttpStatusError, RepositoryRejectedError, TransportError
+from sync.errors import HttpStatusError, RepositoryRejectedError, StorageError, TransportError
 
 if TYPE_CHECKING:
     import urllib3
@@ -151,6 +151,7 @@ def download_resumable(
 
     Raises:
         TransportError: the transfer failed or stalled; the partial file is kept.
+        StorageError: the local disk is full or failed; the partial file is removed.
         RepositoryRejectedError: the server sent more than the signed length or
             the file does not match the signed hashes.
     """
@@ -168,17 +169,22 @@ def download_resumable(
         mode = "ab"
         if status != 206:
             mode, have, resumed_from = "wb", 0, 0
-        with partial.open(mode) as out:
-            for chunk in chunks:
-                fetched += len(chunk)
-                if have + len(chunk) > target.length:
-                    out.close()
-                    partial.unlink(missing_ok=True)
-                    raise RepositoryRejectedError(f"{url}: server sent more than the signed {target.length} bytes")
-                out.write(chunk)
-                have += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            with partial.open(mode) as out:
+                for chunk in chunks:
+                    fetched += len(chunk)
+                    if have + len(chunk) > target.length:
+                        out.close()
+                        partial.unlink(missing_ok=True)
+                        raise RepositoryRejectedError(f"{url}: server sent more than the signed {target.length} bytes")
+                    out.write(chunk)
+                    have += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as err:
+            # Disk full or read-only: free what this download took, so the kiosk keeps room to run.
+            partial.unlink(missing_ok=True)
+            raise StorageError(f"cannot store {url}: {err.strerror or err}") from err
         if have < target.length:
             raise TransportError(f"{url}: connection ended at {have} of {target.length} bytes")
     try:

@@ -32,7 +32,14 @@ from sync.agent.config import AgentConfig, AgentState, load_state, save_state, t
 from sync.agent.timing import HealthWindow, PollSchedule
 from sync.archive import unpack_bundle
 from sync.bundle import verify_bundle
-from sync.errors import ActivationError, BundleError, RepositoryRejectedError, SyncError, TransportError
+from sync.errors import (
+    ActivationError,
+    BundleError,
+    RepositoryRejectedError,
+    StorageError,
+    SyncError,
+    TransportError,
+)
 from sync.fetch import FetchLimits
 from sync.history import record_event
 from sync.status import read_runtime_report, request_now_path, sync_dir
@@ -159,8 +166,11 @@ class SyncAgent:
             try:
                 fetched += self._install_one(client, target, info)
                 activated.append(f"{target.name}={target.version}")
+            except OSError as err:  # the kiosk's own disk, not the bundle: try again next cycle
+                errors.append(f"{target.name} {target.version}: local storage failed: {err}")
+                self._event("install", target.name, target.version, ok=False, detail=str(err))
             except (RepositoryRejectedError, BundleError, ActivationError, SyncError) as err:
-                if isinstance(err, TransportError):
+                if isinstance(err, (TransportError, StorageError)):
                     errors.append(str(err))
                     self._event("download", target.name, target.version, ok=False, detail=str(err))
                     continue

@@ -1,0 +1,74 @@
+"""A full disk during an update: the kiosk keeps the old version and recovers once there is room.
+
+The state directory lives on a small tmpfs mounted for the test (root only;
+CI runs as root). The agent, TUF client and HTTP server are real.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sync.activation import active_manifest, provision_seed, verify_bundle
+from sync.agent import AgentConfig, SyncAgent, save_config, trusted_root_path
+from sync.bundle import atomic_write_bytes
+from sync.hq import HqRepository
+from tests.integration.test_sync_faults import NEW, OLD, Server, make_bundle
+
+
+def mount(target: Path, size: str, *, remount: bool = False) -> bool:
+    options = f"remount,size={size}" if remount else f"size={size}"
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True, check=False, timeout=30
+    )
+    return done.returncode == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    target = tmp_path / "small"
+    target.mkdir()
+    if not mount(target, "1m"):
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield target
+    subprocess.run(["umount", "-l", str(target)], check=False, timeout=30)
+
+
+def test_disk_full_keeps_the_old_version_then_recovers(tmp_path: Path, small_disk: Path) -> None:
+    hq = HqRepository.init(tmp_path / "hq")
+    server = Server(hq.public)
+    try:
+        state = small_disk / "state"
+        config = AgentConfig(
+            metadata_url=f"{server.url}/metadata/",
+            targets_url=f"{server.url}/targets/",
+            kiosk_id="k1",
+            health_window_s=0,
+            read_timeout_s=2,
+            connect_timeout_s=2,
+        )
+        atomic_write_bytes(trusted_root_path(state), hq.root_bytes())
+        save_config(state, config)
+        provision_seed(make_bundle(tmp_path, OLD), state)
+        hq.add(make_bundle(tmp_path, NEW, size=3_000_000))  # larger than the whole disk
+        hq.publish()
+
+        result = SyncAgent(state, config).sync_once()
+        assert not result.ok or result.rejected
+        manifest = active_manifest(state, "demo")
+        assert manifest is not None
+        assert manifest.version == OLD
+        verify_bundle(state / "bundles" / "demo" / OLD)  # the running version is whole
+        assert not (state / "bundles" / "demo" / NEW).exists()
+        assert not list((state / "sync" / "partial").glob("*"))  # the half download was freed
+        assert "storage" in result.error or "space" in result.error
+
+        assert mount(small_disk, "64m", remount=True)
+        retry = SyncAgent(state, config).sync_once()
+        assert retry.activated == ("demo=2.0.0",)
+        assert active_manifest(state, "demo").version == NEW  # type: ignore[union-attr]
+    finally:
+        server.close()
