@@ -91,9 +91,50 @@ def fleet(db_path: Path) -> list[dict[str, Any]]:
     ]
 
 
+def fleet_html(rows: list[dict[str, Any]]) -> str:
+    """The fleet as an HTML table for HQ operators (every value escaped)."""
+    from html import escape
+
+    def cell(value: Any) -> str:
+        return f"<td>{escape(str(value))}</td>"
+
+    body = []
+    for row in rows:
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(row["versions"].items()))
+        rejected = "; ".join(
+            f"{name} {' '.join(versions) if isinstance(versions, list) else versions}"
+            for name, versions in sorted(row["rejected"].items())
+        )
+        health = "healthy" if row["healthy"] else "unhealthy"
+        body.append(
+            f'<tr class="{health}">'
+            + cell(row["branch"])
+            + cell(row["kiosk_id"])
+            + cell(versions)
+            + cell(health)
+            + cell(rejected)
+            + cell(row["last_error"] or "")
+            + cell(row["last_seen"])
+            + "</tr>"
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("branch", "kiosk", "bundle versions", "health", "failed activations", "last error", "last seen")
+    )
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Kiosk fleet</title>'
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccd;padding:4px 8px;text-align:left}"
+        "tr.unhealthy td{background:#fde8e8}</style></head><body>"
+        f"<h1>Kiosk fleet</h1><p>{len(rows)} kiosk(s)</p><table><tr>{head}</tr>{''.join(body)}</table>"
+        "</body></html>"
+    )
+
+
 def create_hq_app(home: Path) -> Any:
-    """The HQ server: ``/metadata``, ``/targets`` (static), ``POST /api/report``, ``GET /api/fleet``."""
+    """The HQ server: ``/metadata``, ``/targets`` (static), ``POST /api/report``, ``/api/fleet``, ``/fleet``."""
     from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
     from fastapi.staticfiles import StaticFiles
 
     db_path = home / "fleet.db"
@@ -107,6 +148,13 @@ def create_hq_app(home: Path) -> Any:
     @app.get("/api/fleet")
     async def fleet_view() -> list[dict[str, Any]]:
         return fleet(db_path)
+
+    @app.get("/fleet", response_class=HTMLResponse)
+    async def fleet_page() -> HTMLResponse:
+        return HTMLResponse(
+            fleet_html(fleet(db_path)),
+            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+        )
 
     app.mount("/metadata", StaticFiles(directory=home / "public" / "metadata"), name="metadata")
     app.mount("/targets", StaticFiles(directory=home / "public" / "targets"), name="targets")

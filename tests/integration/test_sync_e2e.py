@@ -176,4 +176,7 @@ def test_hq_publishes_rate_and_broken_model_kiosk_keeps_answering(
     fleet = json.loads(urllib.request.urlopen(f"{base}/api/fleet", timeout=5).read())  # noqa: S310
     assert fleet[0]["kiosk_id"] == "kiosk-7"
     assert fleet[0]["versions"]["policy"] == "2026.11.28-1"
+    page = urllib.request.urlopen(f"{base}/fleet", timeout=5).read().decode()  # noqa: S310
+    assert "kiosk-7" in page
+    assert "2026.11.28-1" in page
     assert os.path.isdir(state / "sync")
