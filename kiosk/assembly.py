@@ -138,8 +138,8 @@ _STAFF_THRESHOLDS = {
 }
 
 
-def staff_overrides(settings: Settings) -> dict[str, Any]:
-    """Threshold overrides staff saved on the admin page, re-checked against HQ's bounds."""
+def staff_overrides(settings: Settings, policy: Policy) -> dict[str, Any]:
+    """Threshold overrides staff saved on the admin page, re-checked against HQ's bounds in ``policy``."""
     if not settings.db_path.is_file():
         return {}
     from kiosk.admin.errors import SettingError
@@ -158,7 +158,7 @@ def staff_overrides(settings: Settings) -> dict[str, Any]:
             if value is None:
                 continue
             try:
-                found[field_name] = spec(name).parse(str(value))
+                found[field_name] = spec(name, policy.thresholds.staff_bounds).parse(str(value))
             except SettingError as err:
                 _LOG.error("ignoring staff setting %s: %s", name, err)
         return found
@@ -228,7 +228,7 @@ class EngineReloader:
         classifier = load_classifier(settings, health)
         llm = load_llm(settings, policy, health)
         embed = load_embedder(settings, health)
-        staff = with_overrides(policy, staff_overrides(settings))
+        staff = with_overrides(policy, staff_overrides(settings, policy))
         engine = DialogueEngine(staff, classifier, tickets=tickets, llm=llm, embed=embed)
         return cls(settings, engine, health, classifier, tickets=tickets, llm=llm, embed=embed, policy=policy)
 
@@ -239,7 +239,7 @@ class EngineReloader:
         for name in ("policy", "nlu"):
             manifest = active_manifest(self.settings.state_dir, name)
             versions[name] = manifest.version if manifest is not None else ""
-        versions["staff"] = json.dumps(staff_overrides(self.settings), sort_keys=True)
+        versions["staff"] = json.dumps(staff_overrides(self.settings, self._policy), sort_keys=True)
         return versions
 
     def __call__(self) -> DialogueEngine:

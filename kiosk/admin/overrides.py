@@ -1,14 +1,16 @@
 """Settings staff may change on the admin page, each within bounds.
 
-HQ's policy (``thresholds.yaml``) sets the defaults; staff overrides are
-stored in the ``settings`` table under ``admin.<name>`` and are validated
-against the bounds below, which are HQ's: a value outside them is refused.
+HQ's policy (``thresholds.yaml``) sets the defaults and, in
+``staff_bounds``, the range staff may choose from; staff overrides are
+stored in the ``settings`` table under ``admin.<name>`` and a value outside
+HQ's range is refused. The bounds below apply only where the policy names none.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from kiosk.admin.errors import SettingError
@@ -81,8 +83,8 @@ SPECS: tuple[SettingSpec, ...] = (
 BY_NAME = {spec.name: spec for spec in SPECS}
 
 
-def spec(name: str) -> SettingSpec:
-    """The spec of a setting.
+def spec(name: str, bounds: Mapping[str, tuple[float, float]] | None = None) -> SettingSpec:
+    """The spec of a setting, with HQ's bounds from the active policy when given.
 
     Raises:
         SettingError: no such setting.
@@ -90,4 +92,12 @@ def spec(name: str) -> SettingSpec:
     found = BY_NAME.get(name)
     if found is None:
         raise SettingError(f"unknown setting {name!r}")
+    if bounds and name in bounds:
+        low, high = bounds[name]
+        found = replace(found, low=low, high=high)
     return found
+
+
+def specs(bounds: Mapping[str, tuple[float, float]] | None = None) -> tuple[SettingSpec, ...]:
+    """Every setting, with HQ's bounds applied."""
+    return tuple(spec(s.name, bounds) for s in SPECS)

@@ -38,6 +38,8 @@ def _health(request: Request) -> dict[str, Any]:
             "nlu": "-",
             "llm": "-",
             "llm_state": "-",
+            "devices": [],
+            "components": {},
             "problems": ["the engine is still loading"],
         }
     llm_state = "off"
@@ -46,13 +48,18 @@ def _health(request: Request) -> dict[str, Any]:
     if understander is not None and understander.llm is not None:
         breaker = getattr(understander.llm, "state", "closed")
         llm_state = f"breaker {breaker}" if understander.llm_enabled else "loaded, off by policy threshold"
+    runtime = getattr(request.app.state, "runtime", None)
+    live = runtime.health() if runtime is not None else {"devices": [], "components": {}}
+    problems = list(health.problems) + (runtime.problems() if runtime is not None else [])
     return {
-        "status": "degraded" if health.problems else "up",
+        "status": "degraded" if problems else "up",
+        "devices": live["devices"],
+        "components": live["components"],
         "policy": health.policy_version,
         "nlu": health.nlu_version,
         "llm": getattr(health, "llm_version", "none"),
         "llm_state": llm_state,
-        "problems": list(health.problems),
+        "problems": problems,
     }
 
 
@@ -197,7 +204,9 @@ def label(turn_id: int, session: Posted, db: DB, intent: Annotated[str, Form(max
 def live(request: Request, session: Staff, ctx: Ctx, store: KioskStore) -> HTMLResponse:
     """The conversation as it happens (the page listens to :func:`live_events`)."""
     recent = store.find_turns(limit=20)[::-1]
-    return page(request, ctx, session, "live", turns=recent, last_id=recent[-1]["id"] if recent else 0)
+    has_avatar = getattr(request.app.state, "avatar_feed", None) is not None or hasattr(request.app.state, "runtime")
+    last_id = recent[-1]["id"] if recent else 0
+    return page(request, ctx, session, "live", turns=recent, last_id=last_id, has_avatar=has_avatar)
 
 
 def _sse(turn: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from kiosk.admin.charts import line_chart, prometheus
 from kiosk.admin.context import AdminContext
 from kiosk.admin.deps import Posted, Staff, current_session, get_admin, get_db, get_store
 from kiosk.admin.errors import SettingError
-from kiosk.admin.overrides import PREFIX, SPECS, spec
+from kiosk.admin.overrides import PREFIX, spec, specs
 from kiosk.admin.render import page
 from kiosk.admin.reports import bundle_versions, by_group, daily, day_start, sync_history
 from kiosk.store import Store
@@ -50,8 +50,18 @@ def _settings(
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    values = {s.name: store.get_setting(PREFIX + s.name, s.default) for s in SPECS}
-    return page(request, ctx, session, "settings", specs=SPECS, values=values, error=error, status_code=status)
+    bounded = specs(_hq_bounds(request))
+    values = {s.name: store.get_setting(PREFIX + s.name, s.default) for s in bounded}
+    return page(request, ctx, session, "settings", specs=bounded, values=values, error=error, status_code=status)
+
+
+def _hq_bounds(request: Request) -> dict[str, tuple[float, float]] | None:
+    """The staff bounds of the running policy (HQ's), if the engine is up."""
+    conversations = getattr(request.app.state, "conversations", None)
+    if conversations is None:
+        return None
+    bounds: dict[str, tuple[float, float]] = conversations.engine.policy.thresholds.staff_bounds
+    return bounds
 
 
 @router.post("/settings", response_class=HTMLResponse, response_model=None)
@@ -71,7 +81,7 @@ def change_setting(
         HTTPException: 403 when staff change a supervisor's setting.
     """
     try:
-        setting = spec(name)
+        setting = spec(name, _hq_bounds(request))
         if setting.supervisor:
             _require_supervisor(session)
         parsed = setting.parse(value)

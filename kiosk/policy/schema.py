@@ -263,6 +263,16 @@ class Thresholds(_Versioned):
     clarify_options: int = Field(default=3, ge=1, le=5, description="How many services a clarification offers.")
     max_misses: int = Field(default=2, ge=1, description="Misunderstood turns before handing off to staff.")
     asr_min_confidence: float = Field(default=0.5, ge=0, le=1, description="Below it, voice input is asked again.")
+
+    staff_bounds: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {
+            "model_threshold": (0.5, 0.95),
+            "rules_confidence": (0.5, 0.95),
+            "max_misses": (1, 4),
+            "clarify_options": (2, 5),
+        },
+        description="Ranges within which branch staff may change a threshold on the admin page.",
+    )
     faq_answer: float = Field(
         default=0.9, ge=0, le=1, description="Retrieval score at which a FAQ passage answers an otherwise unsure turn."
     )
@@ -272,6 +282,21 @@ class Thresholds(_Versioned):
         le=1,
         description="Retrieval score at which a FAQ passage of the decided intent is preferred.",
     )
+
+    @field_validator("staff_bounds")
+    @classmethod
+    def _bounds(cls, bounds: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        return _check_bounds(bounds)
+
+
+def _check_bounds(bounds: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    known = {"model_threshold", "rules_confidence", "max_misses", "clarify_options"}
+    for name, (low, high) in bounds.items():
+        if name not in known:
+            raise ValueError(f"staff_bounds: unknown setting {name!r}")
+        if low > high:
+            raise ValueError(f"staff_bounds.{name}: low {low} is above high {high}")
+    return bounds
 
 
 class Messages(_Versioned):

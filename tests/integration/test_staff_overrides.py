@@ -39,3 +39,23 @@ def test_a_changed_setting_applies_from_the_next_conversation(tmp_path: Path, nl
     assert second.policy.thresholds.clarify_options == 2
     assert reloader() is second
     assert reloader.health.policy_version == second.policy.version
+
+
+def test_hq_bounds_come_from_the_policy(tmp_path: Path, nlu_bundle: Path) -> None:
+    import shutil
+
+    from sync import write_manifest
+
+    policy = tmp_path / "policy"
+    shutil.copytree(DEFAULT_POLICY_DIR, policy)
+    thresholds = policy / "thresholds.yaml"
+    text = thresholds.read_text(encoding="utf-8").replace("model_threshold: [0.5, 0.95]", "model_threshold: [0.8, 0.9]")
+    thresholds.write_text(text, encoding="utf-8")
+    write_manifest(policy, name="policy", kind="policy", version="bounds.1")
+    settings = Settings(state_dir=tmp_path / "state", seed_dirs=(policy, nlu_bundle), use_llm=False, use_embedder=False)
+    store = Store(settings.db_path)
+    store.set_setting("admin.model_threshold", 0.7, by="alice")  # inside the default range, outside HQ's
+    store.close()
+    engine, _ = build_engine(settings)
+    assert engine.policy.thresholds.staff_bounds["model_threshold"] == (0.8, 0.9)
+    assert engine.understander.model_threshold != 0.7
