@@ -139,31 +139,38 @@ _STAFF_THRESHOLDS = {
 
 
 def staff_overrides(settings: Settings, policy: Policy) -> dict[str, Any]:
-    """Threshold overrides staff saved on the admin page, re-checked against HQ's bounds in ``policy``."""
+    """Threshold overrides staff saved on the admin page, re-checked against HQ's bounds in ``policy``.
+
+    Read through a short read-only connection: a busy or broken database
+    means no overrides this time, never a failed conversation.
+    """
     if not settings.db_path.is_file():
         return {}
+    import sqlite3
+
     from kiosk.admin.errors import SettingError
     from kiosk.admin.overrides import PREFIX, spec
-    from kiosk.store import Store, StoreError
 
+    keys = [PREFIX + name for name in _STAFF_THRESHOLDS]
     try:
-        store = Store(settings.db_path)
-    except StoreError as err:
-        _LOG.error("cannot read staff settings: %s", err)
+        db = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True, timeout=2)
+        try:
+            marks = ",".join("?" * len(keys))
+            rows = db.execute(f"SELECT key, value FROM settings WHERE key IN ({marks})", keys).fetchall()  # noqa: S608
+        finally:
+            db.close()
+    except sqlite3.Error as err:
+        _LOG.warning("staff settings not read this time: %s", err)
         return {}
-    try:
-        found = {}
-        for name, field_name in _STAFF_THRESHOLDS.items():
-            value = store.get_setting(PREFIX + name)
-            if value is None:
-                continue
-            try:
-                found[field_name] = spec(name, policy.thresholds.staff_bounds).parse(str(value))
-            except SettingError as err:
-                _LOG.error("ignoring staff setting %s: %s", name, err)
-        return found
-    finally:
-        store.close()
+    found = {}
+    for key, raw in rows:
+        name = key.removeprefix(PREFIX)
+        try:
+            value = json.loads(raw)
+            found[_STAFF_THRESHOLDS[name]] = spec(name, policy.thresholds.staff_bounds).parse(str(value))
+        except (SettingError, ValueError) as err:
+            _LOG.error("ignoring staff setting %s: %s", name, err)
+    return found
 
 
 def with_overrides(policy: Policy, overrides: dict[str, Any]) -> Policy:

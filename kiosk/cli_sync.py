@@ -173,6 +173,7 @@ def sync_init(  # noqa: PLR0917 - typer maps parameters to options
     report_url: Annotated[str, typer.Option(help="Where to POST status reports.")] = "",
     poll_s: Annotated[float, typer.Option(help="Seconds between polls.")] = 300.0,
     health_window_s: Annotated[float, typer.Option(help="Watch after activation, seconds.")] = 60.0,
+    max_backoff_s: Annotated[float, typer.Option(help="Longest wait between polls while HQ fails.")] = 3600.0,
 ) -> None:
     """Provision this kiosk for sync: trusted root and HQ address."""
     from pydantic import ValidationError
@@ -191,6 +192,7 @@ def sync_init(  # noqa: PLR0917 - typer maps parameters to options
             report_url=report_url,
             poll_s=poll_s,
             health_window_s=health_window_s,
+            max_backoff_s=max_backoff_s,
         )
     except ValidationError as err:
         raise _fail(str(err)) from err

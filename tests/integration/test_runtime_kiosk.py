@@ -18,7 +18,7 @@ from kiosk.runtime.runtime import CLOSED_GREETING, GREETING
 from kiosk.web import create_app
 
 
-def wait_for(check: Callable[[], Any], timeout_s: float = 20.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout_s: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = check()

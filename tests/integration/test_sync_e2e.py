@@ -40,13 +40,14 @@ def kiosk(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     return json.loads(lines[-1]) if lines else {}
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 60.0, log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+    tail = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
+    pytest.fail(f"timed out waiting for {what}\n{tail}")
 
 
 def http_ok(url: str) -> bool:
@@ -140,17 +141,21 @@ def test_hq_publishes_rate_and_broken_model_kiosk_keeps_answering(
 
     kiosk(
         "sync", "init", str(hq / "signed" / "root.json"), "--url", base, "--kiosk-id", "kiosk-7", "--branch", "sh01",
-        "--report-url", f"{base}/api/report", "--poll-s", "1", "--health-window-s", "1", env=env,
+        "--report-url", f"{base}/api/report", "--poll-s", "1", "--health-window-s", "1", "--max-backoff-s", "2",
+        env=env,
     )  # fmt: skip
     chat = Chat(env)
     try:
         assert OLD_USD_BUY in chat.ask("before", "美元汇率多少")["reply"]
-        processes.append(subprocess.Popen([str(KIOSK), "sync", "run"], env=env, stderr=subprocess.DEVNULL))
+        agent_log = (tmp_path / "agent.log").open("wb")
+        processes.append(subprocess.Popen([str(KIOSK), "sync", "run"], env=env, stderr=agent_log))
 
         kiosk("hq", "add", str(hq), str(policy_with_usd_buy(tmp_path, NEW_USD_BUY, "2026.11.28-1")), env=env)
         kiosk("hq", "publish", str(hq), env=env)
         wait_for(
-            "new policy active", lambda: getattr(active_manifest(state, "policy"), "version", "") == "2026.11.28-1"
+            "new policy active",
+            lambda: getattr(active_manifest(state, "policy"), "version", "") == "2026.11.28-1",
+            log=tmp_path / "agent.log",
         )
         reply = chat.ask("after", "What is the US dollar exchange rate?")
         assert NEW_USD_BUY in reply["reply"], reply
