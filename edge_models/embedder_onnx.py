@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge_models.errors import ModelCorruptError, ModelMissingError
-from sync.bundle import Manifest, verify_bundle
-from sync.errors import BundleError, BundleMissingError
+from edge_models.errors import ModelCorruptError, ModelMissingError, verify_model_bundle
+from sync.bundle import Manifest
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -136,13 +135,8 @@ class OnnxEmbedder:
 
         self.bundle_dir = bundle_dir
         self.manifest: Manifest | None = None
-        try:
-            if verify:
-                self.manifest = verify_bundle(bundle_dir, expect_kind="embedder")
-        except BundleMissingError as err:
-            raise ModelMissingError(str(err)) from err
-        except BundleError as err:
-            raise ModelCorruptError(str(err)) from err
+        if verify:
+            self.manifest = verify_model_bundle(bundle_dir, "embedder")
         model_path = bundle_dir / model_file
         for path in (model_path, bundle_dir / TOKENIZER_FILE, bundle_dir / POOLING_FILE):
             if not path.is_file():

@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge_models.errors import ModelCorruptError, ModelHealthError, ModelMissingError
+from edge_models.errors import ModelCorruptError, ModelHealthError, ModelMissingError, verify_model_bundle
 from edge_models.features import Featurizer
-from sync.bundle import Manifest, verify_bundle
-from sync.errors import BundleCorruptError, BundleError, BundleMissingError
+from sync.bundle import Manifest
 
 MODEL_FILE = "model.onnx"
 FEATURES_FILE = "features.json"
@@ -69,13 +68,8 @@ class OnnxIntentClassifier:
 
         self.bundle_dir = bundle_dir
         self.manifest: Manifest | None = None
-        try:
-            if verify:
-                self.manifest = verify_bundle(bundle_dir, expect_kind="nlu")
-        except BundleMissingError as err:
-            raise ModelMissingError(str(err)) from err
-        except (BundleCorruptError, BundleError) as err:
-            raise ModelCorruptError(str(err)) from err
+        if verify:
+            self.manifest = verify_model_bundle(bundle_dir, "nlu")
         model_path = bundle_dir / model_file
         if not model_path.is_file():
             raise ModelMissingError(f"{model_path} does not exist")

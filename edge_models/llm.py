@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError
-from sync.bundle import Manifest, verify_bundle
-from sync.errors import BundleCorruptError, BundleError, BundleMissingError
+from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
+from sync.bundle import Manifest
 
 LLM_CONFIG_FILE = "llm.json"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
@@ -82,13 +81,8 @@ class LlamaModel:
     def __init__(self, bundle_dir: Path, config: LlmConfig | None = None, *, verify: bool = True) -> None:
         self.config = config or LlmConfig()
         self.manifest: Manifest | None = None
-        try:
-            if verify:
-                self.manifest = verify_bundle(bundle_dir, expect_kind="llm")
-        except BundleMissingError as err:
-            raise ModelMissingError(str(err)) from err
-        except (BundleCorruptError, BundleError) as err:
-            raise ModelCorruptError(str(err)) from err
+        if verify:
+            self.manifest = verify_model_bundle(bundle_dir, "llm")
         try:
             spec = json.loads((bundle_dir / LLM_CONFIG_FILE).read_text(encoding="utf-8"))
             self.model_path = bundle_dir / str(spec["file"])

@@ -25,10 +25,10 @@ from importlib import metadata
 from pathlib import Path
 
 from edge_models.asr.base import AsrEngine, AsrUnsupportedError
-from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError
+from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from sync.activation import activate, active_dir, bundles_root, installed_dir
-from sync.bundle import Manifest, read_manifest, verify_bundle, write_manifest
-from sync.errors import BundleCorruptError, BundleError, BundleMissingError
+from sync.bundle import Manifest, read_manifest, write_manifest
+from sync.errors import BundleError, BundleMissingError
 
 _LOG = logging.getLogger(__name__)
 MODEL_DIR = "model"
@@ -179,12 +179,15 @@ def load_asr_bundle(directory: Path, *, verify: bool = True, threads: int = 2) -
         ModelMissingError: the bundle or a file is missing.
         ModelCorruptError: a file fails its check, or the engine is unknown.
     """
-    try:
-        manifest = verify_bundle(directory) if verify else read_manifest(directory)
-    except BundleMissingError as err:
-        raise ModelMissingError(str(err)) from err
-    except (BundleCorruptError, BundleError) as err:
-        raise ModelCorruptError(str(err)) from err
+    if verify:
+        manifest = verify_model_bundle(directory, None)
+    else:
+        try:
+            manifest = read_manifest(directory)
+        except BundleMissingError as err:
+            raise ModelMissingError(str(err)) from err
+        except BundleError as err:
+            raise ModelCorruptError(str(err)) from err
     if not manifest.kind.startswith("asr-"):
         raise ModelCorruptError(f"{directory}: bundle kind {manifest.kind!r} is not an ASR model")
     engine = manifest.source.get("engine")
