@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(sqlite3 chromium fonts-wqy-microhei nginx libportaudio2)
+APT_PACKAGES=(sqlite3 chromium fonts-wqy-microhei nginx libportaudio2 xvfb)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
