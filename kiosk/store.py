@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +15,7 @@ from typing import Any
 
 from kiosk.dialogue.decision import Decision
 from kiosk.masking import mask_pii
+from kiosk.sqlite_base import LockedSqlite
 
 SCHEMA_VERSION = 1
 
@@ -122,7 +120,7 @@ class HandoffStateError(StoreError):
     """A hand-off is missing or cannot move to the requested status."""
 
 
-class Store:
+class Store(LockedSqlite):
     """Thread-safe access to ``kiosk.db``.
 
     Args:
@@ -135,9 +133,8 @@ class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+            self._connect(path)
         except sqlite3.Error as err:
             raise StoreError(f"{path}: cannot open the kiosk database: {err}") from err
         try:
@@ -154,22 +151,6 @@ class Store:
         elif int(row[0]) > SCHEMA_VERSION:
             self._db.close()
             raise StoreError(f"{path}: schema version {row[0]} is newer than this kiosk ({SCHEMA_VERSION})")
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from kiosk.admin.errors import AccountError, SignInError
 from kiosk.admin.security import LockoutPolicy, SessionPolicy, new_token, token_digest
 from kiosk.intents import INTENTS, LANGS
 from kiosk.masking import mask_pii
+from kiosk.sqlite_base import LockedSqlite
 
 Role = Literal["staff", "supervisor"]
 ROLES: tuple[Role, ...] = ("staff", "supervisor")
@@ -88,7 +87,7 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class AdminDB:
+class AdminDB(LockedSqlite):
     """Thread-safe access to the admin tables.
 
     Args:
@@ -105,28 +104,11 @@ class AdminDB:
         self._dummy_hash = self._hasher.hash(new_token())
         self.lockout = lockout or LockoutPolicy()
         self.sessions = sessions or SessionPolicy()
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._connect(path)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query as dicts (for the admin pages' reports)."""
