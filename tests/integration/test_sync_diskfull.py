@@ -12,11 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.activation import active_manifest, provision_seed, verify_bundle
-from sync.agent import AgentConfig, SyncAgent, save_config, trusted_root_path
-from sync.bundle import atomic_write_bytes
-from sync.hq import HqRepository
-from tests.integration.test_sync_faults import NEW, OLD, Server, make_bundle
+from sync.bundle import verify_bundle
+from tests.integration.test_sync_faults import NEW, OLD, provision_kiosk
 
 
 def mount(target: Path, size: str, *, remount: bool = False) -> bool:
@@ -38,37 +35,22 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_disk_full_keeps_the_old_version_then_recovers(tmp_path: Path, small_disk: Path) -> None:
-    hq = HqRepository.init(tmp_path / "hq")
-    server = Server(hq.public)
+    kiosk = provision_kiosk(tmp_path, small_disk / "state", read_timeout_s=2)
+    state = kiosk.state
     try:
-        state = small_disk / "state"
-        config = AgentConfig(
-            metadata_url=f"{server.url}/metadata/",
-            targets_url=f"{server.url}/targets/",
-            kiosk_id="k1",
-            health_window_s=0,
-            read_timeout_s=2,
-            connect_timeout_s=2,
-        )
-        atomic_write_bytes(trusted_root_path(state), hq.root_bytes())
-        save_config(state, config)
-        provision_seed(make_bundle(tmp_path, OLD), state)
-        hq.add(make_bundle(tmp_path, NEW, size=3_000_000))  # larger than the whole disk
-        hq.publish()
+        kiosk.publish(NEW, size=3_000_000)  # larger than the whole disk
 
-        result = SyncAgent(state, config).sync_once()
+        result = kiosk.agent().sync_once()
         assert not result.ok or result.rejected
-        manifest = active_manifest(state, "demo")
-        assert manifest is not None
-        assert manifest.version == OLD
+        assert kiosk.active() == OLD
         verify_bundle(state / "bundles" / "demo" / OLD)  # the running version is whole
         assert not (state / "bundles" / "demo" / NEW).exists()
         assert not list((state / "sync" / "partial").glob("*"))  # the half download was freed
         assert "storage" in result.error or "space" in result.error
 
         assert mount(small_disk, "64m", remount=True)
-        retry = SyncAgent(state, config).sync_once()
+        retry = kiosk.agent().sync_once()
         assert retry.activated == ("demo=2.0.0",)
-        assert active_manifest(state, "demo").version == NEW  # type: ignore[union-attr]
+        assert kiosk.active() == NEW
     finally:
-        server.close()
+        kiosk.server.close()

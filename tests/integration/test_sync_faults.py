@@ -125,24 +125,29 @@ class Setup:
         return manifest.version if manifest else ""
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[Setup]:
+def provision_kiosk(tmp_path: Path, state: Path, read_timeout_s: float = 0.5) -> Setup:
+    """An HQ repository with its server, and a kiosk state provisioned for it with version OLD."""
     hq = HqRepository.init(tmp_path / "hq")
     server = Server(hq.public)
-    state = tmp_path / "state"
     config = AgentConfig(
         metadata_url=f"{server.url}/metadata/",
         targets_url=f"{server.url}/targets/",
         kiosk_id="k1",
         health_window_s=0,
-        read_timeout_s=0.5,
+        read_timeout_s=read_timeout_s,
         connect_timeout_s=2,
     )
     atomic_write_bytes(trusted_root_path(state), hq.root_bytes())
     save_config(state, config)
     provision_seed(make_bundle(tmp_path, OLD), state)
-    yield Setup(hq, state, server, config, tmp_path)
-    server.close()
+    return Setup(hq, state, server, config, tmp_path)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    made = provision_kiosk(tmp_path, tmp_path / "state")
+    yield made
+    made.server.close()
 
 
 def test_clean_update_then_manual_rollback(setup: Setup) -> None:
