@@ -24,6 +24,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from measure import open_files, pct, rss_mb, slope
+
 VOICE_LINES = [
     "What is the US dollar exchange rate today?",
     "I need a queue ticket",
@@ -32,30 +34,6 @@ VOICE_LINES = [
     "I want to talk to a real person",
 ]
 TEXTS = ["我要取号", "今天美元汇率多少", "我的银行卡丢了", "what time do you close", "开户需要带什么", "hello"]
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def open_files() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else 0.0
-
-
-def slope(xs: list[float], ys: list[float]) -> float:
-    if len(xs) < 2:
-        return 0.0
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    den = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
 
 
 async def main(args: argparse.Namespace) -> None:
