@@ -9,7 +9,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NLU := build/bundles/nlu/manifest.json
 NLU_INPUTS := $(shell find edge_models/data -type f) edge_models/features.py edge_models/normalize.py \
-	edge_models/intent_onnx.py $(addprefix edge_models/build/,train_intent.py calibrate.py data.py onnx_graph.py)
+	edge_models/intent_onnx.py edge_models/intent_head.py edge_models/token_features.py \
+	$(addprefix edge_models/build/,train_intent.py calibrate.py data.py onnx_graph.py embed_head.py token_head.py)
 
 .PHONY: setup run test lint typecheck unit models embedder bench bench-voice eval clean
 
@@ -23,8 +24,10 @@ $(STAMP): pyproject.toml constraints.txt scripts/setup.sh
 	bash scripts/setup.sh
 	touch $@
 
-$(NLU): $(STAMP) $(NLU_INPUTS)
-	$(PY) -m edge_models.build.train_intent --data edge_models/data --out build/bundles/nlu --origin seed
+# The intent model's second head is trained on the embedder's sentence vectors: the embedder comes first.
+$(NLU): $(STAMP) $(NLU_INPUTS) $(EMBEDDER)
+	$(PY) -m edge_models.build.train_intent --data edge_models/data --out build/bundles/nlu --origin seed \
+		--embedder build/bundles/embedder
 
 $(LLM): $(STAMP) edge_models/build/llm_bundle.py
 	$(PY) -m edge_models.build.llm_bundle --out build/bundles/llm --origin seed

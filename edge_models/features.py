@@ -34,6 +34,11 @@ _SYLLABLE = re.compile(
 _MAX_PINYIN_WORD = 24
 
 
+def has_han(text: str) -> bool:
+    """True when ``text`` has at least one Han character (the script that picks thresholds and heads)."""
+    return _HAN.search(text) is not None
+
+
 def pinyin_syllables(word: str) -> list[str] | None:
     """Split a Latin word into toneless pinyin syllables, or None if it is not pinyin."""
     if len(word) > _MAX_PINYIN_WORD or not word.isalpha():

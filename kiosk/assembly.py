@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge_models.errors import ModelError
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue.engine import DialogueEngine
 from kiosk.dialogue.faq import EmbedFn
-from kiosk.dialogue.ports import IntentClassifier, LlmClassifier, TicketDispenser
+from kiosk.dialogue.ports import IntentClassifier, TicketDispenser
 from kiosk.policy.loader import Policy, PolicyError, load_policy
 from sync.activation import active_dir, provision_seed
 from sync.errors import SyncError
+
+if TYPE_CHECKING:
+    from edge_models.embedder_onnx import OnnxEmbedder
+    from kiosk.llm_stage import LlmStage
 
 _LOG = logging.getLogger(__name__)
 
@@ -65,8 +69,13 @@ def load_active_policy(settings: Settings, health: Health) -> Policy:
     return load_policy(DEFAULT_POLICY_DIR)
 
 
-def load_classifier(settings: Settings, health: Health) -> IntentClassifier | None:
-    """The active intent model, or None (the kiosk keeps serving with rules)."""
+def load_classifier(
+    settings: Settings, health: Health, embedder: OnnxEmbedder | None = None
+) -> IntentClassifier | None:
+    """The active intent model, or None (the kiosk keeps serving with rules).
+
+    ``embedder`` feeds the model's second head (text without Han characters), when it has one.
+    """
     if not settings.use_model:
         return None
     directory = active_dir(settings.state_dir, "nlu")
@@ -76,18 +85,20 @@ def load_classifier(settings: Settings, health: Health) -> IntentClassifier | No
     from edge_models.intent_onnx import OnnxIntentClassifier
 
     try:
-        classifier = OnnxIntentClassifier(directory, threads=settings.model_threads)
+        classifier = OnnxIntentClassifier(directory, threads=settings.model_threads, embedder=embedder)
         classifier.check_golden()
     except ModelError as err:
         _LOG.error("intent model rejected: %s", err)
         health.problems.append(f"intent model rejected, serving with rules only: {err}")
         return None
+    if settings.use_embedder and classifier.calibration.head is not None and not classifier.head_active:
+        health.problems.append(f"intent model runs on n-grams alone: {classifier.head_problem}")
     health.nlu_version = classifier.version
     return classifier
 
 
-def load_llm(settings: Settings, policy: Policy, health: Health) -> LlmClassifier | None:
-    """The active LLM bundle as the LLM stage, or None (the cascade skips the stage)."""
+def load_llm(settings: Settings, policy: Policy, health: Health) -> LlmStage | None:
+    """The active LLM bundle as the LLM stage, or None (the cascade skips the stage, answers are not composed)."""
     if not settings.use_llm:
         return None
     directory = active_dir(settings.state_dir, "llm")
@@ -111,6 +122,12 @@ def load_llm(settings: Settings, policy: Policy, health: Health) -> LlmClassifie
 
 def load_embedder(settings: Settings, health: Health) -> EmbedFn | None:
     """The active sentence embedder's ``embed``, or None (FAQ retrieval stays lexical)."""
+    embedder = load_sentence_embedder(settings, health)
+    return embedder.embed if embedder is not None else None
+
+
+def load_sentence_embedder(settings: Settings, health: Health) -> OnnxEmbedder | None:
+    """The active sentence embedder, or None (FAQ retrieval stays lexical, the intent model's head is off)."""
     if not settings.use_embedder:
         return None
     directory = active_dir(settings.state_dir, "embedder")
@@ -126,7 +143,7 @@ def load_embedder(settings: Settings, health: Health) -> EmbedFn | None:
         health.problems.append(f"sentence embedder rejected, FAQ retrieval is lexical only: {err}")
         return None
     health.embedder_version = embedder.version
-    return embedder.embed
+    return embedder
 
 
 # Staff overrides of the policy's thresholds (admin page, settings table), by threshold field.
@@ -201,6 +218,7 @@ class EngineReloader:
         tickets: Ticket dispenser for rebuilt engines.
         llm: The LLM stage the engine runs with (kept across rebuilds).
         embed: The sentence embedder the engine runs with (kept across rebuilds).
+        embedder: The same embedder, for a new intent model's second head.
     """
 
     def __init__(
@@ -211,9 +229,10 @@ class EngineReloader:
         classifier: IntentClassifier | None,
         *,
         tickets: TicketDispenser | None = None,
-        llm: LlmClassifier | None = None,
+        llm: LlmStage | None = None,
         embed: EmbedFn | None = None,
         policy: Policy | None = None,
+        embedder: OnnxEmbedder | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -222,6 +241,7 @@ class EngineReloader:
         self._classifier = classifier
         self._llm = llm
         self._embed = embed
+        self._embedder = embedder
         self._tickets = tickets
         self._loaded = self._active_versions()
 
@@ -232,12 +252,23 @@ class EngineReloader:
         provision(settings, health)
         policy = load_active_policy(settings, health)
         health.policy_version = policy.version
-        classifier = load_classifier(settings, health)
+        embedder = load_sentence_embedder(settings, health)
+        classifier = load_classifier(settings, health, embedder)
         llm = load_llm(settings, policy, health)
-        embed = load_embedder(settings, health)
+        embed = embedder.embed if embedder is not None else None
         staff = with_overrides(policy, staff_overrides(settings, policy))
-        engine = DialogueEngine(staff, classifier, tickets=tickets, llm=llm, embed=embed)
-        return cls(settings, engine, health, classifier, tickets=tickets, llm=llm, embed=embed, policy=policy)
+        engine = DialogueEngine(staff, classifier, tickets=tickets, llm=llm, composer=llm, embed=embed)
+        return cls(
+            settings,
+            engine,
+            health,
+            classifier,
+            tickets=tickets,
+            llm=llm,
+            embed=embed,
+            policy=policy,
+            embedder=embedder,
+        )
 
     def _active_versions(self) -> dict[str, str]:
         from sync.activation import active_manifest
@@ -271,7 +302,7 @@ class EngineReloader:
                 nlu_dir = active_dir(self.settings.state_dir, "nlu")
                 if nlu_dir is None:
                     raise ModelError("no active intent model")
-                loaded = OnnxIntentClassifier(nlu_dir, threads=self.settings.model_threads)
+                loaded = OnnxIntentClassifier(nlu_dir, threads=self.settings.model_threads, embedder=self._embedder)
                 loaded.check_golden()
                 classifier = loaded
         except (PolicyError, ModelError) as err:
@@ -282,7 +313,9 @@ class EngineReloader:
             self._loaded = versions
             return self.engine
         staff = with_overrides(policy, json.loads(versions["staff"]))
-        self.engine = DialogueEngine(staff, classifier, tickets=self._tickets, llm=self._llm, embed=self._embed)
+        self.engine = DialogueEngine(
+            staff, classifier, tickets=self._tickets, llm=self._llm, composer=self._llm, embed=self._embed
+        )
         self._policy = policy
         self._classifier = classifier
         self.health.policy_version = policy.version

@@ -5,7 +5,9 @@
 Per utterance, as the kiosk runs it: featurise normalised text, one
 onnxruntime call on one thread, softmax. Utterances come from the unseen
 evaluation set (timing only; nothing is tuned on it). Prints p50/p95 in ms
-for each model, their ratio, sizes, and the whole cascade's latency.
+for each model, their ratio, sizes, and the whole cascade's latency: with the
+sentence embedder (the second head runs on text without Han characters,
+docs/adr/0005) for all text, Han text and Latin text, and without it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from edge_models.features import has_han
 from edge_models.intent_onnx import OnnxIntentClassifier
 from edge_models.normalize import Normalizer
 from kiosk.assembly import build_engine
-from kiosk.config import DEFAULT_POLICY_DIR, Settings
+from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,6 +58,7 @@ def main() -> int:
     parser.add_argument("--bundle", type=Path, default=ROOT / "build" / "bundles" / "nlu")
     parser.add_argument("--data", type=Path, default=ROOT / "tests" / "data" / "nlu_unseen.tsv")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--embedder", type=Path, default=DEFAULT_SEED_DIR / "embedder")
     args = parser.parse_args()
     fp32_path = args.bundle.parent / f"{args.bundle.name}-model_fp32.onnx"
     normalize = Normalizer()
@@ -69,14 +73,25 @@ def main() -> int:
         int8_samples += time_model(int8, texts, 1)
         fp32_samples += time_model(fp32, texts, 1)
     agree = sum(int8.predict(t)[0][0] == fp32.predict(t)[0][0] for t in texts) / len(texts)
-    with tempfile.TemporaryDirectory() as state:
-        engine, _ = build_engine(Settings(state_dir=Path(state), seed_dirs=(DEFAULT_POLICY_DIR, args.bundle)))
-        cascade = []
-        for _ in range(args.rounds):
-            for text in texts:
-                started = time.perf_counter()
+    cascades: dict[str, dict[str, list[float]]] = {}
+    for name, seeds in (
+        ("with_embedder", (DEFAULT_POLICY_DIR, args.bundle, args.embedder)),
+        ("without_embedder", (DEFAULT_POLICY_DIR, args.bundle)),
+    ):
+        samples: dict[str, list[float]] = {"all": [], "han": [], "latin": []}
+        with tempfile.TemporaryDirectory() as state:
+            settings = Settings(state_dir=Path(state), seed_dirs=seeds, use_llm=False)
+            engine, _ = build_engine(settings)
+            for text in texts[:50]:
                 engine.understand(text)
-                cascade.append((time.perf_counter() - started) * 1000)
+            for _ in range(args.rounds):
+                for text in texts:
+                    started = time.perf_counter()
+                    engine.understand(text)
+                    ms = (time.perf_counter() - started) * 1000
+                    samples["all"].append(ms)
+                    samples["han" if has_han(text) else "latin"].append(ms)
+        cascades[name] = samples
     i8, f32 = percentiles(int8_samples), percentiles(fp32_samples)
     report = {
         "utterances": len(texts),
@@ -90,7 +105,9 @@ def main() -> int:
             "size": round((args.bundle / "model.onnx").stat().st_size / fp32_path.stat().st_size, 3),
         },
         "top1_agreement_int8_fp32": round(agree, 4),
-        "cascade_understand": percentiles(cascade),
+        "cascade_understand": {
+            name: {part: percentiles(s) for part, s in samples.items() if s} for name, samples in cascades.items()
+        },
     }
     print(json.dumps(report, indent=2))
     return 0

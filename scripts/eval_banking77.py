@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from kiosk.assembly import build_engine
-from kiosk.config import Settings
+from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = {
@@ -45,6 +45,8 @@ def main() -> int:
         "data", type=Path, nargs="?", default=ROOT.parent / "shared" / "data" / "banking77" / "test.csv"
     )
     parser.add_argument("--no-model", action="store_true")
+    parser.add_argument("--nlu", type=Path, default=DEFAULT_SEED_DIR / "nlu", help="the nlu bundle to evaluate")
+    parser.add_argument("--no-embedder", action="store_true", help="without the sentence embedder (no second head)")
     args = parser.parse_args()
     if not args.data.is_file():
         print(f"no BANKING77 test split at {args.data}", file=sys.stderr)
@@ -54,7 +56,13 @@ def main() -> int:
     mapped: Counter[str] = Counter()
     other: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as state:
-        engine, health = build_engine(Settings(state_dir=Path(state), use_model=not args.no_model))
+        settings = Settings(
+            state_dir=Path(state),
+            seed_dirs=(DEFAULT_POLICY_DIR, args.nlu, DEFAULT_SEED_DIR / "llm", DEFAULT_SEED_DIR / "embedder"),
+            use_model=not args.no_model,
+            use_embedder=not args.no_embedder,
+        )
+        engine, health = build_engine(settings)
         for row in rows:
             _, u = engine.understand(row["text"])
             decided = u.stage != "fallback"

@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from kiosk.assembly import build_engine
-from kiosk.config import Settings
+from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
 
 
 def main() -> int:
@@ -29,12 +29,20 @@ def main() -> int:
     parser.add_argument("--no-model", action="store_true", help="rules only")
     parser.add_argument("--no-llm", action="store_true", help="without the LLM stage")
     parser.add_argument("--errors", action="store_true", help="list the confident errors")
+    parser.add_argument("--nlu", type=Path, default=DEFAULT_SEED_DIR / "nlu", help="the nlu bundle to evaluate")
+    parser.add_argument("--no-embedder", action="store_true", help="without the sentence embedder (no second head)")
     args = parser.parse_args()
     with args.data.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     with tempfile.TemporaryDirectory() as state:
         engine, health = build_engine(
-            Settings(state_dir=Path(state), use_model=not args.no_model, use_llm=not args.no_llm)
+            Settings(
+                state_dir=Path(state),
+                seed_dirs=(DEFAULT_POLICY_DIR, args.nlu, DEFAULT_SEED_DIR / "llm", DEFAULT_SEED_DIR / "embedder"),
+                use_model=not args.no_model,
+                use_llm=not args.no_llm,
+                use_embedder=not args.no_embedder,
+            )
         )
         for problem in health.problems:
             print(f"note: {problem}", file=sys.stderr)

@@ -2,7 +2,13 @@
 
 Usage::
 
-    python -m edge_models.build.train_intent --data edge_models/data --out build/bundles/nlu
+    python -m edge_models.build.train_intent --data edge_models/data --out build/bundles/nlu \
+        [--embedder build/bundles/embedder] [--gemma-cache build/cache]
+
+With ``--embedder``, a second head on that embedder's sentence vectors is
+trained for text without Han characters and mixed in (edge_models/build/embed_head.py).
+With ``--gemma-cache``, a token head on Gemma 3 270M's static token embeddings
+is trained for text with Han characters and mixed in (edge_models/build/token_head.py).
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_models.build import embed_head, token_head
 from edge_models.build.calibrate import choose_threshold, fit_temperature
 from edge_models.build.data import Example, load_examples, split
 from edge_models.build.onnx_graph import quantize_int8, write_linear_model
-from edge_models.features import Featurizer
+from edge_models.features import Featurizer, has_han
+from edge_models.intent_head import GEMMA_HEAD_FILE, GEMMA_VOCAB_FILE, HEAD_FILE, TokenHead, embedder_identity
 from edge_models.intent_onnx import (
     CALIBRATION_FILE,
     FEATURES_FILE,
@@ -33,7 +41,7 @@ from edge_models.intent_onnx import (
     OnnxIntentClassifier,
 )
 from kiosk.intents import INTENTS
-from sync.bundle import write_manifest
+from sync.bundle import staging_dir, swap_in_dir, write_manifest
 
 BUNDLE_NAME = "nlu"
 FP32_FILE = "model_fp32.onnx"
@@ -75,18 +83,33 @@ def _fit(x: Any, y: npt.NDArray[np.int64], c: float) -> tuple[npt.NDArray[np.flo
     return weights, bias
 
 
-def _inputs_hash(data_dir: Path) -> str:
+def _inputs_hash(data_dir: Path, embedder_sha256: str | None, gguf_sha256: str | None = None) -> str:
     digest = hashlib.sha256()
     for path in sorted(data_dir.rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(data_dir).as_posix().encode())
             digest.update(path.read_bytes())
-    for module in ("features.py", "normalize.py", "build/train_intent.py", "build/calibrate.py", "build/data.py"):
+    modules = ("features.py", "normalize.py", "intent_head.py", "build/train_intent.py", "build/calibrate.py")
+    for module in (*modules, "token_features.py", "build/data.py", "build/embed_head.py", "build/token_head.py"):
         digest.update((Path(__file__).parents[1] / module).read_bytes())
+    if embedder_sha256 is not None:
+        digest.update(embedder_sha256.encode())
+    if gguf_sha256 is not None:
+        digest.update(gguf_sha256.encode())
     return digest.hexdigest()
 
 
-def _per_lang(examples: list[Example], pred: npt.NDArray[np.int64], top: npt.NDArray[np.float64], t: float) -> dict[str, Any]:
+def _utility(decided: npt.NDArray[np.bool_], correct: npt.NDArray[np.bool_]) -> dict[str, float]:
+    return {
+        "decided": round(float(decided.mean()), 4),
+        "right": round(float(np.mean(decided & correct)), 4),
+        "confident_error": round(float(np.mean(decided & ~correct)), 4),
+    }
+
+
+def _per_lang(
+    examples: list[Example], pred: npt.NDArray[np.int64], top: npt.NDArray[np.float64], t: float
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for lang in ("zh", "en"):
         mask = np.array([e.lang == lang for e in examples])
@@ -104,8 +127,29 @@ def _per_lang(examples: list[Example], pred: npt.NDArray[np.int64], top: npt.NDA
     return out
 
 
-def build(data_dir: Path, out_dir: Path, *, origin: str = "hq", version: str | None = None) -> dict[str, Any]:
-    """Train and write the bundle to ``out_dir``; return its metrics."""
+def build(
+    data_dir: Path,
+    out_dir: Path,
+    *,
+    origin: str = "hq",
+    version: str | None = None,
+    embedder_dir: Path | None = None,
+    gemma_gguf: Path | None = None,
+) -> dict[str, Any]:
+    """Train and write the bundle to ``out_dir``; return its metrics.
+
+    Args:
+        data_dir: Training data (``edge_models/data``).
+        out_dir: Where the bundle goes (replaced atomically).
+        origin: Manifest origin (``hq`` or ``seed``).
+        version: Bundle version; by default derived from the inputs.
+        embedder_dir: A built ``embedder`` bundle: train the second head on its vectors.
+        gemma_gguf: The Gemma 3 270M GGUF: train the token head on its static token embeddings.
+
+    Raises:
+        ModelError: the embedder bundle does not load.
+        ModelHealthError: the written bundle fails its golden cases.
+    """
     examples = load_examples(data_dir, INTENTS)
     train, dev = split(examples)
     featurizer = Featurizer.fit([e.text for e in train])
@@ -119,9 +163,7 @@ def build(data_dir: Path, out_dir: Path, *, origin: str = "hq", version: str | N
             best_c, best_acc = c, acc
     weights, bias = _fit(x_train, y_train, best_c)
 
-    staging = out_dir.parent / f".{out_dir.name}.staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = staging_dir(out_dir)
     fp32_path = out_dir.parent / f"{out_dir.name}-{FP32_FILE}"
     write_linear_model(staging / FP32_FILE, weights, bias)
     quantize_int8(staging / FP32_FILE, staging / MODEL_FILE)
@@ -146,20 +188,112 @@ def build(data_dir: Path, out_dir: Path, *, origin: str = "hq", version: str | N
     claims = np.where(pred == other, 0.0, top)  # an "other" prediction claims nothing
     is_other = y_dev == other
     fp32_pred = fp32.logits(dev_texts).argmax(axis=1)
-    golden = []
+    han_dev = np.array([has_han(t) for t in dev_texts])
+    scripts = {
+        script: choose_threshold(probs[mask], y_dev[mask], error_cost=ERROR_COST, abstain=other)
+        for script, mask in (("han", han_dev), ("latin", ~han_dev))
+    }
+    calibration: dict[str, Any] = {
+        "labels": list(LABELS),
+        "temperature": temperature,
+        "threshold": choice.threshold,
+        "script_thresholds": {script: c.threshold for script, c in scripts.items()},
+    }
+    token_metrics: dict[str, Any] | None = None
+    gguf_sha = None
+    if gemma_gguf is not None:
+        gguf_sha = token_head.gguf_sha256(gemma_gguf)
+        tokens, table = token_head.read_token_table(gemma_gguf)
+        vocabulary = token_head.fit_vocabulary(tokens, [e.text for e in train])
+        han_texts = [t for t, m in zip(dev_texts, han_dev, strict=True) if m]
+        x_tok_train = token_head.sentence_vectors(vocabulary, table, [e.text for e in train])
+        x_tok_dev = token_head.sentence_vectors(vocabulary, table, han_texts)
+        tok_fit = token_head.fit_token_head(table, x_tok_train, y_train, x_tok_dev, y_dev[han_dev], len(LABELS))
+        del table, x_tok_train
+        write_linear_model(staging / "gemma_fp32.onnx", tok_fit.weights, tok_fit.bias)
+        quantize_int8(staging / "gemma_fp32.onnx", staging / GEMMA_HEAD_FILE)
+        (staging / "gemma_fp32.onnx").unlink()
+        (staging / GEMMA_VOCAB_FILE).write_text(vocabulary.to_json(), encoding="utf-8")
+        tok_logits = TokenHead(staging / GEMMA_HEAD_FILE, staging / GEMMA_VOCAB_FILE, len(LABELS)).logits(han_texts)
+        tok_mix = embed_head.choose_mix(probs[han_dev], tok_logits, y_dev[han_dev], error_cost=ERROR_COST, abstain=other)
+        calibration["token_head"] = {
+            "gguf_sha256": gguf_sha,
+            "temperature": tok_mix.temperature,
+            "weight": tok_mix.weight,
+            "mix_temperature": tok_mix.mix_temperature,
+            "threshold": tok_mix.threshold.threshold,
+            "c": tok_fit.c,
+        }
+        token_metrics = {
+            "c": tok_fit.c,
+            "vocabulary": len(vocabulary.vocab),
+            "dev_examples": int(han_dev.sum()),
+            "head_dev_accuracy": round(tok_fit.dev_accuracy, 4),
+            "weight": tok_mix.weight,
+            "threshold": tok_mix.threshold.threshold,
+            "mix_dev_accuracy": round(tok_mix.mix_dev_accuracy, 4),
+            "mix_dev_decided": round(tok_mix.threshold.decided, 4),
+            "mix_dev_confident_error": round(tok_mix.threshold.confident_error, 4),
+        }
+    head_metrics: dict[str, Any] | None = None
+    embedder = None
+    embedder_sha = None
+    if embedder_dir is not None:
+        from edge_models.embedder_onnx import OnnxEmbedder
+
+        embedder = OnnxEmbedder(embedder_dir)
+        embedder_sha = embedder_identity(embedder)
+        if embedder_sha is None:
+            raise ValueError(f"{embedder_dir}: manifest names no model.onnx")
+        latin_train = [e for e in train if not has_han(e.text)]
+        latin_dev = ~han_dev
+        x_head_train = embedder.embed([e.text for e in latin_train])
+        x_head_dev = embedder.embed([t for t, m in zip(dev_texts, latin_dev, strict=True) if m])
+        fit = embed_head.fit_head(x_head_train, _labels(latin_train), x_head_dev, y_dev[latin_dev], len(LABELS))
+        embed_head.write_head_model(staging / HEAD_FILE, fit.weights, fit.bias)
+        head_logits = embed_head.head_dev_logits(staging / HEAD_FILE, x_head_dev, len(LABELS))
+        mix = embed_head.choose_mix(
+            probs[latin_dev], head_logits, y_dev[latin_dev], error_cost=ERROR_COST, abstain=other
+        )
+        calibration["embed_head"] = embed_head.head_calibration(fit, mix, embedder_sha)
+        head_metrics = {
+            "c": fit.c,
+            "train_examples": len(latin_train),
+            "dev_examples": int(latin_dev.sum()),
+            "head_dev_accuracy": round(fit.head_dev_accuracy, 4),
+            "weight": mix.weight,
+            "threshold": mix.threshold.threshold,
+            "mix_dev_accuracy": round(mix.mix_dev_accuracy, 4),
+            "mix_dev_decided": round(mix.threshold.decided, 4),
+            "mix_dev_confident_error": round(mix.threshold.confident_error, 4),
+        }
+    (staging / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2), encoding="utf-8")
+
+    # The model stage as the kiosk runs it (per-script thresholds, the head where it runs), with and
+    # without the embedder; golden cases must pass both ways.
+    runs = {"tfidf": OnnxIntentClassifier(staging, verify=False)}
+    if embedder is not None:
+        runs["with_head"] = OnnxIntentClassifier(staging, verify=False, embedder=embedder)
+    stage: dict[str, Any] = {}
+    right_everywhere = np.ones(len(dev), dtype=bool)
+    final_top = top
+    for name, model in runs.items():
+        run_probs = model.predict_batch(dev_texts)
+        run_pred = run_probs.argmax(axis=1)
+        run_top = run_probs.max(axis=1)
+        thresholds = np.array([model.threshold_for(t) for t in dev_texts])
+        run_claims = np.where(run_pred == other, 0.0, run_top)
+        stage[name] = _utility(run_claims >= thresholds, run_pred == y_dev)
+        right_everywhere &= run_pred == y_dev
+        final_top = run_top
+    golden: list[dict[str, str]] = []
     for label in LABELS:
-        hits = [(float(top[i]), e.text) for i, e in enumerate(dev) if e.intent == label and pred[i] == y_dev[i]]
+        hits = [(float(final_top[i]), e.text) for i, e in enumerate(dev) if e.intent == label and right_everywhere[i]]
         golden.extend({"text": text, "intent": label} for _, text in sorted(hits, reverse=True)[:2])
-    (staging / CALIBRATION_FILE).write_text(
-        json.dumps(
-            {"labels": list(LABELS), "temperature": temperature, "threshold": choice.threshold}, indent=2
-        ),
-        encoding="utf-8",
-    )
     (staging / GOLDEN_FILE).write_text(json.dumps(golden, ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.move(str(staging / FP32_FILE), fp32_path)
 
-    inputs = _inputs_hash(data_dir)
+    inputs = _inputs_hash(data_dir, embedder_sha, gguf_sha)
     metrics = {
         "train_examples": len(train),
         "dev_examples": len(dev),
@@ -175,6 +309,10 @@ def build(data_dir: Path, out_dir: Path, *, origin: str = "hq", version: str | N
         "dev_other_banking_claimed": round(float(np.mean(claims[is_other] >= choice.threshold)), 4)
         if is_other.any()
         else None,
+        "dev_script_thresholds": {script: c.threshold for script, c in scripts.items()},
+        "dev_model_stage": stage,
+        "embed_head": head_metrics,
+        "token_head": token_metrics,
         "int8_fp32_agreement": round(float(np.mean(pred == fp32_pred)), 4),
         "size_int8_bytes": (staging / MODEL_FILE).stat().st_size,
         "size_fp32_bytes": fp32_path.stat().st_size,
@@ -190,13 +328,18 @@ def build(data_dir: Path, out_dir: Path, *, origin: str = "hq", version: str | N
         metrics=metrics,
         source={
             "inputs_sha256": inputs,
-            "model": "tf-idf char/word n-grams + multinomial logistic regression, int8 weights",
+            "model": "tf-idf char/word n-grams + multinomial logistic regression, int8 weights"
+            + ("; second head: logistic regression on MiniLM sentence vectors (fp32)" if embedder_sha else "")
+            + ("; token head: Gemma 3 270M static token embeddings, int8 lookup" if gguf_sha else ""),
+            "gguf_sha256": gguf_sha,
+            "embedder_sha256": embedder_sha,
             "tools": {p: pkg_version(p) for p in ("scikit-learn", "onnx", "onnxruntime", "numpy")},
         },
     )
     OnnxIntentClassifier(staging).check_golden()
-    shutil.rmtree(out_dir, ignore_errors=True)
-    staging.rename(out_dir)
+    if embedder is not None:
+        OnnxIntentClassifier(staging, embedder=embedder).check_golden()
+    swap_in_dir(staging, out_dir)
     return metrics
 
 
@@ -207,8 +350,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/bundles/nlu"))
     parser.add_argument("--origin", default="hq", choices=("hq", "seed"))
     parser.add_argument("--version", default=None)
+    parser.add_argument("--embedder", type=Path, default=None, help="embedder bundle for the second head")
+    parser.add_argument(
+        "--gemma-cache", type=Path, default=None, help="folder for the Gemma GGUF: train the token head (Han text)"
+    )
     args = parser.parse_args(argv)
-    metrics = build(args.data, args.out, origin=args.origin, version=args.version)
+    gguf = token_head.gemma_gguf(args.gemma_cache) if args.gemma_cache is not None else None
+    metrics = build(
+        args.data, args.out, origin=args.origin, version=args.version, embedder_dir=args.embedder, gemma_gguf=gguf
+    )
     json.dump(metrics, sys.stdout, ensure_ascii=False, indent=2)
     print()
     return 0

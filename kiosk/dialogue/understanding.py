@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from edge_models.normalize import Normalized
 from kiosk.dialogue.decision import Candidate, Stage
@@ -14,6 +15,15 @@ from kiosk.dialogue.safety import SafetyGuard, SafetyHit
 from kiosk.policy.loader import Policy
 
 _LOG = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class PerTextThresholds(Protocol):
+    """An intent model whose decision threshold depends on the text (per script, per head)."""
+
+    def threshold_for(self, text: str) -> float:
+        """The threshold for normalised ``text``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,8 @@ class Understander:
         self._classifier = classifier
         thresholds = policy.thresholds
         model_threshold = thresholds.model
+        # The bundle's own thresholds (per script) apply unless the policy or staff fix one for all text.
+        self._per_text = classifier if model_threshold is None and isinstance(classifier, PerTextThresholds) else None
         if model_threshold is None:
             model_threshold = classifier.threshold if classifier is not None else 1.0
         self.model_threshold = model_threshold
@@ -89,6 +101,15 @@ class Understander:
     def has_model(self) -> bool:
         """True when an intent model is loaded."""
         return self._classifier is not None
+
+    def threshold_for(self, text: str) -> float:
+        """The model stage's threshold for normalised ``text``."""
+        if self._per_text is not None:
+            try:
+                return self._per_text.threshold_for(text)
+            except Exception:  # noqa: BLE001 - a failing stage is skipped, the turn goes on
+                _LOG.exception("intent model threshold failed; using the bundle's single threshold")
+        return self.model_threshold
 
     def _predict(self, text: str) -> tuple[tuple[Candidate, ...], float]:
         """Top contract labels, and the probability of an internal "no intent" label."""
@@ -124,10 +145,11 @@ class Understander:
         candidates, no_intent = self._predict(norm.text)
         if hit is not None:
             return Understanding(hit.intent, "safety", 1.0, candidates, hit)
-        if candidates and candidates[0].confidence >= self.model_threshold:
+        threshold = self.threshold_for(norm.text) if candidates else self.model_threshold
+        if candidates and candidates[0].confidence >= threshold:
             top = candidates[0]
             return Understanding(top.intent, "model", top.confidence, candidates)
-        if no_intent >= self.model_threshold:
+        if no_intent >= threshold:
             # A banking question the kiosk has no intent for: keywords would only mislead.
             top = candidates[0] if candidates else Candidate(intent="out_of_scope", confidence=0.0)
             return Understanding(top.intent, "fallback", top.confidence, candidates)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -337,3 +338,46 @@ def test_faq_retrieval_decides_when_nothing_else_does(policy: Policy) -> None:
         assert u.confidence >= policy.thresholds.faq_answer
     _, unrelated = engine.understand("my grandmother likes gardening")
     assert unrelated.stage == "fallback"
+
+
+class PerScriptClassifier(FakeClassifier):
+    """A fake model with its own threshold per script, as the ONNX model has (docs/adr/0005)."""
+
+    def __init__(self, answers: dict[str, Sequence[tuple[str, float]]], han: float, latin: float) -> None:
+        super().__init__(answers, threshold=0.7)
+        self.han, self.latin = han, latin
+        self.threshold_calls: list[str] = []
+
+    def threshold_for(self, text: str) -> float:
+        self.threshold_calls.append(text)
+        return self.han if any("\u4e00" <= ch <= "\u9fff" for ch in text) else self.latin
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "p", "stage"),
+    [
+        pytest.param("汇率多少", "exchange_rate", 0.62, "model", id="han-above-its-threshold"),
+        pytest.param("whats the euro rate today", "exchange_rate", 0.62, "fallback", id="latin-below-its-threshold"),
+        pytest.param("whats the euro rate today", "exchange_rate", 0.81, "model", id="latin-above-its-threshold"),
+    ],
+)
+def test_the_model_decides_at_its_threshold_for_the_script(
+    policy: Policy, text: str, label: str, p: float, stage: str
+) -> None:
+    no_rules = replace(policy, rules=Rules(schema_version=1, intents={}))
+    model = PerScriptClassifier({text: sure(label, p)}, han=0.6, latin=0.8)
+    engine = DialogueEngine(no_rules, model)
+    _, u = engine.understand(text)
+    assert u.stage == stage
+    assert u.intent == label  # the best guess also when it falls back
+    assert model.threshold_calls == [text]
+
+
+def test_a_threshold_fixed_by_the_policy_overrides_the_models_own(policy: Policy) -> None:
+    fixed = replace(policy, thresholds=policy.thresholds.model_copy(update={"model": 0.9}))
+    model = PerScriptClassifier({"汇率多少": sure("exchange_rate", 0.85)}, han=0.5, latin=0.5)
+    engine = DialogueEngine(fixed, model)
+    _, u = engine.understand("汇率多少")
+    assert u.stage != "model"
+    assert model.threshold_calls == []
+    assert engine.understander.threshold_for("汇率多少") == 0.9
