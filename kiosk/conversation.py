@@ -12,7 +12,8 @@ from kiosk.dialogue.decision import Decision
 from kiosk.dialogue.engine import DialogueEngine
 from kiosk.dialogue.session import DialogueSession
 from kiosk.dialogue.utterance import Utterance
-from kiosk.masking import mask_pii
+from kiosk.handoff_summary import HandoffSummarizer, LlmSummarizer, SummaryWorker
+from kiosk.policy.schema import Thresholds
 from kiosk.store import Store
 
 MAX_SESSIONS = 1000
@@ -29,6 +30,8 @@ class Conversations:
         reloader: Called when a new session starts; returns the engine for it
             (a rebuilt one after ``active/`` switched). A running session keeps
             the engine it started with.
+        summaries: Writes hand-off summaries off the customer's path; by default
+            one over ``store`` with the engine's LLM stage (if any).
     """
 
     def __init__(
@@ -38,15 +41,26 @@ class Conversations:
         *,
         max_sessions: int = MAX_SESSIONS,
         reloader: Callable[[], DialogueEngine] | None = None,
+        summaries: SummaryWorker | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
+        if summaries is None and store is not None:
+            llm = engine.understander.llm
+            # The engine may be rebuilt with a new policy: its limits are read at each summary.
+            summarizer = HandoffSummarizer(llm if isinstance(llm, LlmSummarizer) else None, self._thresholds)
+            summaries = SummaryWorker(store, summarizer)
+            summaries.resume()
+        self.summaries = summaries
         self._reloader = reloader
         self._engines: dict[str, DialogueEngine] = {}
         self._sessions: OrderedDict[str, DialogueSession] = OrderedDict()
         self._history: dict[str, list[str]] = {}
         self._max = max_sessions
         self._lock = threading.Lock()
+
+    def _thresholds(self) -> Thresholds:
+        return self.engine.policy.thresholds
 
     def session(self, session_id: str) -> DialogueSession:
         """The session with this id, created on first use."""
@@ -97,18 +111,10 @@ class Conversations:
         history.append(f"{decision.intent}: {shown}")
         if self.store is not None:
             self.store.record_turn(session_id, utterance.source, shown, decision, latency_ms)
-            if decision.handoff is not None:
-                summary = self._summary(history, decision)
-                self.store.add_handoff(
-                    session_id, decision.handoff.kind, decision.handoff.reason, decision.lang, summary
-                )
+            if decision.handoff is not None and self.summaries is not None:
+                # Queued now with an extractive summary; the LLM's paragraph is written in the background.
+                handoff = decision.handoff
+                self.summaries.queue_handoff(session_id, handoff.kind, handoff.reason, decision.lang)
             if decision.action in ("end", "handoff"):
                 self.store.end_session(session_id, "handoff" if decision.action == "handoff" else "resolved")
         return decision, latency_ms
-
-    @staticmethod
-    def _summary(history: list[str], decision: Decision) -> str:
-        recent = " | ".join(history[-4:])
-        return mask_pii(
-            f"reason={decision.handoff.reason if decision.handoff else '-'}; lang={decision.lang}; {recent}"
-        )

@@ -1,32 +1,49 @@
-"""The LLM stage as the dialogue engine sees it: budgeted, guarded by a circuit breaker."""
+"""The LLM stage as the kiosk sees it: budgeted, guarded by a circuit breaker.
+
+One breaker covers the model's three uses (intent fallback, composed
+answers, hand-off summaries): a model that fails or runs late in one of
+them is given a rest from all of them.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from edge_models.errors import ModelError
 from kiosk.dialogue.breaker import BreakerState, CircuitBreaker
+from kiosk.dialogue.compose import Draft
 
 if TYPE_CHECKING:
     from edge_models.llm import LlamaModel
 
 _LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class LlmStage:
-    """Implements :class:`kiosk.dialogue.ports.LlmClassifier` over a :class:`LlamaModel`.
+    """The LLM behind the engine's ports, over a :class:`LlamaModel`.
 
-    Errors and time-outs are recorded by the breaker and answered with None,
-    so the turn goes on with the next stage.
+    Implements :class:`kiosk.dialogue.ports.LlmClassifier`,
+    :class:`kiosk.dialogue.compose.LlmComposer` and
+    :class:`kiosk.handoff_summary.LlmSummarizer`. Errors and time-outs are
+    recorded by the breaker and answered with None, so the turn goes on
+    with the next stage. A call that finds the model busy with another one
+    for its whole budget is skipped without counting as a failure.
 
     Args:
         model: The loaded model.
         descriptions: A short English description of each label.
         breaker: Opens after repeated failures.
         clock: Monotonic seconds (injected for tests).
+
+    Attributes:
+        calls: Calls let through by the breaker.
+        failures: Calls that failed or ran late.
+        busy: Calls skipped because the model was busy.
     """
 
     def __init__(
@@ -40,8 +57,10 @@ class LlmStage:
         self._descriptions = descriptions
         self.breaker = breaker or CircuitBreaker()
         self._clock = clock
+        self._guard = threading.Lock()  # turns and the summary thread share the breaker
         self.calls = 0
         self.failures = 0
+        self.busy = 0
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -51,19 +70,58 @@ class LlmStage:
     @property
     def state(self) -> BreakerState:
         """The breaker's state now (for health pages)."""
-        return self.breaker.state(self._clock())
+        with self._guard:
+            return self.breaker.state(self._clock())
+
+    def _run(self, use: str, call: Callable[[], _T]) -> _T | None:
+        """``call()`` under the breaker: its result, or None when skipped, busy, failed or late."""
+        from edge_models.llm import LlmBusyError
+
+        with self._guard:
+            if not self.breaker.allow(self._clock()):
+                return None
+            self.calls += 1
+        try:
+            result = call()
+        except LlmBusyError as err:
+            with self._guard:
+                self.busy += 1
+                self.breaker.release()
+            _LOG.info("LLM %s skipped: %s", use, err)
+            return None
+        except ModelError as err:
+            with self._guard:
+                self.failures += 1
+                self.breaker.failure(self._clock())
+            _LOG.warning("LLM %s skipped: %s", use, err)
+            return None
+        with self._guard:
+            self.breaker.success()
+        return result
 
     def classify(self, text: str, labels: Sequence[str]) -> tuple[str, float] | None:
         """The LLM's label and probability, or None (skipped, failed or late)."""
-        if not self.breaker.allow(self._clock()):
-            return None
-        self.calls += 1
-        try:
-            guess = self.model.classify(text, labels, self._descriptions)
-        except ModelError as err:
-            self.failures += 1
-            self.breaker.failure(self._clock())
-            _LOG.warning("LLM stage skipped: %s", err)
-            return None
-        self.breaker.success()
-        return guess.label, guess.confidence
+        guess = self._run("classify", lambda: self.model.classify(text, labels, self._descriptions))
+        return None if guess is None else (guess.label, guess.confidence)
+
+    def compose(
+        self, question: str, passages: Sequence[str], lang: str, *, budget_s: float, max_tokens: int
+    ) -> Draft | None:
+        """A draft answer from ``passages`` (unchecked: the engine checks it), or None."""
+        out = self._run(
+            "compose",
+            lambda: self.model.compose(question, passages, lang, budget_s=budget_s, max_tokens=max_tokens),
+        )
+        return None if out is None else Draft(out.text, out.confidence)
+
+    def summarize(self, lines: Sequence[str], *, budget_s: float, max_tokens: int, wait_s: float) -> Draft | None:
+        """A hand-off summary of (masked) ``lines`` (unchecked), or None.
+
+        ``wait_s`` is how long it may wait for a customer's call to finish
+        with the model; the budget starts when it has the model.
+        """
+        out = self._run(
+            "summary",
+            lambda: self.model.summarize(lines, budget_s=budget_s, max_tokens=max_tokens, wait_s=wait_s),
+        )
+        return None if out is None else Draft(out.text, out.confidence)

@@ -110,6 +110,14 @@ class HandoffRow:
     lang: str
     summary: str
     status: str
+    summary_source: str | None = None
+    """Who wrote ``summary``: ``llm``, ``extractive``, ``pending`` (extractive, the LLM is writing); None: old rows."""
+
+
+_HANDOFF_COLS = "id, session_id, at, kind, reason, lang, summary, status, summary_source"
+# Columns added after a table was first created; added to an existing kiosk.db when missing
+# (nullable, so older code reads the database unchanged and the schema version stays).
+_ADDED_COLUMNS = (("handoffs", "summary_source", "TEXT"), ("turns", "reply_source", "TEXT"))
 
 
 def _now() -> str:
@@ -151,6 +159,18 @@ class Store(LockedSqlite):
         elif int(row[0]) > SCHEMA_VERSION:
             self._db.close()
             raise StoreError(f"{path}: schema version {row[0]} is newer than this kiosk ({SCHEMA_VERSION})")
+        try:
+            self._add_missing_columns()
+        except sqlite3.DatabaseError as err:
+            self._db.close()
+            raise StoreError(f"{path}: cannot update the kiosk database: {err}") from err
+
+    def _add_missing_columns(self) -> None:
+        """Add columns newer code writes to tables an older kiosk created."""
+        for table, column, kind in _ADDED_COLUMNS:
+            present = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -177,13 +197,24 @@ class Store(LockedSqlite):
                 (_now(), outcome, session_id),
             )
 
+    def end_open_sessions(self, outcome: str = "interrupted") -> int:
+        """End every session still open (left so by a kiosk that was killed); returns how many."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE sessions SET ended_at = ?, outcome = ? WHERE ended_at IS NULL", (_now(), outcome))
+            return int(cur.rowcount)
+
     def record_turn(self, session_id: str, source: str, text: str, decision: Decision, latency_ms: float) -> int:
-        """Store one turn with masked text; returns the turn id."""
+        """Store one turn with masked text; returns the turn id.
+
+        ``reply_source`` records who wrote the reply's words: ``faq`` (a passage
+        as written), ``faq+llm`` (composed by the LLM from it), NULL (policy wording).
+        """
         self.start_session(session_id, decision.lang)
+        written = None if decision.source is None else "faq+llm" if decision.source.composed else "faq"
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO turns (session_id, at, source, text, lang, intent, stage, confidence, action, reply,"
-                " latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " latency_ms, reply_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     _now(),
@@ -196,6 +227,7 @@ class Store(LockedSqlite):
                     decision.action,
                     mask_pii(decision.reply),
                     round(latency_ms, 3),
+                    written,
                 ),
             )
             db.execute("UPDATE sessions SET lang = ? WHERE id = ?", (decision.lang, session_id))
@@ -211,19 +243,31 @@ class Store(LockedSqlite):
 
     # -- hand-offs ------------------------------------------------------------
 
-    def add_handoff(self, session_id: str, kind: str, reason: str, lang: str, summary: str) -> int:
+    def add_handoff(
+        self, session_id: str, kind: str, reason: str, lang: str, summary: str, *, summary_source: str | None = None
+    ) -> int:
         """Queue a hand-off or risk alert for staff (summary masked)."""
         self.start_session(session_id, lang)
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO handoffs (session_id, at, kind, reason, lang, summary) VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, _now(), kind, reason, lang, mask_pii(summary)),
+                "INSERT INTO handoffs (session_id, at, kind, reason, lang, summary, summary_source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session_id, _now(), kind, reason, lang, mask_pii(summary), summary_source),
             )
             return int(cur.lastrowid or 0)
 
+    def set_handoff_summary(self, handoff_id: int, summary: str, source: str) -> bool:
+        """Replace a hand-off's summary (masked) and say who wrote it; False when there is no such hand-off."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE handoffs SET summary = ?, summary_source = ? WHERE id = ?",
+                (mask_pii(summary), source, handoff_id),
+            )
+            return cur.rowcount > 0
+
     def handoffs(self, status: str | None = "waiting") -> list[HandoffRow]:
         """Hand-offs, oldest first, optionally filtered by status."""
-        cols = "id, session_id, at, kind, reason, lang, summary, status"
+        cols = _HANDOFF_COLS
         if status is None:
             rows = self._query(f"SELECT {cols} FROM handoffs ORDER BY id")  # noqa: S608 - constant column list
         else:
@@ -232,9 +276,7 @@ class Store(LockedSqlite):
 
     def handoff(self, handoff_id: int) -> HandoffRow | None:
         """One hand-off by id, or None."""
-        rows = self._query(
-            "SELECT id, session_id, at, kind, reason, lang, summary, status FROM handoffs WHERE id = ?", (handoff_id,)
-        )
+        rows = self._query(f"SELECT {_HANDOFF_COLS} FROM handoffs WHERE id = ?", (handoff_id,))  # noqa: S608
         return HandoffRow(**dict(rows[0])) if rows else None
 
     def set_handoff_status(self, handoff_id: int, status: str, by: str, note: str | None = None) -> HandoffRow:

@@ -44,10 +44,13 @@ def _health(request: Request) -> dict[str, Any]:
         }
     llm_state = "off"
     conversations = getattr(request.app.state, "conversations", None)
-    understander = conversations.engine.understander if conversations is not None else None
-    if understander is not None and understander.llm is not None:
+    engine = conversations.engine if conversations is not None else None
+    understander = engine.understander if engine is not None else None
+    if engine is not None and understander is not None and understander.llm is not None:
         breaker = getattr(understander.llm, "state", "closed")
-        llm_state = f"breaker {breaker}" if understander.llm_enabled else "loaded, off by policy threshold"
+        uses = [("intent fallback", understander.llm_enabled), ("FAQ answers", engine.composer.enabled)]
+        named = [name for name, on in uses if on] + ["hand-off summaries"]
+        llm_state = f"breaker {breaker}; used for {', '.join(named)}"
     runtime = getattr(request.app.state, "runtime", None)
     live = runtime.health() if runtime is not None else {"devices": [], "components": {}}
     problems = list(health.problems) + (runtime.problems() if runtime is not None else [])
@@ -80,6 +83,12 @@ def dashboard(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLRespons
     )
 
 
+@router.get("/api/health")
+def health_now(request: Request, session: Staff) -> dict[str, Any]:
+    """The dashboard's health (devices, components with restarts and back-off, problems), polled by the page."""
+    return _health(request)
+
+
 @router.get("/api/status")
 def status(request: Request, session: Staff, db: DB) -> dict[str, Any]:
     """The badge: customers waiting (and how many are risk alerts), plus the kiosk's health."""
@@ -103,6 +112,35 @@ def handoffs(request: Request, session: Staff, ctx: Ctx, store: KioskStore) -> H
     items = [{"row": r, "wait": waited(r.at, now)} for r in rows]
     done = store.handoffs("resolved")[-20:][::-1]
     return page(request, ctx, session, "handoffs", items=items, done=done)
+
+
+@router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
+def handoff_detail(handoff_id: int, request: Request, session: Staff, ctx: Ctx, store: KioskStore) -> HTMLResponse:
+    """One hand-off: its summary (and who wrote it), the masked conversation, and what staff did.
+
+    Raises:
+        HTTPException: 404 for an unknown one.
+    """
+    row = store.handoff(handoff_id)
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such hand-off")
+    turns = store.turns(row.session_id, limit=100)
+    events = store.handoff_events(handoff_id)
+    wait = waited(row.at, datetime.now(UTC))
+    return page(request, ctx, session, "handoff", h=row, turns=turns, events=events, wait=wait)
+
+
+@router.get("/api/handoffs/{handoff_id}/summary")
+def handoff_summary(handoff_id: int, session: Staff, store: KioskStore) -> dict[str, Any]:
+    """A hand-off's summary (masked) and who wrote it: the page polls it while the LLM is writing.
+
+    Raises:
+        HTTPException: 404 for an unknown one.
+    """
+    row = store.handoff(handoff_id)
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such hand-off")
+    return {"id": row.id, "summary": row.summary, "source": row.summary_source}
 
 
 @router.post("/handoffs/{handoff_id}/{status}")

@@ -4,7 +4,7 @@ It takes an utterance and returns a decision, so it is tested with text alone.
 """
 
 from edge_models.normalize import Normalized, Normalizer, detect_lang
-from kiosk.dialogue.decision import Action, Button, Candidate, Decision, Handoff, Stage
+from kiosk.dialogue.decision import Action, Button, Candidate, Decision, Handoff, ReplySource, Stage
 from kiosk.dialogue.engine import DialogueEngine
 from kiosk.dialogue.ports import IntentClassifier, MemoryTicketDispenser, TicketDispenser
 from kiosk.dialogue.session import DialogueSession, FlowState
@@ -27,6 +27,7 @@ __all__ = [
     "MemoryTicketDispenser",
     "Normalized",
     "Normalizer",
+    "ReplySource",
     "Stage",
     "TicketDispenser",
     "Understanding",

@@ -48,6 +48,10 @@ class CircuitBreaker:
         self._opened_at = None
         self._trial = False
 
+    def release(self) -> None:
+        """A call let through did not run (no verdict): a half-open breaker may let another trial through."""
+        self._trial = False
+
     def failure(self, now: float) -> None:
         """The stage failed or ran past its budget."""
         self._consecutive += 1

@@ -38,11 +38,35 @@ class Handoff(BaseModel):
     reason: str = Field(description="Why: 'requested', 'repeated_misses', 'fraud_pattern', ...")
 
 
+class ReplySource(BaseModel):
+    """Where the text of a reply came from when a FAQ passage answered the question."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: Literal["faq"] = Field(default="faq", description="The stage that supplied the text.")
+    faq_id: str = Field(description="The knowledge base passage the text comes from.")
+    composed: bool = Field(
+        description="True: the LLM wrote the text from the passage and it passed the grounding checks; "
+        "False: the passage as written."
+    )
+    confidence: float = Field(
+        ge=0.0, le=1.0, description="The LLM's own confidence in its text when composed, else the retrieval score."
+    )
+    retrieval: float = Field(ge=0.0, le=1.0, description="Retrieval score of the passage.")
+    note: str | None = Field(
+        default=None,
+        description="Why the passage is shown as written: 'off', 'language', 'no_draft' (LLM skipped, late or "
+        "failed), 'ungrounded', 'polarity', 'unsupported', 'unsure', ...; None when composed.",
+    )
+
+
 class Decision(BaseModel):
     """The engine's answer to one utterance.
 
     Every decision says which stage decided (``stage``) and how sure it was
-    (``confidence``), even when it falls back.
+    (``confidence``), even when it falls back. When a FAQ passage supplied the
+    text, ``source`` says so, and whether the LLM composed it (with the LLM's
+    confidence); the LLM never sets the action, buttons or hand-off.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -59,3 +83,6 @@ class Decision(BaseModel):
     handoff: Handoff | None = None
     flow: str | None = Field(default=None, description="Flow the session is in after this turn.")
     candidates: tuple[Candidate, ...] = ()
+    source: ReplySource | None = Field(
+        default=None, description="Where the reply's text came from when a FAQ passage answered; None: policy wording."
+    )

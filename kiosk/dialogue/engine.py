@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from edge_models.normalize import Normalized, Normalizer
-from kiosk.dialogue.decision import Action, Button, Decision, Emotion, Handoff
+from kiosk.dialogue.compose import AnswerComposer, LlmComposer
+from kiosk.dialogue.decision import Action, Button, Decision, Emotion, Handoff, ReplySource
 from kiosk.dialogue.faq import EmbedFn, FaqMatcher
 from kiosk.dialogue.flows import (
     AccountOpenFlow,
@@ -28,6 +29,11 @@ from kiosk.policy.loader import Policy
 _INTERRUPTING = frozenset({"card_lost", "fraud_report", "human_agent", "complaint", "goodbye"})
 # Intents whose service has side effects (tickets, staff calls, alerts).
 _ACTIONS = frozenset({"queue_ticket", "human_agent", "complaint", "fraud_report", "goodbye"})
+# Out of hours, when the policy has no ``ticket_closed`` message.
+_TICKET_CLOSED = {
+    "zh": "抱歉，本网点现在不营业，暂时不能取号。下次营业时间：{opens}。",
+    "en": "Sorry, the branch is closed now, so I can't give you a queue ticket. We open again {opens}.",
+}
 # Intents never offered as clarification choices.
 _NOT_OFFERED = frozenset({"out_of_scope", "greeting", "goodbye", "smalltalk", "human_agent"})
 
@@ -43,6 +49,7 @@ class DialogueEngine:
         policy: The active policy bundle.
         classifier: The intent model; None runs on rules alone.
         llm: The LLM stage for unsure turns; None skips it.
+        composer: The LLM that may word FAQ answers (checked against the passage); None: passages as written.
         embed: Sentence embeddings for English FAQ retrieval by meaning; None: lexical only.
         tickets: Issues queue ticket numbers.
         normalizer: Text normaliser (OpenCC-backed by default).
@@ -54,6 +61,7 @@ class DialogueEngine:
         classifier: IntentClassifier | None = None,
         *,
         llm: LlmClassifier | None = None,
+        composer: LlmComposer | None = None,
         embed: EmbedFn | None = None,
         tickets: TicketDispenser | None = None,
         normalizer: Normalizer | None = None,
@@ -62,6 +70,7 @@ class DialogueEngine:
         self.normalize = normalizer or Normalizer()
         self._faq = FaqMatcher(policy.knowledge, self.normalize, embed)
         self.understander = Understander(policy, classifier, self._faq, llm)
+        self.composer = AnswerComposer(composer, policy.thresholds)
         self._replies = Replies(policy)
         self._thresholds = policy.thresholds
         self._deposits = DepositRates(policy, self._replies)
@@ -128,7 +137,8 @@ class DialogueEngine:
         if value is not None and not (switching and u.intent in _INTERRUPTING):
             session.flow = None
             verdict = Understanding(flow.intent, "flow", 1.0, u.candidates)
-            return self._from_outcome(session, verdict, flow.complete(value, session.lang, now))
+            outcome = self._closed(session, flow.intent) or flow.complete(value, session.lang, now)
+            return self._from_outcome(session, verdict, outcome)
         if switching:
             session.flow = None
             return None
@@ -183,7 +193,9 @@ class DialogueEngine:
         if intent in self._flows:
             flow = self._flows[intent]
             value = flow.extract(text)
-            outcome = flow.complete(value, lang, now) if value is not None else flow.ask(lang)
+            outcome = self._closed(session, intent) or (
+                flow.complete(value, lang, now) if value is not None else flow.ask(lang)
+            )
             if not outcome.done:
                 session.flow = FlowState(intent)
             return self._from_outcome(session, u, outcome)
@@ -198,17 +210,19 @@ class DialogueEngine:
             emotion = "concerned"
             ticket = Button(id="slot:queue_ticket:accounts", label=self._replies.text("ticket_button", lang))
             buttons = (ticket, *buttons)
-        return self._decision(session, self._answer(u, text, lang), u, "answer", buttons, emotion=emotion)
+        reply, source = self._answer(u, text, lang)
+        return self._decision(session, reply, u, "answer", buttons, emotion=emotion, source=source)
 
-    def _answer(self, u: Understanding, text: str, lang: str) -> str:
-        """The FAQ passage that answers a detailed question, else the intent's answer."""
-        if u.faq is not None:
-            return u.faq.entry.answer.get(lang)
-        if text:
-            hit = self._faq.best(text, u.intent)
-            if hit is not None and hit.score >= self._thresholds.faq_detail:
-                return hit.entry.answer.get(lang)
-        return self._replies.answer(u.intent, lang)
+    def _answer(self, u: Understanding, text: str, lang: str) -> tuple[str, ReplySource | None]:
+        """The FAQ passage that answers a detailed question (perhaps in the LLM's words), else the intent's answer."""
+        hit = u.faq
+        if hit is None and text:
+            best = self._faq.best(text, u.intent)
+            if best is not None and best.score >= self._thresholds.faq_detail:
+                hit = best
+        if hit is not None:
+            return self.composer.answer(text, hit, lang)
+        return self._replies.answer(u.intent, lang), None
 
     def _clarify(self, session: DialogueSession, u: Understanding, first: str | None = None) -> Decision:
         lang = session.lang
@@ -241,10 +255,20 @@ class DialogueEngine:
         flow = self._flows.get(flow_name)
         if kind == "slot" and flow is not None and value:
             session.misses = 0
-            outcome = flow.complete(value, session.lang, now)
+            outcome = self._closed(session, flow_name) or flow.complete(value, session.lang, now)
             session.flow = None if outcome.done else FlowState(flow_name)
             return self._from_outcome(session, Understanding(flow_name, "button", 1.0), outcome)
         return self._clarify(session, Understanding("out_of_scope", "fallback", 0.0))
+
+    def _closed(self, session: DialogueSession, flow: str) -> Outcome | None:
+        """Out of opening hours (``session.closed``) no queue ticket: say when the branch opens next."""
+        if flow != QueueTicketFlow.intent or session.closed is None:
+            return None
+        session.flow = None
+        lang = session.lang
+        texts = self.policy.messages.texts
+        template = texts["ticket_closed"].get(lang) if "ticket_closed" in texts else _TICKET_CLOSED[_lang(lang)]
+        return Outcome(template.format(opens=session.closed.get(lang, "")), "answer", emotion="apologetic")
 
     def _from_outcome(self, session: DialogueSession, u: Understanding, outcome: Outcome) -> Decision:
         buttons = outcome.buttons
@@ -265,6 +289,7 @@ class DialogueEngine:
         ticket: str | None = None,
         handoff: Handoff | None = None,
         emotion: Emotion = "neutral",
+        source: ReplySource | None = None,
     ) -> Decision:
         if not buttons and action not in ("handoff", "risk_alert"):
             buttons = (self._replies.staff_button(session.lang),)
@@ -282,4 +307,5 @@ class DialogueEngine:
             handoff=handoff,
             flow=session.flow.name if session.flow else None,
             candidates=u.candidates,
+            source=source,
         )

@@ -282,6 +282,27 @@ class Thresholds(_Versioned):
         le=1,
         description="Retrieval score at which a FAQ passage of the decided intent is preferred.",
     )
+    llm_compose: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="LLM confidence (mean token probability) needed to answer in its own words from a FAQ "
+        "passage; 1.0 turns composing off (the passage is shown as written).",
+    )
+    llm_compose_support: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="Share of a composed answer's content words that must occur in the passage.",
+    )
+    llm_compose_budget_s: float = Field(
+        default=2.5, gt=0, le=30, description="Time budget of composing one answer (the customer waits for it)."
+    )
+    llm_compose_tokens: int = Field(default=60, ge=8, le=256, description="Longest composed answer, in tokens.")
+    llm_summary_budget_s: float = Field(
+        default=20.0, gt=0, le=120, description="Time budget of a hand-off summary (written off the customer's path)."
+    )
+    llm_summary_tokens: int = Field(default=90, ge=16, le=400, description="Longest hand-off summary, in tokens.")
 
     @field_validator("staff_bounds")
     @classmethod

@@ -398,3 +398,27 @@ def test_sign_in_attempts_are_rate_limited(client: TestClient) -> None:
             ).status_code
         )
     assert codes == [401] * 10 + [429]
+
+
+def test_handoff_summaries_show_who_wrote_them_and_stay_masked(client: TestClient) -> None:
+    sign_in(client, "clerk")
+    store = client.app.state.admin.store  # type: ignore[attr-defined]
+    human = next(h for h in store.handoffs() if h.session_id == "s-human")
+    assert human.summary_source == "extractive"  # no LLM in this app: the extract is final at once
+    queue = client.get("/admin/handoffs").text
+    assert "Extract 摘录" in queue
+    assert "human_agent (safety)" in queue
+    assert f'href="/admin/handoffs/{human.id}"' in queue
+    detail = client.get(f"/admin/handoffs/{human.id}").text
+    assert "I want to talk to a real person" in detail  # the masked conversation
+    assert human.summary.split("“")[0] in detail
+    assert client.get("/admin/handoffs/99999").status_code == 404
+    store.set_handoff_summary(human.id, "The customer asked for a person; call back on 13812345678.", "llm")
+    api = client.get(f"/admin/api/handoffs/{human.id}/summary").json()
+    assert api["source"] == "llm"
+    assert "13812345678" not in api["summary"]
+    assert "[phone ****5678]" in api["summary"]
+    for page_text in (client.get("/admin/handoffs").text, client.get(f"/admin/handoffs/{human.id}").text):
+        assert "AI summary 智能摘要" in page_text
+        assert "13812345678" not in page_text
+    assert client.get("/admin/static/summaries.js").status_code == 200
