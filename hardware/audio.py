@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -141,6 +142,114 @@ class WavFileMicrophone(Microphone):
         return frame
 
 
+class SimulatedMicrophone(Microphone):
+    """The simulated microphone: a quiet lobby into which WAV files are spoken, paced in real time.
+
+    It never ends by itself (silence when nothing is queued) unless
+    ``end_when_idle`` is set, and records when each queued clip began to be
+    heard (for latency figures). :meth:`say` and :meth:`say_wav` are thread-safe.
+
+    Args:
+        realtime: Pace frames at the speed of speech (a real microphone); otherwise as fast as read.
+        frame_ms: Frame length.
+        end_when_idle: End the stream once everything queued has been heard.
+        clock: Monotonic clock (seconds), for pacing.
+        sleep: Sleep function, for pacing.
+        max_queued_s: More queued audio than this is refused.
+    """
+
+    def __init__(
+        self,
+        *,
+        realtime: bool = True,
+        frame_ms: int = FRAME_MS,
+        end_when_idle: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        max_queued_s: float = 300.0,
+    ) -> None:
+        super().__init__(frame_ms)
+        self.realtime = realtime
+        self.end_when_idle = end_when_idle
+        self._clock = clock
+        self._sleep = sleep
+        self._max_samples = int(max_queued_s * SAMPLE_RATE)
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[Int16Array, str]] = deque()
+        self._current: Int16Array | None = None
+        self._label = ""
+        self._pos = 0
+        self._queued = 0
+        self._delivered = 0
+        self._started: float | None = None
+        self.heard: list[tuple[str, float]] = []
+
+    def say(self, pcm: Pcm, *, label: str = "", silence_after_ms: int = 0) -> None:
+        """Queue ``pcm`` (converted to 16 kHz mono if needed) to be heard after what is queued already.
+
+        Raises:
+            ValueError: more than ``max_queued_s`` of audio would be queued.
+        """
+        from edge_models.audio import convert
+
+        if pcm.rate != SAMPLE_RATE:
+            pcm = convert(pcm.samples.astype(np.float64) / 32768.0, pcm.rate, 1)
+        trail = np.zeros(SAMPLE_RATE * silence_after_ms // 1000, dtype=np.int16)
+        samples = np.concatenate([pcm.samples.reshape(-1), trail]).astype(np.int16)
+        with self._lock:
+            if self._queued + len(samples) > self._max_samples:
+                raise ValueError("too much audio queued on the simulated microphone")
+            self._queue.append((samples, label))
+            self._queued += len(samples)
+
+    def say_wav(self, path: Path, *, silence_after_ms: int = 0, max_seconds: float = 120.0) -> None:
+        """Queue a WAV file (validated and bounded by :func:`edge_models.audio.read_wav`).
+
+        Raises:
+            edge_models.audio.AudioError: the file is unreadable or too long.
+        """
+        self.say(read_wav(path, max_seconds=max_seconds), label=path.name, silence_after_ms=silence_after_ms)
+
+    def silence(self, ms: int) -> None:
+        """Queue ``ms`` of silence."""
+        self.say(Pcm(np.zeros(SAMPLE_RATE * ms // 1000, dtype=np.int16)), label="")
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing queued is left to be heard."""
+        with self._lock:
+            return self._current is None and not self._queue
+
+    def _read(self, frames: int) -> Int16Array | None:
+        with self._lock:
+            if self._current is None and self._queue:
+                self._current, self._label = self._queue.popleft()
+                self._pos = 0
+                if self._label:
+                    self.heard.append((self._label, self._clock()))
+            if self._current is None:
+                if self.end_when_idle:
+                    return None
+                frame = np.zeros(frames, dtype=np.int16)
+            else:
+                frame = self._current[self._pos : self._pos + frames]
+                self._pos += len(frame)
+                self._queued -= len(frame)
+                if self._pos >= len(self._current):
+                    self._current = None
+            self._delivered += len(frame)
+            delivered = self._delivered
+        if self.realtime:
+            if self._started is None:
+                self._started = self._clock() - len(frame) / SAMPLE_RATE
+            delay = self._started + delivered / SAMPLE_RATE - self._clock()
+            if delay > 0:
+                self._sleep(delay)
+            elif delay < -1.0:  # the reader fell behind by more than a second: drop the backlog of time
+                self._started -= delay
+        return frame
+
+
 class Speaker(ABC):
     """Plays int16 mono audio in short blocks; :meth:`stop` interrupts it (barge-in).
 
@@ -150,28 +259,44 @@ class Speaker(ABC):
 
     def __init__(self, block_ms: int = BLOCK_MS) -> None:
         self.block_ms = block_ms
-        self._stop = threading.Event()
+        self._epoch_lock = threading.Lock()
+        self.epoch = 0  # bumped by every stop(); a playback started in an older epoch stops
         self.playing = False
+        self.stopped_at: float | None = None  # monotonic time the last stopped playback went silent
 
     def stop(self) -> None:
-        """Stop the current playback after the block being written (thread-safe)."""
-        self._stop.set()
+        """Stop the current playback after the block being written (thread-safe).
 
-    def play(self, pcm: Pcm) -> bool:
+        Also stops a playback that was asked for before this call but has not begun
+        yet (pass :attr:`epoch` as read when asking, see :meth:`play`).
+        """
+        with self._epoch_lock:
+            self.epoch += 1
+
+    def play(self, pcm: Pcm, *, epoch: int | None = None) -> bool:
         """Play ``pcm``; returns True when it played to the end, False when stopped.
+
+        Args:
+            pcm: The audio.
+            epoch: :attr:`epoch` as read when the playback was decided (e.g. on the event loop
+                before handing it to a worker thread): a :meth:`stop` in between stops it.
 
         Raises:
             AudioDeviceError: the device failed.
         """
-        self._stop.clear()
+        start_epoch = self.epoch if epoch is None else epoch
         block = max(1, pcm.rate * self.block_ms // 1000)
         self.playing = True
         try:
             for start in range(0, len(pcm.samples), block):
-                if self._stop.is_set():
+                if self.epoch != start_epoch:
+                    self.stopped_at = time.monotonic()
                     return False
                 self._write(pcm.samples[start : start + block], pcm.rate)
-            return not self._stop.is_set()
+            if self.epoch != start_epoch:
+                self.stopped_at = time.monotonic()
+                return False
+            return True
         except AudioDeviceError:
             raise
         except Exception as err:

@@ -93,6 +93,11 @@ class SimulatedCardReader(CardReader):
     def __init__(self) -> None:
         super().__init__()
         self._events: queue.Queue[CardEvent] = queue.Queue(maxsize=64)
+        self._fault = ""
+
+    def fail_next(self, message: str = "card reader disconnected") -> None:
+        """Make the next read fail as a broken driver would (demos and tests of the supervisor)."""
+        self._fault = message
 
     def insert(self, pan: str) -> None:
         """A card with number ``pan`` goes in (only its masked form is kept).
@@ -113,6 +118,9 @@ class SimulatedCardReader(CardReader):
             raise CardReaderError("too many card events waiting") from err
 
     def _next(self, timeout_s: float) -> CardEvent | None:
+        if self._fault:
+            message, self._fault = self._fault, ""
+            raise OSError(message)
         try:
             return self._events.get(timeout=max(0.0, timeout_s))
         except queue.Empty:

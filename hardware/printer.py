@@ -12,6 +12,7 @@ python-escpos and Pillow are imported here only.
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
 import re
 import tempfile
@@ -25,6 +26,8 @@ from hardware.health import DeviceError, DeviceHealth, DeviceUnavailableError
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 _NUMBER = re.compile(r"^[A-Z]?\d{1,4}$")
 MAX_LINE_CHARS = 64
+PaperSensor = Literal["ok", "low", "out"]
+_SENSOR: dict[int, PaperSensor] = {2: "ok", 1: "low", 0: "out"}
 
 
 class PrinterError(DeviceError):
@@ -40,10 +43,11 @@ class TicketSlip:
     """What a queue ticket shows. No personal data: a number, a service and a time.
 
     Attributes:
-        number: The ticket number, e.g. ``A012``.
-        service: The service name in the customer's language.
-        service_en: The service name in English (printed under it).
-        branch: The branch name.
+        number: The ticket number, e.g. ``C012``.
+        service: The counter service in Chinese, e.g. ``外汇业务``.
+        service_en: The counter service in English (printed under it), e.g. ``Foreign exchange``.
+        branch: The branch name (Chinese).
+        branch_en: The branch name in English (printed under it).
         issued_at: Local time of issue, e.g. ``2026-11-27 10:42``.
         waiting: People ahead in the queue, if known.
     """
@@ -52,6 +56,7 @@ class TicketSlip:
     service: str
     service_en: str = ""
     branch: str = ""
+    branch_en: str = ""
     issued_at: str = ""
     waiting: int | None = None
 
@@ -63,7 +68,9 @@ class TicketSlip:
         """
         if not _NUMBER.match(self.number):
             raise PrinterError(f"ticket number {self.number!r} is not a letter and 1-4 digits")
-        for name in ("service", "service_en", "branch", "issued_at"):
+        if self.waiting is not None and not 0 <= self.waiting < 10_000:
+            raise PrinterError(f"ticket waiting count {self.waiting} is out of range")
+        for name in ("service", "service_en", "branch", "branch_en", "issued_at"):
             value = getattr(self, name)
             if len(value) > MAX_LINE_CHARS or any(ord(ch) < 32 for ch in value):
                 raise PrinterError(f"ticket {name} is too long or holds control characters")
@@ -93,6 +100,7 @@ class TicketPrinter(abc.ABC):
         self.paper_slips = paper_slips
         self.low_paper_slips = low_paper_slips
         self.printed = 0
+        self.sensor: PaperSensor | None = None
         self._lock = threading.Lock()
         self._last_error = ""
 
@@ -108,29 +116,49 @@ class TicketPrinter(abc.ABC):
             if self.paper_slips is not None and self.paper_slips <= 0:
                 self._last_error = "out of paper"
                 raise OutOfPaperError("the ticket printer is out of paper")
+            printer = None
             try:
                 printer = self._open()
+                self._before(printer)
                 _compose(printer, slip)
                 result = self._sent(printer, slip)
-                printer.close()
             except PrinterError as err:
                 self._last_error = str(err)
                 raise
             except Exception as err:
                 self._last_error = f"{type(err).__name__}: {err}"
                 raise PrinterError(f"{self.driver}: cannot print ticket {slip.number}: {err}") from err
+            finally:
+                if printer is not None:
+                    _close_quietly(printer)
             self._last_error = ""
             self.printed += 1
             if self.paper_slips is not None:
                 self.paper_slips -= 1
             return result
 
+    @property
+    def out_of_paper(self) -> bool:
+        """The roll is counted and empty."""
+        return self.paper_slips is not None and self.paper_slips <= 0
+
+    def refill(self, slips: int | None) -> None:
+        """A new roll went in (staff said so): ``slips`` on it if this driver counts them; the last error is cleared."""
+        with self._lock:
+            self.paper_slips = None if slips is None else max(0, slips)
+            self.sensor = None
+            self._last_error = ""
+
     def health(self) -> DeviceHealth:
-        """The printer's state for the admin page."""
-        if self.paper_slips is not None and self.paper_slips <= 0:
+        """The printer's state for the admin page: ok, paper low, or degraded (out of paper, failing)."""
+        if self.out_of_paper:
             return DeviceHealth(kind="printer", driver=self.driver, state="degraded", detail="out of paper")
+        if self.sensor == "out":
+            return DeviceHealth(kind="printer", driver=self.driver, state="degraded", detail="out of paper (sensor)")
         if self._last_error:
             return DeviceHealth(kind="printer", driver=self.driver, state="degraded", detail=self._last_error)
+        if self.sensor == "low":
+            return DeviceHealth(kind="printer", driver=self.driver, state="paper_low", detail="paper roll near its end")
         if self.paper_slips is not None and self.paper_slips <= self.low_paper_slips:
             return DeviceHealth(
                 kind="printer", driver=self.driver, state="paper_low", detail=f"{self.paper_slips} slips left"
@@ -141,26 +169,52 @@ class TicketPrinter(abc.ABC):
     def _open(self) -> Any:
         """A python-escpos printer object to send one ticket to."""
 
+    def _before(self, printer: Any) -> None:  # noqa: B027 - optional hook
+        """Before the ticket is composed (a driver with a paper sensor refuses an empty roll here).
+
+        Raises:
+            OutOfPaperError: If the printer reports no paper.
+        """
+
     def _sent(self, printer: Any, slip: TicketSlip) -> PrintedTicket:
         """After the ticket went to ``printer`` (a real printer sent it already)."""
         return PrintedTicket(number=slip.number, escpos_bytes=0)
 
 
-def _compose(p: Any, slip: TicketSlip) -> None:
-    """The ticket as ESC/POS commands: header, big number, service, time, QR code, cut."""
-    p.set(align="center", bold=True)
-    if slip.branch:
-        p.text(slip.branch + "\n")
-    p.set(align="center", bold=True, double_height=True, double_width=True)
-    p.text(slip.number + "\n")
-    p.set(align="center", normal_textsize=True)
-    p.text(slip.service + "\n")
-    if slip.service_en and slip.service_en != slip.service:
-        p.text(slip.service_en + "\n")
+def _close_quietly(printer: Any) -> None:
+    with contextlib.suppress(Exception):  # the ticket went out; a failing close must not fail it
+        printer.close()
+
+
+def slip_lines(slip: TicketSlip) -> list[tuple[str, str]]:
+    """The slip's lines, top to bottom, each with its style (``head``, ``number``, ``body``, ``small``).
+
+    The ESC/POS bytes and the PNG preview are both drawn from these lines.
+    """
+    lines: list[tuple[str, str]] = []
+    for branch in dict.fromkeys(b for b in (slip.branch, slip.branch_en) if b):
+        lines.append(("head", branch))
+    lines.append(("number", slip.number))
+    for service in dict.fromkeys(s for s in (slip.service, slip.service_en) if s):
+        lines.append(("body", service))
     if slip.waiting is not None:
-        p.text(f"Waiting / 前面等候: {slip.waiting}\n")
+        lines.append(("body", f"前面等候 Waiting ahead: {slip.waiting}"))
     if slip.issued_at:
-        p.text(slip.issued_at + "\n")
+        lines.append(("small", slip.issued_at))
+    lines.append(("small", "请留意叫号 Please wait for your number"))
+    return lines
+
+
+def _compose(p: Any, slip: TicketSlip) -> None:
+    """The ticket as ESC/POS commands: branch, big number, service, waiting, time, QR code, cut."""
+    for style, text in slip_lines(slip):
+        if style == "head":
+            p.set(align="center", bold=True, normal_textsize=True)
+        elif style == "number":
+            p.set(align="center", bold=True, double_height=True, double_width=True)
+        else:
+            p.set(align="center", bold=False, normal_textsize=True)
+        p.text(text + "\n")
     p.qr(slip.number, size=6, native=True)
     p.cut()
 
@@ -220,14 +274,29 @@ class EscposPrinter(TicketPrinter):
         address: ``"0x04b8:0x0202"`` for USB, the device path, ``host`` or ``host:port``, or the file path.
         timeout_s: Network connect timeout.
         profile: python-escpos printer profile name (e.g. ``TM-T88V``), if known.
+        paper_sensor: Ask the printer for its paper sensor (ESC/POS ``DLE EOT 4``) before and after each
+            ticket: near the end of the roll is ``paper_low``, no paper refuses the ticket. For printers
+            that answer status queries (network and serial connections).
+        status_timeout_s: How long to wait for the sensor's answer; no answer leaves the state unknown.
 
     Raises:
         DeviceUnavailableError: If the connection kind's driver (pyusb, pyserial) is not installed
             or the address is malformed.
     """
 
-    def __init__(self, connection: Connection, address: str, *, timeout_s: float = 3.0, profile: str | None = None):
+    def __init__(
+        self,
+        connection: Connection,
+        address: str,
+        *,
+        timeout_s: float = 3.0,
+        profile: str | None = None,
+        paper_sensor: bool = False,
+        status_timeout_s: float = 1.0,
+    ):
         super().__init__(f"escpos-{connection}")
+        self.paper_sensor = paper_sensor
+        self.status_timeout_s = status_timeout_s
         self.connection = connection
         self.address = address
         self.timeout_s = timeout_s
@@ -266,6 +335,31 @@ class EscposPrinter(TicketPrinter):
         printer.open()
         return printer
 
+    def _read_sensor(self, printer: Any) -> PaperSensor | None:
+        """The paper sensor's state, or None when the printer does not answer in time."""
+        device = getattr(printer, "device", None)
+        if device is not None and hasattr(device, "settimeout"):
+            device.settimeout(self.status_timeout_s)
+        try:
+            return _SENSOR.get(int(printer.paper_status()))
+        except Exception:  # noqa: BLE001 - a printer that does not answer status queries: unknown
+            return None
+
+    def _before(self, printer: Any) -> None:
+        if not self.paper_sensor:
+            return
+        self.sensor = self._read_sensor(printer)
+        if self.sensor == "out":
+            raise OutOfPaperError("the ticket printer is out of paper (paper sensor)")
+        device = getattr(printer, "device", None)
+        if device is not None and hasattr(device, "settimeout"):
+            device.settimeout(self.timeout_s)
+
+    def _sent(self, printer: Any, slip: TicketSlip) -> PrintedTicket:
+        if self.paper_sensor:
+            self.sensor = self._read_sensor(printer)
+        return PrintedTicket(number=slip.number, escpos_bytes=0)
+
 
 def render_preview(slip: TicketSlip, width: int = 384) -> bytes:
     """A PNG picture of the slip as a 58 mm printer would print it (384 dots wide).
@@ -283,22 +377,19 @@ def render_preview(slip: TicketSlip, width: int = 384) -> bytes:
     try:
         font = ImageFont.truetype(str(CJK_FONT), 22)
         big = ImageFont.truetype(str(CJK_FONT), 72)
+        small = ImageFont.truetype(str(CJK_FONT), 16)
     except OSError as err:
         raise PrinterError(f"ticket preview font missing: {CJK_FONT} (install fonts-wqy-microhei)") from err
     qr = qrcode.QRCode(box_size=5, border=1)
     qr.add_data(slip.number)
     qr_img = qr.make_image(fill_color="black", back_color="white").get_image().convert("L")
+    fonts = {"head": font, "number": big, "body": font, "small": small}
     lines: list[tuple[str, Any]] = []
-    if slip.branch:
-        lines.append((slip.branch, font))
-    lines.append((slip.number, big))
-    lines.append((slip.service, font))
-    if slip.service_en and slip.service_en != slip.service:
-        lines.append((slip.service_en, font))
-    if slip.waiting is not None:
-        lines.append((f"Waiting / 前面等候: {slip.waiting}", font))
-    if slip.issued_at:
-        lines.append((slip.issued_at, font))
+    for style, text in slip_lines(slip):
+        f = fonts[style]
+        if f.getlength(text) > width - 16:  # a long English name: the small font still fits a 58 mm slip
+            f = small
+        lines.append((text, f))
     heights = [f.getbbox(text or " ")[3] + 12 for text, f in lines]
     height = 24 + sum(heights) + qr_img.height + 40
     img = Image.new("L", (width, height), 255)

@@ -174,19 +174,33 @@ def _chat_request_problem(request: object) -> str | None:
 
 @app.command()
 def run(
+    *,
     state_dir: StateOption = _DEFAULT_STATE,
     host: Annotated[str, typer.Option(envvar="KIOSK_HOST", help="Address of the local page.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="KIOSK_PORT", help="Port of the local page.")] = 8080,
     no_model: NoModelOption = False,
     no_llm: NoLlmOption = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="KIOSK_RUNTIME_CONFIG",
+            help="TOML file with the runtime settings: a devices table (printer, paper_slips …), budgets, idle time.",
+        ),
+    ] = None,
 ) -> None:
     """Start the kiosk: the dialogue engine behind its local page."""
     import uvicorn
 
     from kiosk.runtime import RuntimeConfig
+    from kiosk.runtime.config import load_runtime_config
     from kiosk.web.app import create_app
 
-    settings = _settings(state_dir, no_model, no_llm, host=host, port=port, runtime=RuntimeConfig())
+    try:
+        runtime = RuntimeConfig() if config is None else load_runtime_config(config)
+    except ValueError as err:
+        typer.echo(f"kiosk: {err}", err=True)
+        raise typer.Exit(2) from err
+    settings = _settings(state_dir, no_model, no_llm, host=host, port=port, runtime=runtime)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo(f"kiosk: serving on http://{host}:{port} (state in {state_dir})", err=True)
     # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kiosk.runtime import KioskRuntime
 
 DEMO_NOW = datetime(2026, 11, 27, 10, 30)  # a Friday morning: the branch is open
+DEMO_EVENING = datetime(2026, 11, 27, 17, 30)  # after closing time: the out-of-hours screen
 VOICES = {
     "rate.en": ("What is the US dollar exchange rate today?", "en"),
     "lost.zh": ("我的银行卡丢了", "zh"),
@@ -77,7 +78,10 @@ class Recorder:
 
 
 async def play_day(runtime: KioskRuntime, voices: dict[str, Path], note: Callable[[str], None]) -> None:
-    """The scripted day: arrivals, a rate question, a queue ticket, a lost card, fraud, a hand-off, departures."""
+    """The scripted day: arrivals, a rate question, a queue ticket, a lost card, fraud, a hand-off, departures.
+
+    Then closing time: the out-of-hours screen, and a late customer who gets no ticket but hears when it opens.
+    """
     from edge_models.audio import read_wav
     from hardware.card_reader import SimulatedCardReader
     from kiosk.runtime.devices import SceneCamera, face_photo
@@ -146,6 +150,15 @@ async def play_day(runtime: KioskRuntime, voices: dict[str, Path], note: Callabl
     await turn(runtime.text("I want to talk to a real person"))
     await walk_away()
     await asyncio.sleep(1.5)
+    # 6. Closing time: the screen says when the branch opens; a late customer asks for a ticket.
+    runtime.now = lambda: DEMO_EVENING
+    runtime.refresh_idle_screen("")
+    await asyncio.sleep(3.0)
+    await walk_up()
+    await turn(runtime.text("I need a queue ticket"))
+    await walk_away()
+    runtime.refresh_idle_screen("")
+    await asyncio.sleep(2.0)
 
 
 def _voices(folder: Path) -> dict[str, Path]:

@@ -1,19 +1,15 @@
 """Voice commands: ``kiosk asr``, ``kiosk say`` and voice turns for ``kiosk chat --voice``.
 
 Heavy libraries (vosk, faster-whisper, espeak-ng) load inside the commands,
-so ``kiosk --help`` stays fast. The voice turn pipeline lives here too:
-microphone frames -> endpointing -> recogniser -> dialogue engine -> speech.
+so ``kiosk --help`` stays fast. The voice turn pipeline (microphone frames ->
+endpointing -> recogniser -> dialogue engine -> speech) is
+:mod:`kiosk.voice_turn`, shared with the runtime.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
-from collections import deque
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,16 +18,10 @@ import typer
 from kiosk.config import default_state_dir
 
 if TYPE_CHECKING:
-    from edge_models.asr import AsrEngine, Endpointer
     from edge_models.speech import Transcript
-    from edge_models.tts import EspeakSynthesizer
-    from hardware.audio import Microphone, Speaker
-    from kiosk.conversation import Conversations
-    from kiosk.policy import Policy
 
 ASR_LANGS = ("zh", "en", "ko", "auto")
 TTS_LANGS = ("zh", "en", "yue")
-PREROLL_FRAMES = 10  # 300 ms of audio kept from before speech was detected
 
 _STATE = Annotated[
     Path,
@@ -49,17 +39,6 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def policy_phrases(policy: Policy, lang: str) -> list[str]:
-    """Phrases for grammar mode from the policy: FAQ questions, service names, currencies."""
-    if lang not in ("zh", "en"):
-        return []
-    phrases = [entry.question.get(lang) for entry in policy.knowledge.faq]
-    phrases += [service.label.get(lang) for service in policy.flows.queue_services]
-    phrases += [currency.name.get(lang) for currency in policy.rates.exchange.currencies]
-    phrases += [name.get(lang) for name in policy.messages.intent_names.values()]
-    return phrases
-
-
 def _grammar(lang: str, phrases_file: Path | None, state_dir: Path) -> tuple[str, ...]:
     """The phrase list: from a file, else from the active policy (so it follows policy updates)."""
     from edge_models.asr import compile_phrases
@@ -73,6 +52,7 @@ def _grammar(lang: str, phrases_file: Path | None, state_dir: Path) -> tuple[str
         from kiosk.assembly import Health, load_active_policy
         from kiosk.config import Settings
         from kiosk.policy import PolicyError
+        from kiosk.voice_turn import policy_phrases
 
         try:
             policy = load_active_policy(Settings(state_dir=state_dir), Health())
@@ -175,176 +155,6 @@ def register(app: typer.Typer) -> None:
     app.command("say")(say)
 
 
-# -- voice turns -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Heard:
-    """What listening to one utterance gave.
-
-    Attributes:
-        transcript: The final transcript (None when nobody spoke).
-        event: How listening ended: speech_end, max_length, timeout or end_of_stream.
-        asr_ms: Wall time from the end-of-speech decision to the final transcript.
-    """
-
-    transcript: Transcript | None
-    event: str
-    asr_ms: float
-
-
-def listen(mic: Microphone, engine: AsrEngine, lang: str, endpointer: Endpointer) -> Heard:
-    """Read frames until an utterance ends (or nobody speaks) and recognise it.
-
-    Raises:
-        edge_models.asr.AsrError: the recogniser failed.
-        hardware.audio.AudioDeviceError: the microphone failed.
-    """
-    endpointer.reset()
-    preroll: deque[Any] = deque(maxlen=PREROLL_FRAMES)
-    with engine.lock:
-        stream = None
-        while (frame := mic.read()) is not None:
-            event = endpointer.process(frame, 1000.0 * len(frame) / mic.rate)
-            if stream is None:
-                preroll.append(frame)
-                if event == "speech_start":
-                    stream = engine.stream(lang, max_seconds=endpointer.settings.max_utterance_ms / 1000 + 2)
-                    for earlier in preroll:
-                        stream.accept(earlier)
-                elif event == "timeout":
-                    return Heard(None, "timeout", 0.0)
-                continue
-            stream.accept(frame)
-            if event in ("speech_end", "max_length"):
-                started = time.perf_counter()
-                transcript = stream.finish()
-                return Heard(transcript, event, (time.perf_counter() - started) * 1000)
-        if stream is None:
-            return Heard(None, "end_of_stream", 0.0)
-        started = time.perf_counter()
-        transcript = stream.finish()
-        return Heard(transcript, "end_of_stream", (time.perf_counter() - started) * 1000)
-
-
-@dataclass(frozen=True, slots=True)
-class SpokenReply:
-    """Timing of speaking one reply."""
-
-    first_audio_ms: float
-    duration_ms: float
-    completed: bool
-
-
-def speak(synth: EspeakSynthesizer, speaker: Speaker, text: str, lang: str) -> SpokenReply:
-    """Speak ``text`` sentence by sentence; the first sentence plays as soon as it is ready."""
-    started = time.perf_counter()
-    first: float | None = None
-    duration = 0.0
-    for sentence in synth.sentences(text, lang):
-        if first is None:
-            first = (time.perf_counter() - started) * 1000
-        duration += sentence.pcm.duration_ms
-        if not speaker.play(sentence.pcm):
-            return SpokenReply(first, duration, completed=False)
-    return SpokenReply(first or 0.0, duration, completed=True)
-
-
-def voice_files(path: Path) -> list[Path]:
-    """The WAV file, or the folder's WAV files in name order.
-
-    Raises:
-        FileNotFoundError: nothing there, or a folder without WAV files.
-    """
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".wav" and p.is_file())
-        if files:
-            return files
-        raise FileNotFoundError(f"{path} holds no .wav files")
-    raise FileNotFoundError(f"{path} does not exist")
-
-
-def file_lang(path: Path) -> str | None:
-    """The language a file name declares (``hello.en.wav``, ``q1-zh.wav``), if any."""
-    stem = path.stem.lower()
-    for code in ("zh", "en"):
-        if stem.endswith((f".{code}", f"-{code}", f"_{code}")):
-            return code
-    return None
-
-
-def voice_turns(
-    conversations: Conversations,
-    engine: AsrEngine,
-    synth: EspeakSynthesizer,
-    files: Sequence[Path],
-    out_dir: Path,
-    *,
-    lang: str = "auto",
-    session_id: str = "voice",
-) -> Iterator[dict[str, Any]]:
-    """Run one voice turn per WAV file: listen, decide, speak into ``out_dir``; yield one result each.
-
-    The language is the file name's (``*.zh.wav``, ``*-en.wav``) or ``lang``
-    (``auto``: whisper tells English from Mandarin, at the cost of one more encoder pass).
-    """
-    from edge_models.asr import Endpointer
-    from edge_models.audio import AudioError
-    from hardware.audio import WavFileMicrophone, WavFileSpeaker
-    from kiosk.dialogue.utterance import Utterance
-    from kiosk.masking import mask_pii
-
-    endpointer = Endpointer()
-    speaker = WavFileSpeaker()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for number, path in enumerate(files, start=1):
-        try:
-            mic = WavFileMicrophone(path)
-        except AudioError as err:
-            yield {"error": f"audio rejected: {err}", "file": str(path)}
-            continue
-        heard = listen(mic, engine, file_lang(path) or lang, endpointer)
-        transcript = heard.transcript
-        text = transcript.text if transcript else ""
-        hint = transcript.lang if transcript and transcript.lang in ("zh", "en") else None
-        utterance = Utterance(
-            text=text, source="voice", lang=hint, asr_confidence=transcript.confidence if transcript else 0.0
-        )
-        session = conversations.session(session_id)
-        started = time.perf_counter()
-        decision = conversations.engine.handle(session, utterance, datetime.now(UTC))
-        decide_ms = (time.perf_counter() - started) * 1000
-        if conversations.store is not None:
-            conversations.store.record_turn(session_id, "voice", text, decision, decide_ms)
-        spoken = speak(synth, speaker, decision.reply, decision.lang)
-        out = out_dir / f"{number:03d}-{path.stem}-reply.wav"
-        speaker.save(out)
-        yield {
-            "session": session_id,
-            "file": str(path),
-            "heard": mask_pii(text),
-            "asr_confidence": round(utterance.asr_confidence or 0.0, 4),
-            "asr_engine": transcript.engine if transcript else "",
-            "listen_end": heard.event,
-            "reply": decision.reply,
-            "lang": decision.lang,
-            "intent": decision.intent,
-            "stage": decision.stage,
-            "confidence": decision.confidence,
-            "action": decision.action,
-            "buttons": [b.model_dump() for b in decision.buttons],
-            "out": str(out),
-            "timings_ms": {
-                "asr": round(heard.asr_ms, 1),
-                "decide": round(decide_ms, 2),
-                "tts_first_audio": round(spoken.first_audio_ms, 1),
-                "end_of_speech_to_audio": round(heard.asr_ms + decide_ms + spoken.first_audio_ms, 1),
-            },
-        }
-
-
 def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | None, lang: str = "auto") -> None:
     """``kiosk chat --voice``: full voice turns from a WAV file or a folder of them."""
     from edge_models.asr import AsrModels, AsrUnsupportedError
@@ -354,6 +164,7 @@ def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | Non
     from kiosk.config import Settings
     from kiosk.conversation import Conversations
     from kiosk.store import Store
+    from kiosk.voice_turn import voice_files, voice_turns
 
     try:
         files = voice_files(voice)

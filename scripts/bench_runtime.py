@@ -24,7 +24,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from measure import open_files, pct, rss_mb, slope
+from measure import open_files, opening_hours_clock, pct, rss_mb, slope
 
 VOICE_LINES = [
     "What is the US dollar exchange rate today?",
@@ -53,7 +53,9 @@ async def main(args: argparse.Namespace) -> None:
     engine, _ = await asyncio.to_thread(build_engine, settings, store)
     conversations = Conversations(engine, store)
     runtime = await asyncio.to_thread(
-        lambda: build_runtime(conversations, config, state_dir=settings.state_dir, ticket_dir=None)
+        lambda: build_runtime(
+            conversations, config, state_dir=settings.state_dir, ticket_dir=None, now=opening_hours_clock()
+        )
     )
     await runtime.start()
     ready_s = time.perf_counter() - started

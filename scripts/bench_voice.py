@@ -12,6 +12,16 @@ figures; nothing is asserted. Latencies are wall-clock on this machine:
   (endpoint decision -> transcript -> dialogue engine -> first sentence ready).
   The endpointer decides after `end_silence_ms` (600 ms) of trailing silence;
   that wait is audio time, reported on its own line.
+- Mandarin character error rate of whisper-base on 20 fixed espeak-ng Mandarin
+  utterances: as decoded before (unbounded), bounded decoding, bounded + the
+  policy's phrases as hot words (what the kiosk uses), bounded + an initial
+  prompt; and how often language detection finds Mandarin;
+- barge-in stop latency in the running kiosk (real-time simulated microphone and
+  speaker): the customer's voice -> the kiosk's speech stops, and a touch -> stop;
+  plus end of customer speech (endpoint decision) -> first kiosk audio on the
+  continuous microphone loop.
+
+Sections: --only asr,cer,barge (default: all).
 """
 
 from __future__ import annotations
@@ -45,6 +55,29 @@ EN_TURNS = [
     "Is there a fee for withdrawals?",
 ]
 ZH_TURNS = ["我的银行卡丢了", "我要取号", "今天美元汇率多少", "我想开一个账户", "密码忘了怎么办"]
+ZH_CER = [
+    "我的银行卡丢了",
+    "我要取号",
+    "今天美元汇率多少",
+    "我想开一个账户",
+    "密码忘了怎么办",
+    "我想办理信用卡",
+    "请帮我叫工作人员",
+    "欧元汇率是多少",
+    "怎么开通手机银行",
+    "我要存钱",
+    "我想取现金",
+    "转账手续费是多少",
+    "网点几点关门",
+    "我想挂失存折",
+    "定期存款利率是多少",
+    "有人让我把钱转到安全账户",
+    "我想换外币",
+    "怎么修改预留手机号",
+    "我的卡被吞了",
+    "请问哪里可以打印流水",
+]
+ZH_PROMPT = "以下是银行网点的普通话对话：取号、银行卡挂失、汇率、开户、存款、转账。"
 KO_PHRASES = ("번호표 주세요", "계좌 개설", "카드 분실", "안녕하세요")
 
 
@@ -57,15 +90,185 @@ def speech16k(synth: EspeakSynthesizer, text: str, lang: str) -> Pcm:
     return convert(speech.pcm.samples.astype(np.float64) / 32768.0, speech.pcm.rate, 1)
 
 
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[:], i
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+    return row[-1]
+
+
+def mandarin_cer(whisper_dir: Path, threads: int) -> list[tuple[str, str]]:
+    """Character error rate on ZH_CER (espeak-ng 1.52 Mandarin at 110 wpm), several decodings."""
+    import re
+
+    import opencc
+
+    from edge_models.asr.whisper_engine import WhisperEngine
+    from kiosk.config import DEFAULT_POLICY_DIR
+    from kiosk.policy import load_policy
+    from kiosk.voice_turn import PhraseBook
+
+    t2s = opencc.OpenCC("t2s")
+
+    def norm(text: str) -> str:
+        return re.sub(r"[\W_]+", "", t2s.convert(text))
+
+    synth = EspeakSynthesizer(TtsSettings(rate_wpm=110))
+    clips = [speech16k(synth, text, "zh") for text in ZH_CER]
+    hints = PhraseBook().hints(load_policy(DEFAULT_POLICY_DIR))
+    plain = WhisperEngine(whisper_dir, threads=threads)
+    hinted = WhisperEngine(whisper_dir, threads=threads, hint_languages=("zh",))
+    prompted = WhisperEngine(whisper_dir, threads=threads, prompts={"zh": ZH_PROMPT}, hint_languages=("zh",))
+    refs = sum(len(t) for t in ZH_CER)
+
+    def old_decode(pcm: Pcm) -> str:  # the decoding options before bounded decoding and hot words
+        audio = pcm.samples.astype(np.float32) / 32768.0
+        segments, _ = plain._whisper.transcribe(  # the bench compares with the raw model
+            audio,
+            language="zh",
+            beam_size=1,
+            temperature=0.0,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            no_speech_threshold=None,
+            log_prob_threshold=None,
+            vad_filter=False,
+        )
+        return "".join(s.text for s in segments)
+
+    decoders = [
+        ("as before (unbounded, no hints)", old_decode),
+        ("bounded decoding (adopted)", lambda pcm: plain.decode(pcm.samples, "zh").text),
+        ("bounded + policy hot words", lambda pcm: hinted.decode(pcm.samples, "zh", hints).text),
+        ("bounded + initial prompt", lambda pcm: prompted.decode(pcm.samples, "zh").text),
+        ("bounded + prompt + hot words", lambda pcm: prompted.decode(pcm.samples, "zh", hints).text),
+    ]
+    rows = []
+    for label, decode in decoders:
+        started = time.perf_counter()
+        errors = sum(edit_distance(ref, norm(decode(pcm))) for ref, pcm in zip(ZH_CER, clips, strict=True))
+        rows.append(
+            (
+                f"Mandarin CER, {label}",
+                f"{errors / refs:.3f} ({len(clips)} utterances, {time.perf_counter() - started:.0f} s)",
+            )
+        )
+    detected = sum(plain.decode(pcm.samples, "auto").lang == "zh" for pcm in clips)
+    rows.append(("language detection (en|zh) on the Mandarin set", f"{detected}/{len(clips)} found Mandarin"))
+    return rows
+
+
+async def _barge_in(whisper: object, rounds: int) -> list[tuple[str, str]]:
+    """Stop latency of the kiosk's speech: by voice (real-time mic) and by touch; end of speech -> first audio."""
+    import asyncio
+    import random
+
+    from edge_models.audio import rms_dbfs
+    from hardware.audio import SimulatedMicrophone, WavFileSpeaker
+    from kiosk.config import DEFAULT_POLICY_DIR
+    from kiosk.conversation import Conversations
+    from kiosk.dialogue.engine import DialogueEngine
+    from kiosk.dialogue.ports import MemoryTicketDispenser
+    from kiosk.policy import load_policy
+    from kiosk.runtime import KioskRuntime, RuntimeConfig
+    from kiosk.runtime.devices import Devices
+
+    customer = speech16k(EspeakSynthesizer(TtsSettings(rate_wpm=130)), "I want to talk to a real person", "en")
+    frame = SAMPLE_RATE * 30 // 1000
+    onset_s = next(
+        i * 0.03
+        for i in range(len(customer.samples) // frame)
+        if rms_dbfs(customer.samples[i * frame : (i + 1) * frame]) > -35
+    )
+    mic = SimulatedMicrophone(realtime=True)
+    speaker = WavFileSpeaker(realtime=True)
+    engine = DialogueEngine(load_policy(DEFAULT_POLICY_DIR), None, tickets=MemoryTicketDispenser())
+    rt = KioskRuntime(
+        Conversations(engine, None),
+        Devices(speaker=speaker, microphone="simulated", mic=mic),
+        RuntimeConfig(),
+        synth=EspeakSynthesizer(),
+        asr=whisper,  # type: ignore[arg-type]
+    )
+    await rt.start()
+    rng = random.Random(7)
+    voice_ms: list[float] = []
+    touch_ms: list[float] = []
+    to_audio: list[float] = []
+    for _ in range(rounds):
+        await rt.arrive(lang="en")
+        await rt.text("What is the dollar rate today?")  # a long reply
+        await asyncio.sleep(0.5 + rng.uniform(0, 0.3))  # not in step with the speaker's 50 ms blocks
+        speaker.stopped_at = None
+        before = rt.turn_count
+        mic.say(customer, label="barge-in", silence_after_ms=1200)
+        async with asyncio.timeout(30):
+            while speaker.stopped_at is None:
+                await asyncio.sleep(0.01)
+            while rt.turn_count == before:
+                await asyncio.sleep(0.05)
+        voice_ms.append((speaker.stopped_at - (mic.heard[-1][1] + onset_s)) * 1000)
+        record = rt.turns[-1]
+        to_audio.append(sum(record.timings_ms.get(k, 0.0) for k in ("asr", "dialogue", "first_audio")))
+        await rt.wait_speech(30)
+        await rt.text("What is the euro rate?")
+        await asyncio.sleep(0.5 + rng.uniform(0, 0.3))  # not in step with the speaker's 50 ms blocks
+        speaker.stopped_at = None
+        touched = time.monotonic()
+        await rt.button("ui:lang")  # a tap: stops the speech (and switches the language)
+        async with asyncio.timeout(5):
+            while speaker.playing:  # the block being written finishes, then the speaker is silent
+                await asyncio.sleep(0.002)
+        # silent when the speaker left its block (or, tapped between two sentences, at once)
+        touch_ms.append(((speaker.stopped_at or time.monotonic()) - touched) * 1000)
+        await rt.end_session("left")
+    await rt.stop()
+    return [
+        (
+            f"barge-in by voice: voice onset -> speech stopped ({len(voice_ms)} rounds)",
+            f"p50 {pct(voice_ms, 50):.0f} ms, p95 {pct(voice_ms, 95):.0f} ms, max {max(voice_ms):.0f} ms "
+            f"(needs {RuntimeConfig().voice.duplex.barge_in_ms:.0f} ms of voice; speaker blocks of 50 ms)",
+        ),
+        (
+            f"barge-in by touch: tap -> speech stopped ({len(touch_ms)} rounds)",
+            f"p50 {pct(touch_ms, 50):.0f} ms, p95 {pct(touch_ms, 95):.0f} ms, max {max(touch_ms, default=0):.0f} ms",
+        ),
+        (
+            "continuous mic loop: endpoint decision -> first kiosk audio (barge-in turns, whisper en)",
+            f"p50 {pct(to_audio, 50):.0f} ms, p95 {pct(to_audio, 95):.0f} ms",
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--state-dir", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=10, help="Barge-in rounds.")
+    parser.add_argument("--only", default="asr,cer,barge", help="Sections to run: asr, cer, barge.")
     args = parser.parse_args()
+    sections = set(args.only.split(","))
     tmp = tempfile.TemporaryDirectory(prefix="bench-voice-")
     state = args.state_dir or Path(tmp.name) / "state"
     rows: list[tuple[str, str]] = []
+    if "asr" not in sections:
+        import asyncio
+
+        from sync.activation import active_dir
+
+        models = AsrModels(state, threads=args.threads)
+        whisper = models.engine_for("en")
+        if "cer" in sections:
+            directory = active_dir(state, "asr-whisper")
+            rows += mandarin_cer(directory / "model" if directory else Path(), args.threads)
+        if "barge" in sections:
+            rows += asyncio.run(_barge_in(whisper, args.rounds))
+        print_rows(rows, args.threads)
+        tmp.cleanup()
+        return
 
     t0 = time.perf_counter()
     models = AsrModels(state, threads=args.threads)
@@ -95,7 +298,7 @@ def main() -> None:
 
     # End of speech -> final transcript, streaming through the endpointer (as the kiosk listens).
     from hardware.audio import WavFileMicrophone
-    from kiosk.cli_voice import listen
+    from kiosk.voice_turn import VoiceListener, listen
 
     clips_dir = Path(tmp.name) / "clips"
     for label, engine, lang, synth, texts in (
@@ -107,7 +310,7 @@ def main() -> None:
             path = clips_dir / f"{lang}-{i}.wav"
             speech = synth.synthesize(text, lang)
             write_wav(path, speech.pcm)
-            heard = listen(WavFileMicrophone(path), engine, lang, Endpointer())
+            heard = listen(WavFileMicrophone(path), engine, lang, VoiceListener())
             finals.append(heard.asr_ms)
         rows.append(
             (
@@ -142,15 +345,15 @@ def main() -> None:
     seeds = tuple(p for p in (DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR / "nlu") if (p / "manifest.json").is_file())
     settings = Settings(state_dir=state, seed_dirs=seeds)
     store = Store(settings.db_path)
-    engine, health = build_engine(settings, tickets=store)
-    conversations = Conversations(engine, store)
-    from kiosk.cli_voice import voice_turns
+    dialogue, health = build_engine(settings, tickets=store)
+    conversations = Conversations(dialogue, store)
+    from kiosk.voice_turn import voice_turns
 
     turn_dir = Path(tmp.name) / "turns"
-    texts = [(t, "en") for t in EN_TURNS] + [(t, "zh") for t in ZH_TURNS]
+    spoken = [(t, "en") for t in EN_TURNS] + [(t, "zh") for t in ZH_TURNS]
     files = []
     for i in range(args.turns):
-        text, lang = texts[i % len(texts)]
+        text, lang = spoken[i % len(spoken)]
         path = turn_dir / f"{i:03d}.{lang}.wav"
         write_wav(path, (en if lang == "en" else zh).synthesize(text, lang).pcm)
         files.append(path)
@@ -172,10 +375,22 @@ def main() -> None:
     )
     rows.append(("endpointing wait (trailing silence, audio time)", f"{Endpointer().settings.end_silence_ms:.0f} ms"))
     rows.append(("intent model", health.nlu_version if seeds else "rules only (no NLU bundle built)"))
-    tmp.cleanup()
+    if "cer" in sections:
+        from sync.activation import active_dir
 
+        directory = active_dir(state, "asr-whisper")
+        rows += mandarin_cer(directory / "model" if directory else Path(), args.threads)
+    if "barge" in sections:
+        import asyncio
+
+        rows += asyncio.run(_barge_in(whisper, args.rounds))
+    tmp.cleanup()
+    print_rows(rows, args.threads)
+
+
+def print_rows(rows: list[tuple[str, str]], threads: int) -> None:
     width = max(len(k) for k, _ in rows)
-    print(f"voice benchmark ({SAMPLE_RATE} Hz, whisper threads={args.threads})")
+    print(f"voice benchmark ({SAMPLE_RATE} Hz, whisper threads={threads})")
     for key, value in rows:
         print(f"  {key.ljust(width)}  {value}")
 

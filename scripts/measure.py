@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import statistics
 import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 
@@ -39,3 +42,13 @@ def slope(xs: list[float], ys: list[float]) -> float:
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
+def opening_hours_clock(start: datetime = datetime(2026, 11, 25, 9, 30)) -> Callable[[], datetime]:
+    """A local-time clock that starts on a weekday morning and runs at real speed.
+
+    The runtime refuses queue tickets outside the policy's branch hours; a
+    benchmark or soak started at night would measure a closed branch.
+    """
+    origin = time.monotonic()
+    return lambda: datetime.fromtimestamp(start.timestamp() + time.monotonic() - origin)

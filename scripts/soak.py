@@ -38,7 +38,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from measure import open_files, pct, rss_mb, slope, threads
+from measure import open_files, opening_hours_clock, pct, rss_mb, slope, threads
 
 # A scenario is a list of steps: ("text", str), ("tap", index of the reply's button), ("voice", line), ("card", pan).
 Step = tuple[str, Any]
@@ -141,7 +141,9 @@ async def main(args: argparse.Namespace) -> int:
     engine, _ = await asyncio.to_thread(build_engine, settings, store)
     conversations = Conversations(engine, store)
     runtime = await asyncio.to_thread(
-        lambda: build_runtime(conversations, config, state_dir=settings.state_dir, ticket_dir=None)
+        lambda: build_runtime(
+            conversations, config, state_dir=settings.state_dir, ticket_dir=None, now=opening_hours_clock()
+        )
     )
     camera = runtime.devices.camera
     if not isinstance(camera, SceneCamera) or runtime.detector is None or runtime.devices.card_reader is None:

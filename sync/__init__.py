@@ -11,7 +11,16 @@ from sync.activation import (
     installed_dir,
     provision_seed,
 )
-from sync.bundle import FileEntry, Manifest, read_manifest, verify_bundle, write_manifest
+from sync.bundle import (
+    FileEntry,
+    Manifest,
+    read_manifest,
+    recover_dir,
+    staging_dir,
+    swap_in_dir,
+    verify_bundle,
+    write_manifest,
+)
 from sync.errors import (
     ActivationError,
     BundleCorruptError,
@@ -37,6 +46,9 @@ __all__ = [
     "installed_dir",
     "provision_seed",
     "read_manifest",
+    "recover_dir",
+    "staging_dir",
+    "swap_in_dir",
     "verify_bundle",
     "write_manifest",
 ]

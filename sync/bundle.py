@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -197,3 +198,100 @@ def _first_error(err: ValidationError) -> str:
     first = err.errors()[0]
     loc = ".".join(str(part) for part in first["loc"])
     return f"field {loc}: {first['msg']}"
+
+
+# -- building a bundle folder and swapping it in ------------------------------------------------
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _staging_path(out_dir: Path) -> Path:
+    return out_dir.parent / f".{out_dir.name}.staging"
+
+
+def _aside_path(out_dir: Path) -> Path:
+    return out_dir.parent / f".{out_dir.name}.old"
+
+
+def recover_dir(out_dir: Path) -> None:
+    """Put back a bundle folder left aside by a swap that was killed half-way (no-op otherwise)."""
+    aside = _aside_path(out_dir)
+    if aside.is_dir() and not out_dir.exists():
+        os.rename(aside, out_dir)
+        _fsync_dir(out_dir.parent)
+
+
+def staging_dir(out_dir: Path) -> Path:
+    """A fresh, empty hidden folder next to ``out_dir`` to build the new bundle in.
+
+    A bundle folder left aside by an interrupted :func:`swap_in_dir` is put back
+    first, and leftovers of earlier builds are removed.
+    """
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(out_dir)
+    staging = _staging_path(out_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(_aside_path(out_dir), ignore_errors=True)
+    staging.mkdir()
+    return staging
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Raises:
+        OSError: The kernel, C library or file system cannot do it.
+    """
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise OSError(38, "renameat2 is not available")
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno), str(a))
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def swap_in_dir(staging: Path, out_dir: Path) -> None:
+    """Make the folder built in ``staging`` (see :func:`staging_dir`) the new ``out_dir``.
+
+    With an existing ``out_dir`` the two folders are exchanged in one atomic
+    rename (``RENAME_EXCHANGE``), then the old one is removed: a crash at any
+    point leaves either the old or the new bundle at ``out_dir``. Where the
+    file system cannot exchange, the old folder is renamed aside first and
+    :func:`recover_dir` (called by the next :func:`staging_dir`) puts it back
+    if the process died between the two renames.
+
+    Raises:
+        OSError: A rename failed; ``out_dir`` still holds the old bundle.
+    """
+    for path in staging.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    recover_dir(out_dir)
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+        _fsync_dir(out_dir.parent)
+        return
+    try:
+        _exchange(staging, out_dir)
+        old = staging
+    except OSError:
+        old = _aside_path(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(out_dir, old)
+        os.rename(staging, out_dir)
+    _fsync_dir(out_dir.parent)
+    shutil.rmtree(old, ignore_errors=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import struct
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from edge_models.audio import Pcm, write_wav
@@ -53,7 +55,7 @@ def voice_state(factory: pytest.TempPathFactory) -> Path:
     return state
 
 
-def write_raw_wav(path: Path, samples: np.ndarray, rate: int, channels: int, width: int) -> Path:
+def write_raw_wav(path: Path, samples: npt.NDArray[Any], rate: int, channels: int, width: int) -> Path:
     """A PCM WAV with any rate, channel count and sample width (samples already interleaved)."""
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(channels)
@@ -76,6 +78,7 @@ def wav_header(rate: int, channels: int, width: int, data_bytes: int, fmt: int =
     )
 
 
-def tone(freq: float, seconds: float, rate: int = 16_000, level: float = 0.3) -> np.ndarray:
+def tone(freq: float, seconds: float, rate: int = 16_000, level: float = 0.3) -> npt.NDArray[np.int16]:
     t = np.arange(int(seconds * rate)) / rate
-    return (level * 32767 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+    samples: npt.NDArray[np.int16] = (level * 32767 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+    return samples

@@ -127,16 +127,26 @@ class AsrEngine(ABC):
 
     @abstractmethod
     def stream(
-        self, lang: str, grammar: Sequence[str] | None = None, *, max_seconds: float = MAX_UTTERANCE_S
+        self,
+        lang: str,
+        grammar: Sequence[str] | None = None,
+        *,
+        max_seconds: float = MAX_UTTERANCE_S,
+        hints: Sequence[str] = (),
     ) -> AsrStream:
         """Open one utterance in ``lang``; ``grammar`` restricts it to those phrases.
+
+        ``hints`` are phrases the customer is likely to say (the policy's); an
+        open-vocabulary engine may use them to bias decoding, others ignore them.
 
         Raises:
             AsrUnsupportedError: language or grammar mode not available.
         """
 
-    def transcribe(self, pcm: Pcm, lang: str, grammar: Sequence[str] | None = None) -> Transcript:
-        """Recognise a whole recording (the stream fed in 250 ms chunks).
+    def transcribe(
+        self, pcm: Pcm, lang: str, grammar: Sequence[str] | None = None, *, hints: Sequence[str] = ()
+    ) -> Transcript:
+        """Recognise a whole recording (the stream fed in 250 ms chunks); ``hints`` as in :meth:`stream`.
 
         Raises:
             AsrUnsupportedError: language or grammar mode not available.
@@ -146,11 +156,13 @@ class AsrEngine(ABC):
         if pcm.rate != SAMPLE_RATE:
             raise ValueError(f"expected {SAMPLE_RATE} Hz audio, got {pcm.rate} Hz")
         with self.lock:
-            stream = self.stream(lang, grammar, max_seconds=max(MAX_UTTERANCE_S, pcm.duration_s + 1))
+            stream = self.stream(lang, grammar, max_seconds=max(MAX_UTTERANCE_S, pcm.duration_s + 1), hints=hints)
             for start in range(0, len(pcm.samples), CHUNK_SAMPLES):
                 stream.accept(pcm.samples[start : start + CHUNK_SAMPLES])
             return stream.finish()
 
-    async def transcribe_async(self, pcm: Pcm, lang: str, grammar: Sequence[str] | None = None) -> Transcript:
+    async def transcribe_async(
+        self, pcm: Pcm, lang: str, grammar: Sequence[str] | None = None, *, hints: Sequence[str] = ()
+    ) -> Transcript:
         """:meth:`transcribe` in a worker thread, off the event loop (the model lock serialises calls)."""
-        return await asyncio.to_thread(self.transcribe, pcm, lang, grammar)
+        return await asyncio.to_thread(lambda: self.transcribe(pcm, lang, grammar, hints=hints))

@@ -48,15 +48,32 @@ class Endpointer:
         self.settings = settings or VadSettings()
         self.reset()
 
-    def reset(self) -> None:
-        """Start listening for a new utterance."""
+    def reset(self, *, keep_noise: bool = False) -> None:
+        """Start listening for a new utterance.
+
+        Args:
+            keep_noise: Keep the noise floor learnt so far (continuous listening on one microphone);
+                otherwise the next frame calibrates it afresh.
+        """
+        noise = self.noise_dbfs if keep_noise and hasattr(self, "noise_dbfs") else None
         self.state: State = "waiting"
         self.now_ms = 0.0
-        self.noise_dbfs: float | None = None
+        self.noise_dbfs: float | None = noise
         self.speech_start_ms: float | None = None
         self.speech_end_ms: float | None = None
         self._run_ms = 0.0  # length of the current run of speech (waiting) or silence (speech)
         self._run_start = 0.0
+
+    def begin_speech(self) -> None:
+        """Start an utterance now, without waiting for sustained speech.
+
+        For a barge-in: the customer's voice was already recognised over the
+        kiosk's own speech, so the utterance starts at once (the noise floor is kept).
+        """
+        self.state = "speech"
+        self.speech_start_ms = self.now_ms
+        self.speech_end_ms = None
+        self._run_ms = 0.0
 
     def is_speech(self, level_dbfs: float) -> bool:
         """Whether a frame at this level counts as speech against the current noise floor."""

@@ -113,9 +113,14 @@ class VoskEngine(AsrEngine):
         self.model = name or model_dir.name
 
     def stream(
-        self, lang: str, grammar: Sequence[str] | None = None, *, max_seconds: float = MAX_UTTERANCE_S
+        self,
+        lang: str,
+        grammar: Sequence[str] | None = None,
+        *,
+        max_seconds: float = MAX_UTTERANCE_S,
+        hints: Sequence[str] = (),
     ) -> AsrStream:
-        """Open one utterance; ``grammar`` (phrases) switches to grammar mode.
+        """Open one utterance; ``grammar`` (phrases) switches to grammar mode (``hints`` are not used).
 
         Raises:
             AsrUnsupportedError: another language.

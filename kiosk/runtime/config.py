@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.presence import PresenceConfig
+from kiosk.voice_turn import VoiceConfig
 
 
 class DevicesConfig(BaseModel):
@@ -30,6 +33,14 @@ class DevicesConfig(BaseModel):
     )
     card_reader: str = Field(default="simulated", description="'simulated' or 'none'.")
     paper_slips: int = Field(default=500, ge=0, description="Slips on the simulated printer's roll.")
+    printer_paper_sensor: bool = Field(
+        default=False,
+        description="Ask an ESC/POS printer for its paper sensor around each ticket (near end: paper low; "
+        "empty: no ticket). For printers that answer status queries.",
+    )
+    paper_low_slips: int = Field(
+        default=20, ge=0, description="At or below this many slips left the printer reports paper low."
+    )
 
 
 class StageBudgets(BaseModel):
@@ -60,3 +71,52 @@ class RuntimeConfig(BaseModel):
     speak: bool = Field(default=True, description="Synthesise replies (off: subtitles and lip sync from text).")
     max_turn_log: int = Field(default=500, ge=10, le=100_000, description="Turns kept in memory for the page.")
     max_restarts: int = Field(default=5, ge=0, description="Crashes in a row before a component is given up.")
+    voice: VoiceConfig = Field(
+        default_factory=VoiceConfig,
+        description="Listening (endpointing, half duplex, barge-in, grammar) and speech rate and volume.",
+    )
+
+
+def load_runtime_config(path: Path) -> RuntimeConfig:
+    """Read the kiosk's runtime settings file (TOML: top-level keys and ``[devices]``, ``[budgets]`` … tables).
+
+    Keys left out keep their defaults; an unknown key is an error, so a typo
+    does not silently leave a device on its default driver.
+
+    Raises:
+        ValueError: The file cannot be read or holds a bad or unknown setting (the message names it).
+    """
+    import tomllib
+
+    from pydantic import ValidationError
+
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ValueError(f"{path}: cannot read the runtime settings: {err}") from err
+    unknown = _unknown_key(RuntimeConfig, data, "")
+    if unknown:
+        raise ValueError(f"{path}: {unknown}")
+    try:
+        return RuntimeConfig.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"{path}: {where}: {first['msg']}") from err
+
+
+def _unknown_key(model: type[BaseModel], data: object, prefix: str) -> str:
+    """The first key of ``data`` the settings do not have, in words ('' when all are known)."""
+    if not isinstance(data, dict):
+        return ""
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            return f"unknown setting '{prefix}{key}' (known here: {', '.join(sorted(model.model_fields))})"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            nested = _unknown_key(annotation, value, f"{prefix}{key}.")
+            if nested:
+                return nested
+    return ""

@@ -15,7 +15,7 @@ from hardware.camera import Camera, Frame
 from hardware.health import DeviceHealth, DeviceKind
 
 if TYPE_CHECKING:
-    from hardware.audio import Speaker
+    from hardware.audio import Microphone, Speaker
     from hardware.card_reader import CardReader
     from hardware.printer import TicketPrinter
     from kiosk.runtime.config import DevicesConfig
@@ -76,6 +76,7 @@ class Devices:
 
     camera: Camera | None = None
     microphone: str = "none"
+    mic: Microphone | None = None  # the opened microphone the runtime listens on (None: voice by upload only)
     speaker: Speaker | None = None
     printer: TicketPrinter | None = None
     card_reader: CardReader | None = None
@@ -103,7 +104,7 @@ class Devices:
 
     def close(self) -> None:
         """Release every device."""
-        for device in (self.camera, self.speaker, self.card_reader):
+        for device in (self.camera, self.mic, self.speaker, self.card_reader):
             if device is not None:
                 try:
                     device.close()
@@ -121,14 +122,15 @@ def _camera(spec: str) -> Camera:
     return open_source(Path(spec))
 
 
-def _printer(spec: str, paper_slips: int, out_dir: Path | None) -> TicketPrinter:
+def _printer(config: DevicesConfig, out_dir: Path | None) -> TicketPrinter:
     from hardware.printer import EscposPrinter, SimulatedPrinter
 
+    spec = config.printer
     if spec == "simulated":
-        return SimulatedPrinter(out_dir, paper_slips=paper_slips)
+        return SimulatedPrinter(out_dir, paper_slips=config.paper_slips, low_paper_slips=config.paper_low_slips)
     parts = spec.split(":", 2)
     if len(parts) == 3 and parts[0] == "escpos" and parts[1] in ("usb", "serial", "network", "file"):
-        return EscposPrinter(parts[1], parts[2])  # type: ignore[arg-type]
+        return EscposPrinter(parts[1], parts[2], paper_sensor=config.printer_paper_sensor)  # type: ignore[arg-type]
     raise ValueError(f"unknown printer {spec!r}")
 
 
@@ -140,6 +142,14 @@ def _speaker(spec: str) -> Speaker:
     if spec == "sounddevice":
         return SounddeviceSpeaker()
     raise ValueError(f"unknown speaker {spec!r}")
+
+
+def _microphone(spec: str) -> Microphone:
+    from hardware.audio import SimulatedMicrophone, SounddeviceMicrophone
+
+    if spec == "simulated":
+        return SimulatedMicrophone(realtime=True)  # a quiet lobby; WAV files are spoken into it
+    return SounddeviceMicrophone()
 
 
 def _card_reader(spec: str) -> CardReader:
@@ -169,7 +179,7 @@ def open_devices(config: DevicesConfig, ticket_dir: Path | None = None) -> Devic
     openers: dict[str, Any] = {
         "camera": lambda: _camera(config.camera),
         "speaker": lambda: _speaker(config.speaker),
-        "printer": lambda: _printer(config.printer, config.paper_slips, ticket_dir),
+        "printer": lambda: _printer(config, ticket_dir),
         "card_reader": lambda: _card_reader(config.card_reader),
     }
     for kind, opener in openers.items():
@@ -184,6 +194,11 @@ def open_devices(config: DevicesConfig, ticket_dir: Path | None = None) -> Devic
             devices.missing[kind] = f"{type(err).__name__}: {err}"
     if config.microphone in ("simulated", "sounddevice"):
         devices.microphone = config.microphone
+        try:
+            devices.mic = _microphone(config.microphone)
+        except Exception as err:  # noqa: BLE001 - no microphone: touch (and uploaded voice) still work
+            _LOG.error("microphone %r is not available: %s", config.microphone, err)
+            devices.missing["microphone"] = f"{type(err).__name__}: {err}"
     else:
         devices.missing["microphone"] = "not configured" if config.microphone == "none" else "unknown driver"
     return devices

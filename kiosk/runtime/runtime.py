@@ -18,7 +18,8 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -27,18 +28,21 @@ from kiosk.masking import mask_pii
 from kiosk.presence import PresenceEvent, PresenceTracker
 from kiosk.runtime.config import RuntimeConfig
 from kiosk.runtime.supervisor import Supervisor
-from kiosk.runtime.timing import Backoff, is_open, screen_mode
+from kiosk.runtime.timing import Backoff, closed_notes, is_open, screen_mode
+from kiosk.runtime.wording import PrintProblem, closed_greeting, closed_screen, print_problem, ticket_slip
 
 if TYPE_CHECKING:
     from edge_models.asr import AsrEngine
-    from edge_models.audio import Pcm
-    from edge_models.tts import EspeakSynthesizer
+    from edge_models.audio import Int16Array, Pcm
+    from edge_models.speech import Transcript
+    from edge_models.tts import EspeakSynthesizer, TtsSettings
     from edge_models.vision import FaceDetector
     from hardware.audio import Microphone
     from kiosk.conversation import Conversations
     from kiosk.dialogue.decision import Decision
     from kiosk.runtime.devices import Devices
     from kiosk.runtime.screen import LiveScreen
+    from kiosk.voice_turn import ListenEvent, VoiceListener
 
 _LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,10 +52,6 @@ GREETING: dict[Lang, str] = {
     "zh": "您好，欢迎光临！请问需要办理什么业务？",
     "en": "Hello and welcome! How can I help you today?",
 }
-CLOSED_GREETING: dict[Lang, str] = {
-    "zh": "您好！本网点现在不营业，我仍可以为您解答问题；柜台业务请在营业时间办理。",
-    "en": "Hello! The branch is closed now; I can still answer questions, counter services open in business hours.",
-}
 SORRY: dict[str, dict[Lang, str]] = {
     "asr": {
         "zh": "抱歉，我没有听清，请再说一遍或点击屏幕上的按钮。",
@@ -60,10 +60,6 @@ SORRY: dict[str, dict[Lang, str]] = {
     "dialogue": {
         "zh": "抱歉，系统有点忙，请稍后再试或呼叫工作人员。",
         "en": "Sorry, I'm a little slow right now. Please try again or call staff.",
-    },
-    "print": {
-        "zh": "抱歉，取号机暂时无法出票，请记住您的号码或到大堂柜台。",
-        "en": "Sorry, the ticket printer isn't working. Please note your number or ask at the lobby desk.",
     },
 }
 
@@ -105,8 +101,10 @@ class KioskRuntime:
         synth: TTS (None: no speech, subtitles only).
         detector: Face detector for presence (None: no camera presence).
         asr: Speech recognition, or a callable returning it (loaded on the first voice turn).
-        branch_hours: Opening hours per weekday (the policy's), for the out-of-hours screen.
-        now: Local time (injected in tests).
+        branch_hours: Opening hours per weekday (the policy's): out of hours the screen says when the
+            branch opens next and no queue ticket is issued.
+        now: Local time (injected in tests and the demo; also the public attribute ``now``).
+        clock: Monotonic seconds for the idle time before the attract loop (injected in tests).
     """
 
     def __init__(
@@ -121,6 +119,7 @@ class KioskRuntime:
         asr: AsrEngine | Callable[[], AsrEngine] | None = None,
         branch_hours: tuple[str | None, ...] | None = None,
         now: Callable[[], datetime] = datetime.now,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.conversations = conversations
         self.devices = devices
@@ -130,7 +129,8 @@ class KioskRuntime:
         self.detector = detector
         self._asr = asr
         self.branch_hours = branch_hours
-        self._now = now
+        self.now = now
+        self._clock = clock
         self.supervisor = Supervisor(Backoff(), max_restarts=self.config.max_restarts)
         self.presence = PresenceTracker(self.config.presence)
         self.session_id: str | None = None
@@ -142,7 +142,11 @@ class KioskRuntime:
         self.tickets_printed: list[str] = []
         self._turn_lock = asyncio.Lock()
         self._speaking: asyncio.Task[None] | None = None
-        self._idle_since = time.monotonic()
+        self._echo_dbfs = -120.0  # expected level of the kiosk's own voice at the microphone
+        self.elderly = False  # the customer chose the elderly-friendly mode on screen (this session only)
+        self._voice_tasks: set[asyncio.Task[Any]] = set()
+        self._phrases: Any = None  # kiosk.voice_turn.PhraseBook, made on the first voice turn
+        self._idle_since = clock()
         self._stopping = False
         self.ready = asyncio.Event()
 
@@ -155,7 +159,14 @@ class KioskRuntime:
             self.supervisor.spawn("presence", self._camera_loop)
         if self.devices.card_reader is not None:
             self.supervisor.spawn("card_reader", self._card_loop)
+        if getattr(self.devices, "mic", None) is not None and self._asr is not None and self.config.voice.listen:
+            self.supervisor.spawn("microphone", self._mic_loop)
         self.supervisor.spawn("idle", self._idle_loop)
+        store = self.conversations.store
+        if store is not None:  # sessions a killed kiosk left open: their customers are long gone
+            interrupted = await asyncio.to_thread(store.end_open_sessions, "interrupted")
+            if interrupted:
+                self._log("sessions_interrupted", count=interrupted)
         self._log("ready", mode=self.mode())
         self.ready.set()
 
@@ -163,16 +174,20 @@ class KioskRuntime:
         """Stop speaking, end the session, stop the loops."""
         self._stopping = True
         await self._interrupt()
+        for task in list(self._voice_tasks):
+            task.cancel()
+        if self._voice_tasks:
+            await asyncio.wait(list(self._voice_tasks), timeout=5.0)
         if self.session_id is not None:
             await self.end_session("shutdown")
         await self.supervisor.stop()
 
     def mode(self) -> str:
         """'serving', 'attract' or 'closed' (from the branch hours and how long nobody has been there)."""
-        open_now = True if self.branch_hours is None else is_open(self.branch_hours, self._now())
+        open_now = True if self.branch_hours is None else is_open(self.branch_hours, self.now())
         return screen_mode(
             session_active=self.session_id is not None,
-            idle_s=time.monotonic() - self._idle_since,
+            idle_s=self._clock() - self._idle_since,
             attract_after_s=self.config.attract_after_s,
             open_now=open_now,
         )
@@ -183,10 +198,7 @@ class KioskRuntime:
             "mode": self.mode(),
             "session": self.session_id is not None,
             "devices": [d.model_dump() for d in self.devices.health()],
-            "components": {
-                name: {"state": s.state, "restarts": s.restarts, "last_error": s.last_error}
-                for name, s in self.supervisor.status.items()
-            },
+            "components": self.supervisor.snapshot(),
             "frames": self.screen.frames if self.screen is not None else 0,
         }
 
@@ -206,8 +218,10 @@ class KioskRuntime:
         if self.screen is not None:
             self.screen.reset("serving", self.lang)
             self.screen.show(state="attentive", emotion="warm", gaze=gaze)
-        closed = self.branch_hours is not None and not is_open(self.branch_hours, self._now())
-        await self._say(CLOSED_GREETING[self.lang] if closed else GREETING[self.lang], self.lang, "warm", ())
+        now, hours = self.now(), self.branch_hours
+        closed = hours is not None and not is_open(hours, now)
+        greeting = closed_greeting(hours, now, self.lang) if closed and hours else GREETING[self.lang]
+        await self._say(greeting, self.lang, "warm", ())
         return self.session_id
 
     async def end_session(self, outcome: str = "left") -> None:
@@ -217,7 +231,8 @@ class KioskRuntime:
         if session is None:
             return
         self.session_id = None
-        self._idle_since = time.monotonic()
+        self.elderly = False
+        self._idle_since = self._clock()
         store = self.conversations.store
         if store is not None:
             await asyncio.to_thread(store.end_session, session, outcome)
@@ -225,24 +240,42 @@ class KioskRuntime:
         self.sessions_closed += 1
         self._log("session_closed", session=session, outcome=outcome)
         if self.screen is not None:
-            self.screen.reset("closed" if self.mode() == "closed" else "serving", "zh")
+            mode = self.mode()
+            self.screen.reset(mode if mode == "closed" else "serving", "zh", self._closed_text(mode, "zh"))
+
+    def _closed_text(self, mode: str, lang: Lang) -> str | None:
+        """The out-of-hours screen text from the policy's hours (None when open)."""
+        if mode != "closed" or self.branch_hours is None:
+            return None
+        return closed_screen(self.branch_hours, self.now(), lang)
 
     # -- input ----------------------------------------------------------------
     async def text(self, text: str) -> TurnRecord:
         """The customer typed ``text``."""
         from kiosk.dialogue.utterance import Utterance
 
+        if self.speaking:  # barge-in: a touch stops the kiosk's speech at once
+            self._log("barge_in", by="touch")
+            await self._interrupt()
         return await self._turn(Utterance(text=text[:2000]), "text")
 
     async def button(self, button_id: str) -> TurnRecord:
-        """The customer tapped a button (``staff:call``, ``ui:lang`` and the reply's buttons)."""
+        """The customer tapped a button (``staff:call``, ``ui:lang``, ``ui:elderly`` and the reply's buttons)."""
         from kiosk.dialogue.utterance import Utterance
 
+        if self.speaking:  # barge-in: a touch stops the kiosk's speech at once
+            self._log("barge_in", by="touch")
+            await self._interrupt()
         if button_id == "ui:lang":
             self.lang = "en" if self.lang == "zh" else "zh"
             if self.screen is not None:
                 self.screen.show(lang=self.lang)
             return TurnRecord(self.session_id or "", "button", "", "", self.lang, "", "ui", "language", "neutral")
+        if button_id == "ui:elderly":  # this customer's choice: larger text, slower speech, until they leave
+            self.elderly = not self.elderly
+            if self.screen is not None:
+                self.screen.show(elderly=self.elderly)
+            return TurnRecord(self.session_id or "", "button", "", "", self.lang, "", "ui", "elderly", "neutral")
         if button_id == "staff:call":
             text = "请帮我叫工作人员" if self.lang == "zh" else "I want to talk to a staff member"
             return await self._turn(Utterance(text=text), "button")
@@ -250,19 +283,43 @@ class KioskRuntime:
 
     async def voice(self, pcm: Pcm, lang: str = "auto") -> TurnRecord:
         """The customer said ``pcm`` (a whole utterance, 16 kHz mono)."""
-        return await self._voice(lambda engine: engine.transcribe(pcm, lang), lang)
+        return await self._voice(lambda engine: self._recognise(engine, pcm, lang), lang)
 
     async def listen(self, mic: Microphone, lang: str = "auto") -> TurnRecord:
-        """Listen on ``mic`` until the customer's utterance ends (voice activity), then take the turn."""
-        from edge_models.asr import Endpointer
-        from kiosk.cli_voice import listen
+        """Listen on ``mic`` until the customer's utterance ends (voice activity), then take the turn.
 
-        endpointer = Endpointer()
+        One utterance, for a caller that owns the microphone; ``kiosk run`` listens
+        continuously on the kiosk's own microphone instead (:meth:`_mic_loop`).
+        """
+        from kiosk.voice_turn import VoiceListener, listen
+
+        listener = VoiceListener(self.config.voice.vad, self.config.voice.duplex)
 
         def heard(engine: AsrEngine) -> Any:
-            return listen(mic, engine, lang, endpointer).transcript
+            grammar, hints = self._phrase_lists(lang)
+            return listen(mic, engine, lang, listener, grammar=grammar, hints=hints).transcript
 
         return await self._voice(heard, lang)
+
+    def _phrase_lists(self, lang: str) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+        """The grammar (when grammar mode is on) and the hint phrases, from the current conversation's policy."""
+        from kiosk.voice_turn import PhraseBook
+
+        if self._phrases is None:
+            self._phrases = PhraseBook()
+        if self.session_id is not None:  # a new conversation gets the engine of the active bundles first
+            self.conversations.session(self.session_id)
+        policy = self.conversations.engine.policy
+        spoken = lang if lang in ("zh", "en") else self.lang
+        grammar = self._phrases.grammar(policy, spoken) if self.config.voice.grammar else None
+        return grammar, self._phrases.hints(policy)
+
+    def _recognise(self, engine: AsrEngine, pcm: Pcm, lang: str) -> Transcript:
+        from kiosk.voice_turn import recognise
+
+        grammar, hints = self._phrase_lists(lang)
+        spoken = lang if lang != "auto" or not grammar else self.lang
+        return recognise(engine, pcm, spoken, grammar, hints)
 
     async def _voice(self, recognise: Callable[[AsrEngine], Any], lang: str) -> TurnRecord:
         from kiosk.dialogue.utterance import Utterance
@@ -320,6 +377,9 @@ class KioskRuntime:
             if self.screen is not None:
                 self.screen.show(heard=shown if source != "button" else "", state="thinking")
             timings: dict[str, float] = {} if asr_ms is None else {"asr": round(asr_ms, 1)}
+            hours = self.branch_hours
+            # Out of hours the engine issues no queue ticket and says when the branch opens next.
+            self.conversations.session(session).closed = None if hours is None else closed_notes(hours, self.now())
             started = time.perf_counter()
             try:
                 decision, _ = await self._stage(
@@ -350,10 +410,11 @@ class KioskRuntime:
             reply = decision.reply
             printed = False
             if decision.ticket:
-                printed = await self._print(decision)
-                if not printed:
+                problem = await self._print(decision)
+                printed = problem is None
+                if problem is not None:
                     skipped.append("print")
-                    reply = f"{reply} {SORRY['print'][decision.lang]}"
+                    reply = f"{reply} {print_problem(problem, decision.ticket, decision.lang)}"
             buttons = tuple((b.id, b.label) for b in decision.buttons)
             say_started = time.perf_counter()
             await self._say(reply, decision.lang, decision.emotion, buttons, timings)
@@ -409,26 +470,26 @@ class KioskRuntime:
             self._log("stage_failed", stage=name, error=type(err).__name__)
             raise RuntimeStageError(f"{name} failed: {err}") from err
 
-    async def _print(self, decision: Decision) -> bool:
-        from hardware.printer import TicketSlip
+    async def _print(self, decision: Decision) -> PrintProblem | None:
+        """Print the decision's ticket; None when a slip came out, else why not."""
+        from hardware.printer import OutOfPaperError
 
         printer = self.devices.printer
         if printer is None or decision.ticket is None:
-            return False
-        slip = TicketSlip(
-            number=decision.ticket,
-            service=_service_label(decision),
-            service_en="Queue ticket",
-            branch=self.conversations.engine.policy.branch.name.get(decision.lang),
-            issued_at=self._now().strftime("%Y-%m-%d %H:%M"),
-        )
+            return "failed"
+        if printer.out_of_paper:
+            self._log("ticket_not_printed", ticket=decision.ticket, why="out_of_paper")
+            return "out_of_paper"
+        slip = ticket_slip(decision.ticket, self.conversations.engine.policy, self.now())
         try:
             await self._stage("print", lambda: printer.print_ticket(slip))
-        except RuntimeStageError:
-            return False
+        except RuntimeStageError as err:
+            out = isinstance(err.__cause__, OutOfPaperError)
+            self._log("ticket_not_printed", ticket=decision.ticket, why="out_of_paper" if out else "failed")
+            return "out_of_paper" if out else "failed"
         self.tickets_printed.append(decision.ticket)
         self._log("ticket_printed", ticket=decision.ticket)
-        return True
+        return None
 
     # -- speech -------------------------------------------------------------------
     async def _say(
@@ -445,10 +506,16 @@ class KioskRuntime:
         await self._interrupt()
         started = time.perf_counter()
         first = None
+        settings: TtsSettings | None = None
         if self.synth is not None and self.config.speak:
             synth = self.synth
+
+            def first_sentence() -> tuple[Any, TtsSettings]:
+                settings = self._speech_settings()
+                return next(iter(synth.sentences(text, lang, settings))), settings
+
             try:
-                first = await self._stage("tts", lambda: next(iter(synth.sentences(text, lang))))
+                first, settings = await self._stage("tts", first_sentence)
             except RuntimeStageError:
                 first = None
         if timings is not None:
@@ -457,10 +524,30 @@ class KioskRuntime:
             if self.screen is not None:
                 self.screen.speak(timeline_from_text(text, lang), text, lang, emotion, buttons)
             return
-        self._speaking = asyncio.create_task(self._play(text, lang, emotion, buttons, first))
+        from edge_models.audio import rms_dbfs
+
+        self._echo_dbfs = rms_dbfs(first.pcm.samples) + self.config.voice.echo_coupling_db
+        self._speaking = asyncio.create_task(self._play(text, lang, emotion, buttons, first, settings=settings))
+
+    def _speech_settings(self) -> TtsSettings:
+        """Rate and volume of the next reply: the kiosk's voice settings and the staff's (read now)."""
+        from kiosk.voice_turn import speech_settings, staff_voice
+
+        store = self.conversations.store
+        staff = staff_voice(store.get_setting) if store is not None else {}
+        if self.elderly:
+            staff["elderly_mode"] = True
+        return speech_settings(self.config.voice, staff)
 
     async def _play(
-        self, text: str, lang: Lang, emotion: str, buttons: tuple[tuple[str, str], ...], first: Any
+        self,
+        text: str,
+        lang: Lang,
+        emotion: str,
+        buttons: tuple[tuple[str, str], ...],
+        first: Any,
+        *,
+        settings: TtsSettings | None = None,
     ) -> None:
         """Play the reply sentence by sentence; the next one is synthesised while one plays."""
         from edge_models.tts.espeak import split_sentences
@@ -475,7 +562,7 @@ class KioskRuntime:
                     return
                 sentence = sentences[index]
                 try:
-                    speech = await self._stage("tts", lambda s=sentence: synth.synthesize(s, lang))  # type: ignore[misc]
+                    speech = await self._stage("tts", lambda s=sentence: synth.synthesize(s, lang, settings))  # type: ignore[misc]
                 except RuntimeStageError:
                     return
             if self.screen is not None:
@@ -483,8 +570,9 @@ class KioskRuntime:
             if speaker is None:
                 await asyncio.sleep(speech.pcm.duration_s)
                 continue
+            epoch = speaker.epoch  # a stop() from now on stops this sentence, even before it begins
             try:
-                done = await asyncio.to_thread(speaker.play, speech.pcm)
+                done = await asyncio.to_thread(functools.partial(speaker.play, speech.pcm, epoch=epoch))
             finally:
                 take = getattr(speaker, "take", None)
                 if take is not None:
@@ -504,6 +592,83 @@ class KioskRuntime:
         self._speaking = None
         if self.screen is not None:
             self.screen.stop_speaking()
+
+    @property
+    def speaking(self) -> bool:
+        """True while the kiosk's speech is playing."""
+        return self._speaking is not None and not self._speaking.done()
+
+    async def _mic_loop(self) -> None:
+        """Listen continuously while a customer is there: VAD endpointing -> ASR -> turn (supervised).
+
+        Half duplex: while the kiosk speaks, frames only feed the barge-in check
+        (a voice louder than the kiosk's echo by a margin stops the speech and
+        starts the customer's utterance). Ends when the microphone's stream ends.
+        """
+        from kiosk.voice_turn import VoiceListener
+
+        mic = self.devices.mic
+        if mic is None:
+            return
+        voice = self.config.voice
+        listener = VoiceListener(voice.vad, voice.duplex)
+        loop = asyncio.get_running_loop()
+        # Its own thread: a microphone read (30 ms, blocking) never waits behind a model in the shared pool.
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-mic")
+        try:
+            await self._listen_on(mic, listener, lambda: loop.run_in_executor(reader, mic.read))
+        finally:
+            reader.shutdown(wait=False, cancel_futures=True)
+
+    async def _listen_on(
+        self, mic: Microphone, listener: VoiceListener, read: Callable[[], Awaitable[Int16Array | None]]
+    ) -> None:
+        while True:
+            frame = await read()
+            session = self.session_id
+            if frame is None:
+                flushed = listener.flush()
+                if flushed is not None and session is not None:
+                    self._heard(flushed, session)
+                return
+            if session is None:
+                if listener.in_utterance:
+                    listener.drop()
+                continue
+            if self.speaking and not listener.gate.speaking:
+                listener.kiosk_speaking(self._echo_dbfs)
+            elif not self.speaking and listener.gate.speaking:
+                listener.kiosk_silent()
+            event = listener.feed(frame, 1000.0 * len(frame) / mic.rate)
+            if event is None:
+                continue
+            if event.kind == "barge_in":
+                self._log("barge_in", by="voice")
+                await self._interrupt()
+            elif event.kind == "utterance":
+                self._heard(event, session)
+
+    def _heard(self, event: ListenEvent, session: str) -> None:
+        """The customer finished an utterance: take the voice turn (the microphone keeps listening)."""
+        pcm = event.pcm
+        if pcm is None:
+            return
+        self._log("heard", ms=round(pcm.duration_ms), end=event.end)
+
+        async def turn() -> None:
+            if self.session_id != session:  # the customer left meanwhile
+                return
+            lang = self.lang if self.config.voice.lang == "session" else self.config.voice.lang
+            await self._voice(lambda engine: self._recognise(engine, pcm, lang), lang)
+
+        task = asyncio.create_task(turn(), name="kiosk:voice-turn")
+        self._voice_tasks.add(task)
+        task.add_done_callback(self._voice_done)
+
+    def _voice_done(self, task: asyncio.Task[Any]) -> None:
+        self._voice_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _LOG.error("voice turn failed", exc_info=task.exception())
 
     async def wait_speech(self, timeout_s: float = 60.0) -> None:
         """Wait until the kiosk has finished speaking (demo and tests)."""
@@ -577,15 +742,29 @@ class KioskRuntime:
     async def _idle_loop(self) -> None:
         shown = ""
         while True:
-            mode = self.mode()
-            if self.screen is not None and self.session_id is None:
-                if mode != shown or mode == "attract":
-                    if mode == "attract":
-                        self.screen.attract_step()
-                    else:
-                        self.screen.reset(mode)
-                shown = mode
+            shown = self.refresh_idle_screen(shown)
             await asyncio.sleep(4.0)
+
+    def refresh_idle_screen(self, shown: str) -> str:
+        """One step of the idle screen (every few seconds): attract loop, out-of-hours text, or blank.
+
+        Args:
+            shown: The mode shown after the previous step ('' at first).
+
+        Returns:
+            The mode shown now (pass it to the next step).
+        """
+        mode = self.mode()
+        if self.screen is None or self.session_id is not None:
+            return mode
+        if mode == "attract":
+            self.screen.attract_step()
+        elif mode == "closed":
+            lang: Lang = "en" if shown == "closed" and self.screen.screen.lang == "zh" else "zh"
+            self.screen.reset("closed", lang, self._closed_text(mode, lang))
+        elif mode != shown:
+            self.screen.reset(mode)
+        return mode
 
     def _remember(self, record: TurnRecord) -> None:
         self.turns.append(record)
@@ -593,8 +772,3 @@ class KioskRuntime:
 
     def _log(self, kind: str, **data: Any) -> None:
         self.events.append({"at": round(time.time(), 3), "event": kind, **data})
-
-
-def _service_label(decision: Decision) -> str:
-    """The ticket's heading in the customer's language."""
-    return {"zh": "排队取号", "en": "Queue ticket"}[decision.lang]

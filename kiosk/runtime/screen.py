@@ -21,10 +21,9 @@ ATTRACT: dict[Lang, str] = {
     "zh": "欢迎光临！请走近屏幕或点击开始，我可以帮您取号、查汇率、挂失银行卡。",
     "en": "Welcome! Step closer or tap to start: queue tickets, exchange rates, lost cards.",
 }
-CLOSED: dict[Lang, str] = {
-    "zh": "本网点现在不营业。营业时间：周一至周五 9:00–17:00，周六 9:30–16:00。自助银行 24 小时开放。",
-    "en": "The branch is closed now. Open Monday to Friday 9:00-17:00, Saturday 9:30-16:00. "
-    "Self-service is open 24 hours.",
+CLOSED: dict[Lang, str] = {  # when the runtime has no hours to say when the branch opens
+    "zh": "本网点现在不营业。",
+    "en": "The branch is closed now.",
 }
 
 
@@ -61,6 +60,7 @@ class LiveScreen(AvatarFeed):
         state: str | None = None,
         emotion: str | None = None,
         gaze: tuple[float, float] | Literal["keep"] | None = "keep",
+        elderly: bool | None = None,
     ) -> None:
         """Change what the screen shows; None keeps a field as it is."""
         from dataclasses import replace
@@ -76,6 +76,7 @@ class LiveScreen(AvatarFeed):
                 said=s.said if said is None else said,
                 heard=s.heard if heard is None else heard,
                 buttons=s.buttons if buttons is None else buttons,
+                elderly=s.elderly if elderly is None else elderly,
             )
             if state is not None:
                 self._animator.set_state(AvatarState(state))
@@ -105,12 +106,19 @@ class LiveScreen(AvatarFeed):
             self._ensure()
             self._animator.set_state(AvatarState.LISTENING)
 
-    def reset(self, mode: str = "serving", lang: Lang = "zh") -> None:
-        """A blank screen after a session (privacy: nothing of the customer stays); attract or closed text."""
+    def reset(self, mode: str = "serving", lang: Lang = "zh", text: str | None = None) -> None:
+        """A blank screen after a session (privacy: nothing of the customer stays); attract or closed text.
+
+        Args:
+            mode: 'serving' (blank), 'attract' or 'closed'.
+            lang: Language of the text.
+            text: The text to show instead of the mode's default (e.g. when the branch opens next).
+        """
         from avatar.animation import AvatarState
         from avatar.layout import ScreenModel
 
-        text = ATTRACT[lang] if mode == "attract" else CLOSED[lang] if mode == "closed" else ""
+        if text is None:
+            text = ATTRACT[lang] if mode == "attract" else CLOSED[lang] if mode == "closed" else ""
         with self._lock:
             self._ensure()
             self.mode = mode

@@ -24,6 +24,8 @@ class ComponentStatus:
     restarts: int = 0
     last_error: str = ""
     crashes_in_a_row: int = field(default=0, repr=False)
+    backoff_s: float = 0.0
+    retry_at: float | None = field(default=None, repr=False)
 
 
 class Supervisor:
@@ -83,10 +85,32 @@ class Supervisor:
                 _LOG.exception("component %s crashed; restarting in %.1f s", name, delay)
                 status.state = "restarting"
                 status.restarts += 1
+                status.backoff_s = delay
+                status.retry_at = self._clock() + delay
                 await self._sleep(delay)
+                status.retry_at = None
                 continue
             status.state = "stopped"
             return
+
+    def snapshot(self) -> dict[str, dict[str, object]]:
+        """Every component's state, restarts, last error and back-off, for the page and the admin page.
+
+        ``retry_in_s`` is the time left before a ``restarting`` component runs again.
+        """
+        now = self._clock()
+        return {
+            name: {
+                "state": s.state,
+                "restarts": s.restarts,
+                "last_error": s.last_error,
+                "crashes_in_a_row": s.crashes_in_a_row,
+                "backoff_s": round(s.backoff_s, 2),
+                "retry_in_s": None if s.retry_at is None else round(max(0.0, s.retry_at - now), 1),
+                "max_restarts": self.max_restarts,
+            }
+            for name, s in self.status.items()
+        }
 
     def problems(self) -> list[str]:
         """Components that are not running, in words for the admin page."""

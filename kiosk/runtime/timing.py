@@ -6,7 +6,7 @@ No clocks are read here; callers pass elapsed time and the local time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Literal
 
 ScreenMode = Literal["serving", "attract", "closed"]
@@ -63,6 +63,77 @@ def is_open(days: tuple[str | None, ...], now: datetime) -> bool:
         return False
     start, end = _span(span)
     return start <= now.time().replace(tzinfo=None) < end
+
+
+def next_opening(days: tuple[str | None, ...], now: datetime) -> datetime | None:
+    """When the branch next opens after local time ``now`` (None: it never opens; ``days`` Monday first).
+
+    Raises:
+        ValueError: If ``days`` does not have seven entries.
+    """
+    if len(days) != 7:
+        raise ValueError("opening hours need seven days, Monday first")
+    for ahead in range(8):
+        day = now + timedelta(days=ahead)
+        span = days[day.weekday()]
+        if span is None:
+            continue
+        start, _ = _span(span)
+        opens = datetime.combine(day.date(), start, tzinfo=now.tzinfo)
+        if opens > now:
+            return opens
+    return None
+
+
+_WEEKDAYS = {
+    "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def _clock_time(value: time) -> str:
+    return f"{value.hour}:{value.minute:02d}"
+
+
+def opening_words(opens: datetime | None, now: datetime, lang: str) -> str:
+    """When the branch opens next, as a customer reads it: ``明天（周六）9:30`` or ``tomorrow (Saturday) at 9:30``."""
+    if opens is None:
+        return "营业时间请咨询工作人员" if lang == "zh" else "please ask staff for the opening hours"
+    days = (opens.date() - now.date()).days
+    name, at = _WEEKDAYS["zh" if lang == "zh" else "en"][opens.weekday()], _clock_time(opens.time())
+    if lang == "zh":
+        when = {0: "今天", 1: f"明天（{name}）"}.get(days, name if days < 7 else f"下{name}")
+        return f"{when}{'' if when.endswith('）') else ' '}{at}"
+    when = {0: "today", 1: f"tomorrow ({name})"}.get(days, f"on {name}" if days < 7 else f"next {name}")
+    return f"{when} at {at}"
+
+
+def hours_summary(days: tuple[str | None, ...], lang: str) -> str:
+    """The weekly hours in words, consecutive days with the same hours joined: ``周一至周五 9:00–17:00，…``."""
+    names = _WEEKDAYS["zh" if lang == "zh" else "en"]
+    groups: list[tuple[int, int, str | None]] = []
+    for index, span in enumerate(days):
+        if groups and groups[-1][2] == span:
+            groups[-1] = (groups[-1][0], index, span)
+        else:
+            groups.append((index, index, span))
+    parts = []
+    for first, last, span in groups:
+        which = names[first] if first == last else f"{names[first]}{'至' if lang == 'zh' else ' to '}{names[last]}"
+        if span is None:
+            parts.append(f"{which}休息" if lang == "zh" else f"closed {which}")
+        else:
+            start, end = _span(span)
+            parts.append(f"{which} {_clock_time(start)}–{_clock_time(end)}")
+    return ("，" if lang == "zh" else ", ").join(parts)
+
+
+def closed_notes(days: tuple[str | None, ...], now: datetime) -> dict[str, str] | None:
+    """None while the branch is open; otherwise when it opens next, per language (for the engine's reply)."""
+    if is_open(days, now):
+        return None
+    opens = next_opening(days, now)
+    return {lang: opening_words(opens, now, lang) for lang in ("zh", "en")}
 
 
 def screen_mode(*, session_active: bool, idle_s: float, attract_after_s: float, open_now: bool) -> ScreenMode:

@@ -39,11 +39,11 @@ class Walk(BaseModel):
 
 
 class Card(BaseModel):
-    """A simulated card goes in (with its number, masked at once) or comes out."""
+    """A simulated card goes in (with its number, masked at once) or comes out, or the reader is unplugged."""
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["insert", "remove"]
+    action: Literal["insert", "remove", "unplug"]
     number: str = Field(default="6222020200112233", max_length=30)
 
 
@@ -86,7 +86,15 @@ async def kiosk_input(body: KioskInput, request: Request) -> dict[str, Any]:
 
 @router.post("/voice")
 async def kiosk_voice(
-    request: Request, lang: Annotated[Literal["zh", "en", "auto"], Query(description="Language spoken.")] = "auto"
+    request: Request,
+    lang: Annotated[Literal["zh", "en", "auto"], Query(description="Language spoken.")] = "auto",
+    via: Annotated[
+        Literal["turn", "microphone"],
+        Query(
+            description="'turn': take the turn now and return it; 'microphone': speak it into the simulated "
+            "microphone, where the kiosk hears it as it listens (the turn appears in /state)."
+        ),
+    ] = "turn",
 ) -> dict[str, Any]:
     """Speak as the customer: the request body is a WAV file (converted to 16 kHz mono)."""
     from edge_models.audio import AudioError, read_wav
@@ -104,6 +112,17 @@ async def kiosk_voice(
             pcm = await asyncio.to_thread(read_wav, path, max_seconds=30.0)
         except AudioError as err:
             raise HTTPException(status_code=422, detail=f"audio rejected: {err}") from err
+    if via == "microphone":
+        from hardware.audio import SimulatedMicrophone
+
+        mic = getattr(runtime.devices, "mic", None)
+        if not isinstance(mic, SimulatedMicrophone):
+            raise HTTPException(status_code=409, detail="this kiosk has no simulated microphone")
+        try:
+            mic.say(pcm, label="upload", silence_after_ms=800)
+        except ValueError as err:
+            raise HTTPException(status_code=429, detail=str(err)) from err
+        return {"queued": True, "seconds": round(pcm.duration_s, 2)}
     return _record(await asyncio.wait_for(runtime.voice(pcm, lang), TURN_TIMEOUT_S))
 
 
@@ -126,12 +145,18 @@ async def presence(body: Walk, request: Request) -> dict[str, Any]:
 
 @router.post("/card")
 async def card(body: Card, request: Request) -> dict[str, Any]:
-    """Insert or remove a card in the simulated card reader."""
+    """Insert or remove a card in the simulated card reader, or unplug it.
+
+    "unplug" makes the reader's driver fail once: the supervisor restarts it and the admin page shows the restart.
+    """
     from hardware.card_reader import CardReaderError, SimulatedCardReader
 
     reader = _runtime(request).devices.card_reader
     if not isinstance(reader, SimulatedCardReader):
         raise HTTPException(status_code=409, detail="this kiosk has no simulated card reader")
+    if body.action == "unplug":
+        reader.fail_next("card reader unplugged (simulated)")
+        return {"ok": True}
     try:
         reader.insert(body.number) if body.action == "insert" else reader.remove()
     except CardReaderError as err:

@@ -135,6 +135,10 @@ def test_staff_work_through_the_admin_page(server: str, browser: object, shots: 
         expect(page.locator(".problems")).to_contain_text(problem)
     expect(page.locator("#badge")).to_have_text("2")
     page.screenshot(path=shots / "dashboard.png", full_page=True)
+    # The dashboard refreshes devices and components by itself (no reload).
+    expect(page.locator("#health-refreshed")).to_contain_text("Updated")
+    expect(page.locator("#devices tr[data-device=printer]")).to_contain_text("simulated")
+    expect(page.locator("#components tr[data-component=idle]")).to_contain_text("running")
 
     page.click("nav a[href='/admin/handoffs']")
     risk = page.locator("article.handoff.kind-risk")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,48 @@ SLIP = TicketSlip(
     issued_at="2026-11-27 10:42",
     waiting=3,
 )
+FOREX = TicketSlip(
+    number="C007",
+    service="外汇业务",
+    service_en="Foreign exchange",
+    branch="演示银行滨江支行",
+    branch_en="Demo Bank Riverside Branch",
+    issued_at="2026-11-27 10:42",
+    waiting=2,
+)
+
+
+def test_the_slip_names_the_service_branch_time_and_queue(tmp_path: Path) -> None:
+    printer = SimulatedPrinter(tmp_path)
+    ticket = printer.print_ticket(FOREX)
+    assert ticket.data_path is not None
+    data = ticket.data_path.read_bytes()
+    order = [
+        data.index("演示银行滨江支行".encode("gb18030")),
+        data.index(b"Demo Bank Riverside Branch"),
+        data.index(b"C007"),
+        data.index("外汇业务".encode("gb18030")),
+        data.index(b"Foreign exchange"),
+        data.index("前面等候".encode("gb18030")),
+        data.index(b"2026-11-27 10:42"),
+    ]
+    assert order == sorted(order)  # printed top to bottom in that order
+    assert b"Waiting ahead: 2" in data
+    assert data.index(b"\x1d(k") > order[-1]  # the QR code under the text, then the cut
+    # The preview is drawn from the same lines: another service draws another picture, one more line a taller one.
+    from hardware.printer import render_preview, slip_lines
+
+    assert ("body", "Foreign exchange") in slip_lines(FOREX)
+    assert render_preview(FOREX) != render_preview(replace(FOREX, service="现金存取款", service_en="Cash"))
+    from io import BytesIO
+
+    from PIL import Image
+
+    with (
+        Image.open(BytesIO(render_preview(FOREX))) as with_queue,
+        Image.open(BytesIO(render_preview(replace(FOREX, waiting=None)))) as without,
+    ):
+        assert with_queue.height > without.height
 
 
 def test_simulated_printer_writes_escpos_and_a_preview(tmp_path: Path) -> None:
@@ -134,3 +178,106 @@ def test_card_reader_masks_and_reports_events() -> None:
     with pytest.raises(CardReaderError, match="12 to 19 digits"):
         mask_pan("1234")
     assert reader.health().state == "ok"
+
+
+class SensorPrinterServer:
+    """A network ESC/POS printer on loopback that answers DLE EOT 4 (paper sensor) with ``status``."""
+
+    QUERY = b"\x10\x04\x04"
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self.status: bytes = b"\x12"  # paper adequate
+        self._connections: queue.Queue[bytes] = queue.Queue()
+        self._server = socket.socket()
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(4)
+        self._server.settimeout(0.2)
+        self.port = self._server.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            data = bytearray()
+            with conn:
+                conn.settimeout(5)
+                while chunk := conn.recv(4096):
+                    data.extend(chunk)
+                    if data.endswith(self.QUERY):
+                        conn.sendall(self.status)
+            self._connections.put(bytes(data))
+
+    def connection(self) -> bytes:
+        """Everything the printer received over the next connection (waits for it to close)."""
+        return self._connections.get(timeout=10)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._server.close()
+
+
+@pytest.fixture
+def sensor_printer() -> Iterator[SensorPrinterServer]:
+    server = SensorPrinterServer()
+    yield server
+    server.close()
+
+
+def test_a_network_printer_with_a_paper_sensor_reports_low_then_out(sensor_printer: SensorPrinterServer) -> None:
+    printer = EscposPrinter("network", f"127.0.0.1:{sensor_printer.port}", paper_sensor=True)
+    printer.print_ticket(FOREX)
+    assert printer.health().state == "ok"
+    first = sensor_printer.connection()
+    assert first.count(SensorPrinterServer.QUERY) == 2  # asked before and after the ticket
+    assert "外汇业务".encode("gb18030") in first
+    sensor_printer.status = b"\x1e"  # the near-end sensor: the ticket still prints
+    printer.print_ticket(FOREX)
+    assert b"C007" in sensor_printer.connection()
+    health = printer.health()
+    assert (health.state, health.detail) == ("paper_low", "paper roll near its end")
+    sensor_printer.status = b"\x72"  # no paper: the ticket is refused before anything is printed
+    with pytest.raises(OutOfPaperError):
+        printer.print_ticket(FOREX)
+    assert sensor_printer.connection() == SensorPrinterServer.QUERY  # only the question, no ticket
+    assert (printer.health().state, printer.health().detail) == ("degraded", "out of paper (sensor)")
+    sensor_printer.status = b"\x12"  # a new roll: the next ticket prints and the state is ok again
+    printer.print_ticket(FOREX)
+    assert b"C007" in sensor_printer.connection()
+    assert printer.health().state == "ok"
+    assert printer.printed == 3
+
+
+def test_a_printer_that_does_not_answer_the_sensor_query_still_prints() -> None:
+    import threading
+
+    received = bytearray()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(5)
+
+    def accept() -> None:
+        conn, _ = server.accept()
+        conn.settimeout(5)
+        with conn:
+            while chunk := conn.recv(4096):
+                received.extend(chunk)
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    printer = EscposPrinter("network", f"127.0.0.1:{server.getsockname()[1]}", paper_sensor=True, status_timeout_s=0.2)
+    printer.print_ticket(FOREX)
+    thread.join(timeout=10)
+    server.close()
+    assert b"C007" in received
+    assert printer.health().state == "ok"
+    assert printer.sensor is None  # unknown, not "out"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ from fastapi.testclient import TestClient
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.presence import PresenceConfig
 from kiosk.runtime import DevicesConfig, RuntimeConfig
-from kiosk.runtime.runtime import CLOSED_GREETING, GREETING
+from kiosk.runtime.runtime import GREETING
 from kiosk.web import create_app
+
+FRIDAY_MORNING = datetime(2026, 11, 27, 10, 30)
 
 
 def wait_for(check: Callable[[], Any], timeout_s: float = 60.0) -> Any:
@@ -40,6 +43,7 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterato
     )
     settings = Settings(state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, runtime=config)
     with TestClient(create_app(settings)) as client:
+        client.app.state.runtime.now = lambda: FRIDAY_MORNING  # type: ignore[attr-defined]  # the branch is open
         yield client
 
 
@@ -56,8 +60,7 @@ def test_customers_are_served_from_arrival_to_departure(kiosk: TestClient) -> No
     # Arrival: the simulated camera shows the face photo, real mediapipe sees it, the kiosk greets.
     assert kiosk.post("/api/kiosk/presence", json={"walk": "up"}).json()["via"] == "camera"
     wait_for(lambda: state(kiosk)["session"])
-    # The greeting depends on the branch hours at the time the test runs (open or closed).
-    assert state(kiosk)["screen"]["said"] in (GREETING["zh"], CLOSED_GREETING["zh"])
+    assert state(kiosk)["screen"]["said"] == GREETING["zh"]
     # A queue ticket: ask, tap the service, a ticket is printed (ESC/POS bytes + PNG preview).
     asked = kiosk.post("/api/kiosk/input", json={"text": "我要取号"}).json()
     assert (asked["action"], asked["intent"]) == ("ask", "queue_ticket")
@@ -104,6 +107,25 @@ def test_a_voice_turn_from_an_uploaded_wav(kiosk: TestClient, tmp_path: Path) ->
     assert bad.status_code == 422
 
 
+def test_a_customer_speaks_into_the_kiosks_microphone(kiosk: TestClient, tmp_path: Path) -> None:
+    from edge_models.audio import write_wav
+    from edge_models.tts import EspeakSynthesizer
+
+    runtime = kiosk.app.state.runtime  # type: ignore[attr-defined]
+    assert kiosk.post("/api/kiosk/input", json={"text": "Hello"}).json()["lang"] == "en"  # an English session
+    before = state(kiosk)["turn_count"]
+    wav = tmp_path / "person.wav"
+    write_wav(wav, EspeakSynthesizer().synthesize("I want to talk to a real person", "en").pcm)
+    queued = kiosk.post("/api/kiosk/voice?via=microphone", content=wav.read_bytes()).json()
+    assert queued["queued"] is True
+    # The kiosk hears it on its continuous microphone loop (stopping its greeting if still speaking).
+    wait_for(lambda: state(kiosk)["turn_count"] > before and state(kiosk)["turns"][-1]["source"] == "voice", 90)
+    turn = state(kiosk)["turns"][-1]
+    assert (turn["intent"], turn["handoff"]) == ("human_agent", "handoff")
+    assert state(kiosk)["components"]["microphone"]["state"] == "running"
+    assert any(e["event"] == "heard" for e in runtime.events)
+
+
 def test_card_reader_and_bad_input(kiosk: TestClient) -> None:
     assert kiosk.post("/api/kiosk/card", json={"action": "insert", "number": "12"}).status_code == 422
     assert kiosk.post("/api/kiosk/card", json={"action": "insert"}).json() == {"ok": True}
@@ -127,6 +149,7 @@ def test_a_broken_device_fails_that_device_not_the_kiosk(tmp_path: Path, nlu_bun
         state_dir=tmp_path / "s", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, runtime=config
     )
     with TestClient(create_app(settings)) as client:
+        client.app.state.runtime.now = lambda: FRIDAY_MORNING  # type: ignore[attr-defined]
         devices = {d["kind"]: d for d in state(client)["devices"]}
         assert devices["printer"]["state"] == "missing"
         assert "pyusb" in devices["printer"]["detail"]

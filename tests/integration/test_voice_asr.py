@@ -87,6 +87,23 @@ def test_whisper_recognises_mandarin_in_simplified_characters(whisper: AsrEngine
     assert "銀" not in t.text  # traditional output is normalised
 
 
+def test_whisper_hot_words_and_prompt_are_passed_and_output_stays_bounded(state: Path, audio: Path) -> None:
+    from edge_models.asr.whisper_engine import MAX_TOKENS_PER_S, WhisperEngine
+
+    engine = WhisperEngine(
+        state / "active" / "asr-whisper" / "model",
+        hint_languages=("zh",),
+        prompts={"zh": "以下是银行网点的普通话对话。"},
+    )
+    pcm = read_wav(audio / "zh-card.wav")
+    t = engine.transcribe(pcm, "zh", hints=("银行卡挂失", "取号排队", "Queue ticket"))
+    assert t.lang == "zh"
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in t.text), t.text
+    assert "銀" not in t.text
+    assert len(t.text) <= MAX_TOKENS_PER_S * pcm.duration_s + 8  # at most one character per token
+    assert engine.transcribe(pcm, "zh").text  # and without hints
+
+
 def test_vosk_grammar_mode_recognises_korean(vosk_ko: AsrEngine, audio: Path) -> None:
     grammar = compile_phrases(KO_PHRASES, "ko")
     account = vosk_ko.transcribe(read_wav(audio / "ko-account.wav"), "ko", grammar)
@@ -94,7 +111,7 @@ def test_vosk_grammar_mode_recognises_korean(vosk_ko: AsrEngine, audio: Path) ->
     assert account.engine == "vosk"
     assert account.mode == "grammar"
     assert [w.word for w in account.words] == ["계좌", "개설"]
-    ticket = vosk_ko.transcribe(read_wav(audio / "ko-ticket.wav"), "ko", grammar)
+    ticket = vosk_ko.transcribe(read_wav(audio / "ko-ticket.wav"), "ko", grammar, hints=("안녕하세요",))  # ignored
     assert ticket.text.startswith("번호표 주세요")
 
 

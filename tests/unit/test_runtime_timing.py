@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -104,3 +105,41 @@ def test_supervisor_recovers_and_stops() -> None:
     assert len(attempts) == 2
     assert sup.status["printer"].state == "stopped"
     assert sup.status["printer"].restarts == 1
+
+
+def test_supervisor_snapshot_shows_the_back_off_while_waiting() -> None:
+    clock = [100.0]
+    release = asyncio.Event()
+
+    async def held_sleep(_: float) -> None:
+        await release.wait()
+
+    async def crashing() -> None:
+        raise OSError("printer cable pulled")
+
+    async def scenario() -> tuple[dict[str, object], dict[str, object]]:
+        sup = Supervisor(Backoff(base_s=8.0), max_restarts=3, sleep=held_sleep, clock=lambda: clock[0])
+        sup.spawn("printer", crashing)
+        for _ in range(100):
+            await asyncio.sleep(0)
+        clock[0] += 3.0  # three seconds into the eight-second wait
+        waiting = sup.snapshot()["printer"]
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*sup._tasks.values()), timeout=5)
+        return waiting, sup.snapshot()["printer"]
+
+    waiting, done = run_async(scenario())
+    assert waiting == {
+        "state": "restarting",
+        "restarts": 1,
+        "last_error": "OSError: printer cable pulled",
+        "crashes_in_a_row": 1,
+        "backoff_s": 8.0,
+        "retry_in_s": 5.0,
+        "max_restarts": 3,
+    }
+    assert (done["state"], done["restarts"], done["retry_in_s"]) == ("failed", 3, None)
+
+
+def run_async(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, timeout=30))

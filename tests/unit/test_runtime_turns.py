@@ -137,16 +137,15 @@ def test_voice_without_asr_asks_to_tap() -> None:
     assert record.skipped == ("asr",)
 
 
-def test_out_of_hours_and_attract_modes() -> None:
-    async def scenario() -> tuple[str, str, str]:
+def test_out_of_hours_and_serving_modes() -> None:
+    # The attract loop is tested with an injected clock in test_runtime_hours.py.
+    async def scenario() -> tuple[str, str]:
         closed = make(now=SUNDAY)
-        idle = make(attract_after_s=0.01)
-        await asyncio.sleep(0.05)
         serving = make()
         await serving.arrive()
-        return closed.mode(), idle.mode(), serving.mode()
+        return closed.mode(), serving.mode()
 
-    assert run(scenario()) == ("closed", "attract", "serving")
+    assert run(scenario()) == ("closed", "serving")
 
 
 class CrashingCamera(Camera):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from edge_models.asr import DIGITS, clean_phrase, compile_phrases
-from kiosk.cli_voice import file_lang, policy_phrases
 from kiosk.policy import Policy
+from kiosk.voice_turn import file_lang, policy_phrases
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,8 @@ async function pollStatus() {
       badge.textContent = String(s.waiting);
       badge.classList.toggle("hot", s.waiting > 0);
     }
+    const flag = document.getElementById("health-flag");
+    if (flag) flag.hidden = s.health !== "degraded";  // a device or component problem, on every page
     if (lastHandoff !== null && s.latest_handoff > lastHandoff) {
       beep(s.risk > 0);
       document.title = "(" + s.waiting + ") " + document.title.replace(/^\(\d+\) /, "");
@@ -68,10 +70,73 @@ function startLive() {
   });
 }
 
+// Dashboard: devices, runtime components (restarts, back-off) and problems refresh without a reload.
+const STATUS_ZH = { up: "运行正常", degraded: "部分降级", starting: "启动中" };
+
+function backoffText(c) {
+  if (c.state === "restarting") {
+    return "restarting in " + c.retry_in_s + " s (crash " + c.crashes_in_a_row + " of " + c.max_restarts + " in a row)";
+  }
+  if (c.state === "failed") return "given up after " + c.crashes_in_a_row + " crashes in a row";
+  return c.backoff_s ? "last wait " + c.backoff_s + " s, after crash " + c.crashes_in_a_row + " in a row" : "-";
+}
+
+function fillRows(table, rows) {
+  const body = table.querySelector("tbody");
+  body.replaceChildren(...rows);
+  table.hidden = rows.length === 0;
+  const none = document.getElementById(table.id + "-none");
+  if (none) none.hidden = rows.length !== 0;
+}
+
+function renderHealth(h) {
+  const section = document.getElementById("health-status");
+  section.className = "status " + h.status;
+  const title = section.querySelector("h1");
+  const zh = document.createElement("span");
+  zh.className = "zh";
+  zh.textContent = STATUS_ZH[h.status] || "";
+  title.replaceChildren("Kiosk " + h.status.toUpperCase() + " ", zh);
+  const problems = document.getElementById("health-problems");
+  problems.replaceChildren(...h.problems.map((p) => { const li = document.createElement("li"); li.textContent = p; return li; }));
+  problems.hidden = h.problems.length === 0;
+  const components = Object.entries(h.components).map(([name, c]) => {
+    const row = document.createElement("tr");
+    row.dataset.component = name;
+    [name, c.state, String(c.restarts), backoffText(c), c.last_error || ""].forEach((v) => cell(row, v));
+    row.cells[1].className = c.state === "running" ? "ok" : "bad";
+    return row;
+  });
+  fillRows(document.getElementById("components"), components);
+  const devices = h.devices.map((d) => {
+    const row = document.createElement("tr");
+    row.dataset.device = d.kind;
+    [d.kind, d.driver, d.state, d.detail].forEach((v) => cell(row, v));
+    row.cells[2].className = d.state === "ok" ? "ok" : d.state === "paper_low" ? "warn" : "bad";
+    return row;
+  });
+  fillRows(document.getElementById("devices"), devices);
+  document.getElementById("health-refreshed").textContent =
+    "Updated 更新于 " + new Date().toLocaleTimeString();
+}
+
+async function pollHealth() {
+  try {
+    const res = await fetch("/admin/api/health", { credentials: "same-origin", cache: "no-store" });
+    if (res.status === 401) { window.location.assign("/admin/login"); return; }
+    if (res.ok) renderHealth(await res.json());
+  } catch (err) {
+    // Network hiccup: try again on the next tick.
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   if (document.body.dataset.page) {
     pollStatus();
     window.setInterval(pollStatus, 5000);
+  }
+  if (document.getElementById("health-status")) {
+    window.setInterval(pollHealth, 3000);
   }
   startLive();
 });

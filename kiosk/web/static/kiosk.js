@@ -85,6 +85,7 @@
   document.getElementById("lang").addEventListener("click", () => post("/api/kiosk/input", { button: "ui:lang" }));
   document.getElementById("card-in").addEventListener("click", () => post("/api/kiosk/card", { action: "insert" }));
   document.getElementById("card-out").addEventListener("click", () => post("/api/kiosk/card", { action: "remove" }));
+  document.getElementById("card-unplug").addEventListener("click", () => post("/api/kiosk/card", { action: "unplug" }));
   setInterval(refresh, 1000);
   refresh();
 })();
