@@ -164,6 +164,8 @@ class LlamaModel:
             raise ModelCorruptError(f"{self.model_path}: llama.cpp cannot load it: {err}") from err
         self._template = self._llm.metadata.get("tokenizer.chat_template")
         self._lock = threading.Lock()
+        self._customers_waiting = 0  # customer calls (classify, compose) waiting for the model
+        self._waiting_lock = threading.Lock()
 
     @property
     def version(self) -> str:
@@ -269,18 +271,39 @@ class LlamaModel:
         return LabelGuess(labels[best], float(probs[best]), time.monotonic() - started)
 
     @contextmanager
-    def _hold(self, wait_s: float) -> Iterator[None]:
+    def _hold(self, wait_s: float, *, background: bool = False) -> Iterator[None]:
         """The model to oneself (one call at a time), waiting at most ``wait_s``.
+
+        A customer's call (not ``background``) is counted while it waits, so a
+        background generation gives way to it (see :meth:`generate`).
 
         Raises:
             LlmBusyError: another call held it all that time.
         """
-        if not self._lock.acquire(timeout=max(0.0, wait_s)):
+        if not background:
+            with self._waiting_lock:
+                self._customers_waiting += 1
+        try:
+            acquired = self._lock.acquire(timeout=max(0.0, wait_s))
+        finally:
+            if not background:
+                with self._waiting_lock:
+                    self._customers_waiting -= 1
+        if not acquired:
             raise LlmBusyError(f"the LLM stayed busy with another call for {wait_s:.1f} s")
         try:
             yield
         finally:
             self._lock.release()
+
+    def _give_way(self, background: bool) -> None:
+        """A background generation stops as soon as a customer's call waits for the model.
+
+        Raises:
+            LlmBusyError: a customer's call is waiting.
+        """
+        if background and self._customers_waiting:
+            raise LlmBusyError("gave way to a customer's call")
 
     def _last_logits(self) -> Any:
         """Logits after the last evaluated token (llama.cpp keeps only those)."""
@@ -298,6 +321,7 @@ class LlamaModel:
         budget_s: float | None = None,
         wait_s: float | None = None,
         stop: Sequence[str] = (),
+        background: bool = False,
     ) -> Generation:
         """Greedy generation with the probability of every chosen token.
 
@@ -308,9 +332,11 @@ class LlamaModel:
             wait_s: How long to wait for the model when another call holds it;
                 None: the wait counts against ``budget_s``.
             stop: Generation ends at the first of these markers (cut off with what follows).
+            background: Not for a waiting customer (a hand-off summary): it gives the model
+                up, with :class:`LlmBusyError`, as soon as a customer's call waits for it.
 
         Raises:
-            LlmBusyError: the model stayed busy for the whole wait.
+            LlmBusyError: the model stayed busy for the whole wait, or a background call gave way.
             LlmTimeoutError: generation ran past the budget.
             ModelError: llama.cpp failed, or the prompt does not fit the context.
         """
@@ -319,7 +345,7 @@ class LlamaModel:
 
         budget = self.config.budget_s if budget_s is None else budget_s
         started = time.monotonic()
-        with self._hold(budget if wait_s is None else wait_s):
+        with self._hold(budget if wait_s is None else wait_s, background=background):
             deadline = (started if wait_s is None else time.monotonic()) + budget
             llm = self._llm
             try:
@@ -331,6 +357,7 @@ class LlamaModel:
                 for start in range(0, len(tokens), _PROMPT_CHUNK):  # in chunks, so the budget can stop it
                     if time.monotonic() > deadline:
                         raise LlmTimeoutError(f"LLM call ran past {budget:.1f} s (reading the prompt)")
+                    self._give_way(background)
                     llm.eval(tokens[start : start + _PROMPT_CHUNK])
                 chosen: list[int] = []
                 written = b""
@@ -340,6 +367,7 @@ class LlamaModel:
                 for _ in range(room):
                     if time.monotonic() > deadline:
                         raise LlmTimeoutError(f"LLM call ran past {budget:.1f} s")
+                    self._give_way(background)
                     logits = self._last_logits()
                     token = int(np.argmax(logits))
                     logprob -= float(np.log(np.exp(logits - logits[token]).sum()))
@@ -386,8 +414,11 @@ class LlamaModel:
     ) -> Generation:
         """One paragraph for the staff member who takes a hand-off (``lines`` already masked; unchecked).
 
+        A background call: it gives the model up to a customer's call that waits for it.
+
         Raises:
             LlmBusyError, LlmTimeoutError, ModelError: as :meth:`generate`.
         """
         system, user = summary_prompt(lines)
-        return self.generate(self.prompt(system, user), max_tokens=max_tokens, budget_s=budget_s, wait_s=wait_s)
+        prompt = self.prompt(system, user)
+        return self.generate(prompt, max_tokens=max_tokens, budget_s=budget_s, wait_s=wait_s, background=True)

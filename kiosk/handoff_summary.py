@@ -208,6 +208,8 @@ class SummaryWorker:
                 _LOG.info("hand-off %s: store closed, summary left pending", handoff_id)
             except Exception:  # noqa: BLE001 - a failed summary leaves the extractive one; the worker goes on
                 _LOG.exception("hand-off %s: summary not written", handoff_id)
+                if handoff_id is not None:
+                    self._settle_extractive(handoff_id)
             finally:
                 self._queue.task_done()
 
@@ -218,6 +220,15 @@ class SummaryWorker:
         turns = self._store.turns(row.session_id, limit=_TURNS_READ)
         summary = self.summarizer.summarize(turns, row.reason, row.lang)
         self._store.set_handoff_summary(handoff_id, summary.text, summary.source)
+
+    def _settle_extractive(self, handoff_id: int) -> None:
+        """Keep the plain summary as final, so staff do not wait for one that will never come."""
+        try:
+            row = self._store.handoff(handoff_id)
+            if row is not None and row.summary_source == "pending":
+                self._store.set_handoff_summary(handoff_id, row.summary, "extractive")
+        except Exception:  # noqa: BLE001 - the store itself is failing: the row stays pending for resume()
+            _LOG.exception("hand-off %s: could not keep the plain summary", handoff_id)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every queued summary is written; False when ``timeout`` passed first."""

@@ -95,6 +95,12 @@ class LlmStage:
                 self.breaker.failure(self._clock())
             _LOG.warning("LLM %s skipped: %s", use, err)
             return None
+        except Exception:  # noqa: BLE001 - any other fault opens the breaker too; the turn goes on without the LLM
+            with self._guard:
+                self.failures += 1
+                self.breaker.failure(self._clock())
+            _LOG.exception("LLM %s failed", use)
+            return None
         with self._guard:
             self.breaker.success()
         return result

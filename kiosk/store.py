@@ -170,7 +170,12 @@ class Store(LockedSqlite):
         for table, column, kind in _ADDED_COLUMNS:
             present = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
             if column not in present:
-                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                try:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                except sqlite3.OperationalError:
+                    # Another process opening the same old database added it first.
+                    if column not in {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}:
+                        raise
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:

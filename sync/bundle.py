@@ -276,10 +276,13 @@ def swap_in_dir(staging: Path, out_dir: Path) -> None:
     Raises:
         OSError: A rename failed; ``out_dir`` still holds the old bundle.
     """
-    for path in staging.rglob("*"):
+    for path in sorted(staging.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
+        elif path.is_dir():
+            _fsync_dir(path)
+    _fsync_dir(staging)
     recover_dir(out_dir)
     if not out_dir.exists():
         os.rename(staging, out_dir)
@@ -292,6 +295,10 @@ def swap_in_dir(staging: Path, out_dir: Path) -> None:
         old = _aside_path(out_dir)
         shutil.rmtree(old, ignore_errors=True)
         os.rename(out_dir, old)
-        os.rename(staging, out_dir)
+        try:
+            os.rename(staging, out_dir)
+        except OSError:
+            os.rename(old, out_dir)  # the old bundle back in place before the error goes up
+            raise
     _fsync_dir(out_dir.parent)
     shutil.rmtree(old, ignore_errors=True)

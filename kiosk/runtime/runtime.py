@@ -141,6 +141,7 @@ class KioskRuntime:
         self.turn_count = 0
         self.tickets_printed: list[str] = []
         self._turn_lock = asyncio.Lock()
+        self._heard_order = asyncio.Lock()  # FIFO: voice turns from the microphone, one at a time
         self._speaking: asyncio.Task[None] | None = None
         self._echo_dbfs = -120.0  # expected level of the kiosk's own voice at the microphone
         self.elderly = False  # the customer chose the elderly-friendly mode on screen (this session only)
@@ -153,6 +154,11 @@ class KioskRuntime:
     # -- lifecycle ----------------------------------------------------------
     async def start(self) -> None:
         """Start the supervised loops (render, camera presence, card reader, idle screen)."""
+        store = self.conversations.store
+        if store is not None:  # sessions a killed kiosk left open (before any loop can start a new one)
+            interrupted = await asyncio.to_thread(store.end_open_sessions, "interrupted")
+            if interrupted:
+                self._log("sessions_interrupted", count=interrupted)
         if self.screen is not None:
             self.supervisor.spawn("render", self._render_loop)
         if self.devices.camera is not None and self.detector is not None:
@@ -162,11 +168,6 @@ class KioskRuntime:
         if getattr(self.devices, "mic", None) is not None and self._asr is not None and self.config.voice.listen:
             self.supervisor.spawn("microphone", self._mic_loop)
         self.supervisor.spawn("idle", self._idle_loop)
-        store = self.conversations.store
-        if store is not None:  # sessions a killed kiosk left open: their customers are long gone
-            interrupted = await asyncio.to_thread(store.end_open_sessions, "interrupted")
-            if interrupted:
-                self._log("sessions_interrupted", count=interrupted)
         self._log("ready", mode=self.mode())
         self.ready.set()
 
@@ -378,13 +379,17 @@ class KioskRuntime:
                 self.screen.show(heard=shown if source != "button" else "", state="thinking")
             timings: dict[str, float] = {} if asr_ms is None else {"asr": round(asr_ms, 1)}
             hours = self.branch_hours
-            # Out of hours the engine issues no queue ticket and says when the branch opens next.
-            self.conversations.session(session).closed = None if hours is None else closed_notes(hours, self.now())
+            closed = None if hours is None else closed_notes(hours, self.now())
+
+            def decide() -> tuple[Decision, Any]:
+                # In the worker: a new session may first load the bundles the sync agent switched to.
+                # Out of hours the engine issues no queue ticket and says when the branch opens next.
+                self.conversations.session(session).closed = closed
+                return self.conversations.turn(session, utterance=utterance)
+
             started = time.perf_counter()
             try:
-                decision, _ = await self._stage(
-                    "dialogue", lambda: self.conversations.turn(session, utterance=utterance)
-                )
+                decision, _ = await self._stage("dialogue", decide)
             except RuntimeStageError:
                 timings["dialogue"] = round((time.perf_counter() - started) * 1000, 1)
                 reply = SORRY["dialogue"][self.lang]
@@ -656,10 +661,11 @@ class KioskRuntime:
         self._log("heard", ms=round(pcm.duration_ms), end=event.end)
 
         async def turn() -> None:
-            if self.session_id != session:  # the customer left meanwhile
-                return
-            lang = self.lang if self.config.voice.lang == "session" else self.config.voice.lang
-            await self._voice(lambda engine: self._recognise(engine, pcm, lang), lang)
+            async with self._heard_order:  # utterances become turns in the order they were spoken
+                if self.session_id != session:  # the customer left meanwhile
+                    return
+                lang = self.lang if self.config.voice.lang == "session" else self.config.voice.lang
+                await self._voice(lambda engine: self._recognise(engine, pcm, lang), lang)
 
         task = asyncio.create_task(turn(), name="kiosk:voice-turn")
         self._voice_tasks.add(task)

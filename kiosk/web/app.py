@@ -83,6 +83,9 @@ def create_app(settings: Settings) -> FastAPI:
         if runtime is not None:
             await runtime.stop()
             runtime.devices.close()
+        summaries = app.state.conversations.summaries
+        if summaries is not None:  # a summary being written finishes (briefly) before the store closes
+            await anyio.to_thread.run_sync(summaries.close)
         store.close()
 
     app = FastAPI(title="Bank kiosk", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

@@ -206,3 +206,32 @@ def test_a_handoff_gets_a_summary_from_the_real_model(stage: LlmStage, relaxed: 
         if conversations.summaries is not None:
             conversations.summaries.close()
         store.close()
+
+
+def test_a_handoff_summary_gives_the_model_up_to_a_customer(model: LlamaModel) -> None:
+    import threading
+
+    from edge_models.llm import LlmBusyError
+
+    outcome: list[object] = []
+    lines = ["Customer: my card was swallowed by the machine", "Kiosk: A colleague is coming."] * 6
+
+    def summary() -> None:
+        try:
+            outcome.append(model.summarize(lines, budget_s=600, max_tokens=400))
+        except LlmBusyError as err:
+            outcome.append(err)
+
+    writer = threading.Thread(target=summary)
+    writer.start()
+    for _ in range(6000):  # the summary holds the model (at most 60 s)
+        if model._lock.locked():
+            break
+        threading.Event().wait(0.01)
+    assert model._lock.locked()
+    guess = model.classify("I lost my card", ["card_lost", "exchange_rate"], {})  # a customer's call waits ...
+    writer.join(timeout=120)
+    assert guess.label in ("card_lost", "exchange_rate")
+    (result,) = outcome
+    assert isinstance(result, LlmBusyError)  # ... and the summary gave way to it
+    assert "gave way" in str(result)

@@ -95,3 +95,34 @@ def test_a_build_killed_at_any_step_leaves_a_valid_bundle(
     build(out, "3.0.0", b"third")
     assert verify_bundle(out).version == "3.0.0"
     assert sorted(p.name for p in out.parent.iterdir()) == ["nlu"]
+
+
+def test_a_failed_rename_in_the_fallback_puts_the_old_bundle_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from sync import bundle
+
+    out = tmp_path / "bundles" / "nlu"
+    build(out, "1.0.0", b"old")
+    staging = staging_dir(out)
+    (staging / "model.bin").write_bytes(b"new")
+    write_manifest(staging, name="nlu", kind="nlu", version="2.0.0")
+    real_rename = os.rename
+
+    def no_exchange(a: Path, b: Path) -> None:
+        raise OSError(22, "exchange not supported here")
+
+    def rename(a: object, b: object) -> None:
+        if Path(str(a)) == staging:
+            raise OSError(28, "No space left on device")
+        real_rename(a, b)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bundle, "_exchange", no_exchange)
+    monkeypatch.setattr(bundle.os, "rename", rename)
+    with pytest.raises(OSError, match="No space"):
+        swap_in_dir(staging, out)
+    monkeypatch.undo()
+    assert verify_bundle(out).version == "1.0.0"
+    assert (out / "model.bin").read_bytes() == b"old"

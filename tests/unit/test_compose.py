@@ -360,3 +360,23 @@ def test_a_busy_model_is_skipped_without_opening_the_breaker(on: Policy) -> None
         assert say(engine, ATM_EN).reply == entry(on, "fees_atm_withdrawal").answer.en
     assert stage.state == "closed"
     assert (stage.busy, stage.failures) == (3, 0)
+
+
+def test_an_unexpected_llm_fault_opens_the_breaker_instead_of_leaving_it_half_open(on: Policy) -> None:
+    model = FakeModel()
+    clock = [0.0]
+    stage = LlmStage(model, {}, CircuitBreaker(failures=1, cooldown_s=30), clock=lambda: clock[0])  # type: ignore[arg-type]
+    engine = DialogueEngine(on, FakeClassifier({ATM_EN: [("fees", 0.95)]}), composer=stage)
+    passage = entry(on, "fees_atm_withdrawal").answer.en
+    model.error = KeyError("a bug in the adapter")
+    assert say(engine, ATM_EN).reply == passage
+    assert (stage.state, stage.failures) == ("open", 1)
+    clock[0] = 31.0
+    assert say(engine, ATM_EN).reply == passage  # the half-open trial fails the same way: open again
+    assert stage.breaker.state(31.0) == "open"
+    model.error = None
+    clock[0] = 62.0
+    d = say(engine, ATM_EN)  # the next trial succeeds: the LLM is back, not stuck half-open
+    assert d.source is not None
+    assert d.source.composed
+    assert stage.breaker.state(62.0) == "closed"

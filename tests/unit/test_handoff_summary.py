@@ -272,3 +272,25 @@ def test_summaries_left_pending_by_a_stopped_kiosk_are_resumed(policy: Policy, s
     assert llm.seen == [["Customer: a person please", "Kiosk: A colleague is coming."]]  # only the unresolved one
     without_llm = SummaryWorker(store, HandoffSummarizer(None, policy.thresholds))
     assert without_llm.resume() == 0
+
+
+class BrokenSummarizer:
+    """Stands in for HandoffSummarizer with a bug: every summary raises."""
+
+    uses_llm = True
+
+    def summarize(self, turns: object, reason: str, lang: str) -> object:
+        raise ZeroDivisionError("a bug while writing")
+
+
+def test_a_summary_that_fails_leaves_the_extract_final_not_pending_for_ever(store: Store) -> None:
+    waiting = store.add_handoff("a", "handoff", "requested", "en", "extract a", summary_source="pending")
+    worker = SummaryWorker(store, BrokenSummarizer())  # type: ignore[arg-type]
+    try:
+        assert worker.resume() == 1
+        assert worker.wait_idle(WAIT_S)
+    finally:
+        worker.close()
+    row = store.handoff(waiting)
+    assert row is not None
+    assert (row.summary_source, row.summary) == ("extractive", "extract a")

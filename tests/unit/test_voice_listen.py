@@ -232,8 +232,11 @@ def test_speaker_stop_from_another_thread() -> None:
     result: list[bool] = []
     thread = threading.Thread(target=lambda: result.append(speaker.play(Pcm(tone(300, 3.0, rate=22_050), 22_050))))
     thread.start()
-    while not speaker.blocks:
+    for _ in range(1000):  # at most 10 s: the playback thread has begun writing blocks
+        if speaker.blocks:
+            break
         threading.Event().wait(0.01)
+    assert speaker.blocks, "playback never began"
     speaker.stop()
     thread.join(timeout=10)
     assert result == [False]
