@@ -156,7 +156,10 @@ class Understander:
         guess = self._ask_llm(norm, candidates)
         if guess is not None:
             return guess
-        matches = self._rules.match(norm.text)
+        # An unsure "no intent" that still outranks every intent: keywords would only mislead here too
+        # (on the dev split this keeps keyword rules off other banking questions; the FAQ still answers).
+        other_on_top = bool(candidates) and no_intent > candidates[0].confidence
+        matches = [] if other_on_top else self._rules.match(norm.text)
         if candidates and self._rules_agree:
             # With a model loaded, a keyword decides only among the model's own top choices.
             allowed = {c.intent for c in candidates[: self._rules_agree]}

@@ -312,6 +312,22 @@ def test_a_banking_question_without_an_intent_is_not_claimed(policy: Policy) -> 
     assert d.action == "clarify"
 
 
+@pytest.mark.parametrize(
+    ("ranked", "stage"),
+    [
+        ([("_other", 0.5), ("card_lost", 0.3), ("card_apply", 0.2)], "fallback"),
+        ([("card_lost", 0.5), ("_other", 0.3), ("card_apply", 0.2)], "rules"),
+    ],
+)
+def test_keywords_do_not_decide_when_no_intent_outranks_every_intent(
+    policy: Policy, ranked: list[tuple[str, float]], stage: str
+) -> None:
+    text = "my card was declined at the shop and i lost my card last week"
+    engine = DialogueEngine(policy, FakeClassifier({text: ranked}, threshold=0.7))
+    _, u = engine.understand(text)
+    assert (u.stage, u.intent) == (stage, "card_lost")
+
+
 def test_a_detailed_question_gets_the_faq_passage(engine: DialogueEngine, policy: Policy) -> None:
     d = say(engine, DialogueSession("s"), "在取款机取钱收手续费吗？")
     entry = next(e for e in policy.knowledge.faq if e.id == "fees_atm_withdrawal")
