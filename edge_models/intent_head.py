@@ -104,6 +104,27 @@ def mix_log_probs(
     return e / e.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
 
 
+def _head_session(path: Path, n_labels: int, threads: int) -> Any:
+    """An onnxruntime session for a head whose one output has a logit per label.
+
+    Raises:
+        ModelCorruptError: onnxruntime cannot load it, or its output does not fit the labels.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own untyped errors on bad files
+        raise ModelCorruptError(f"{path}: onnxruntime cannot load it: {err}") from err
+    outputs = session.get_outputs()
+    if len(outputs) != 1 or outputs[0].shape[-1] != n_labels:
+        raise ModelCorruptError(f"{path}: output does not match {n_labels} labels")
+    return session
+
+
 class EmbedHead:
     """The head's ONNX graph (``logits = embedding @ W + b``) on onnxruntime.
 
@@ -118,20 +139,9 @@ class EmbedHead:
     """
 
     def __init__(self, path: Path, n_labels: int, *, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         if not path.is_file():
             raise ModelMissingError(f"{path} does not exist")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own untyped errors on bad files
-            raise ModelCorruptError(f"{path}: onnxruntime cannot load it: {err}") from err
-        outputs = self._session.get_outputs()
-        if len(outputs) != 1 or outputs[0].shape[-1] != n_labels:
-            raise ModelCorruptError(f"{path}: output does not match {n_labels} labels")
+        self._session = _head_session(path, n_labels, threads)
         self.dimension = int(self._session.get_inputs()[0].shape[-1])
         self._lock = threading.Lock()
 
@@ -157,8 +167,6 @@ class TokenHead:
     """
 
     def __init__(self, path: Path, vocab_path: Path, n_labels: int, *, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         from edge_models.token_features import TokenVocabulary
 
         for file in (path, vocab_path):
@@ -168,16 +176,7 @@ class TokenHead:
             self.vocabulary = TokenVocabulary.from_json(vocab_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
             raise ModelCorruptError(f"{vocab_path}: {err}") from err
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own untyped errors on bad files
-            raise ModelCorruptError(f"{path}: onnxruntime cannot load it: {err}") from err
-        outputs = self._session.get_outputs()
-        if len(outputs) != 1 or outputs[0].shape[-1] != n_labels:
-            raise ModelCorruptError(f"{path}: output does not match {n_labels} labels")
+        self._session = _head_session(path, n_labels, threads)
         self._lock = threading.Lock()
 
     def logits(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
