@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -126,9 +128,9 @@ def test_network_printer_that_is_not_there_fails_clearly() -> None:
     assert printer.health().state == "degraded"
 
 
-def test_network_printer_sends_the_ticket_bytes() -> None:
-    import threading
-
+@contextmanager
+def one_connection() -> Iterator[tuple[int, bytearray]]:
+    """A TCP port that takes one connection and keeps what is sent (a printer that never answers)."""
     received = bytearray()
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -144,9 +146,16 @@ def test_network_printer_sends_the_ticket_bytes() -> None:
 
     thread = threading.Thread(target=accept)
     thread.start()
-    EscposPrinter("network", f"127.0.0.1:{server.getsockname()[1]}").print_ticket(SLIP)
-    thread.join(timeout=10)
-    server.close()
+    try:
+        yield server.getsockname()[1], received
+    finally:
+        thread.join(timeout=10)
+        server.close()
+
+
+def test_network_printer_sends_the_ticket_bytes() -> None:
+    with one_connection() as (port, received):
+        EscposPrinter("network", f"127.0.0.1:{port}").print_ticket(SLIP)
     assert b"A012" in received
     assert b"\x1dV" in received
 
@@ -257,27 +266,9 @@ def test_a_network_printer_with_a_paper_sensor_reports_low_then_out(sensor_print
 
 
 def test_a_printer_that_does_not_answer_the_sensor_query_still_prints() -> None:
-    import threading
-
-    received = bytearray()
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    server.settimeout(5)
-
-    def accept() -> None:
-        conn, _ = server.accept()
-        conn.settimeout(5)
-        with conn:
-            while chunk := conn.recv(4096):
-                received.extend(chunk)
-
-    thread = threading.Thread(target=accept)
-    thread.start()
-    printer = EscposPrinter("network", f"127.0.0.1:{server.getsockname()[1]}", paper_sensor=True, status_timeout_s=0.2)
-    printer.print_ticket(FOREX)
-    thread.join(timeout=10)
-    server.close()
+    with one_connection() as (port, received):
+        printer = EscposPrinter("network", f"127.0.0.1:{port}", paper_sensor=True, status_timeout_s=0.2)
+        printer.print_ticket(FOREX)
     assert b"C007" in received
     assert printer.health().state == "ok"
     assert printer.sensor is None  # unknown, not "out"

@@ -4,9 +4,7 @@ printer (ESC/POS bytes), real admin sign-in; the runtime's local time is injecte
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +15,7 @@ from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.runtime import Backoff, DevicesConfig, RuntimeConfig
 from kiosk.web import create_app
 from tests.integration.admin_helpers import add_users, csrf_of, sign_in
-
-FRIDAY_MORNING = datetime(2026, 11, 27, 10, 30)
-
-
-def wait_for(check: Callable[[], Any], timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+from tests.integration.runtime_helpers import FRIDAY_MORNING, wait_for
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ ESC/POS; scripted customers through the page's API, asserting what each got."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +15,7 @@ from kiosk.presence import PresenceConfig
 from kiosk.runtime import DevicesConfig, RuntimeConfig
 from kiosk.runtime.runtime import GREETING
 from kiosk.web import create_app
-
-FRIDAY_MORNING = datetime(2026, 11, 27, 10, 30)
-
-
-def wait_for(check: Callable[[], Any], timeout_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
+from tests.integration.runtime_helpers import FRIDAY_MORNING, wait_for
 
 
 @pytest.fixture(scope="module")
