@@ -18,8 +18,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.web.trust import require_viewer
+
 BOUNDARY = "frame"
-router = APIRouter(prefix="/avatar", tags=["avatar"])
+# Frames show what the customer is doing: the kiosk screen (device token) or signed-in staff only.
+# There is no HTTP route to make the avatar speak: only the runtime puts words in its mouth
+# (docs/adr/0012-customer-side-trust-boundary.md).
+router = APIRouter(prefix="/avatar", tags=["avatar"], dependencies=[Depends(require_viewer)])
 
 
 class AvatarFeedSettings(BaseModel):
@@ -127,20 +132,3 @@ async def stream(
             await anyio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     return StreamingResponse(parts(), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-
-
-class SayRequest(BaseModel):
-    """A reply for the avatar to speak on the stream (demo and staff preview)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=1, max_length=500)
-    lang: Literal["zh", "en"] = "zh"
-    emotion: Literal["neutral", "warm", "concerned", "apologetic", "happy"] = "neutral"
-
-
-@router.post("/say")
-async def say(body: SayRequest, feed: FeedDep) -> dict[str, bool]:
-    """Make the streamed avatar speak ``text``."""
-    await anyio.to_thread.run_sync(lambda: feed.say(body.text, body.lang, body.emotion))
-    return {"ok": True}
