@@ -114,9 +114,10 @@ async def kiosk_voice(
     """Speak as the customer: the request body is a WAV file (converted to 16 kHz mono)."""
     from edge_models.audio import AudioError, read_wav
 
-    runtime = _runtime(request)
-    # The trust boundary refuses a body over [web] max_upload_bytes by Content-Length and while it streams.
+    # The trust boundary refuses a body over [web] max_upload_bytes by Content-Length and while it streams
+    # (read first, so an oversized upload is cut off even when the runtime is not running).
     data = await request.body()
+    runtime = _runtime(request)
     if not data:
         raise HTTPException(status_code=422, detail="send a WAV file as the request body")
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -88,6 +88,7 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
         max_body_bytes=web.max_body_bytes,
         upload_limits={"/api/kiosk/voice": web.max_upload_bytes},
         secure_cookie=web.tls_cert is not None,
+        response_headers=tuple((k.lower().encode(), v.encode()) for k, v in _SECURITY_HEADERS.items()),
     )
 
     @asynccontextmanager
@@ -134,13 +135,8 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
     app.state.boundary = boundary
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.update(_SECURITY_HEADERS)
-        return response
-
-    app.add_middleware(TrustBoundary, policy=boundary)  # Host, Origin, body size, the kiosk's cookie
+    # Host, Origin, body size, the kiosk's cookie, security headers (pure ASGI: bodies stream through it).
+    app.add_middleware(TrustBoundary, policy=boundary)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(avatar_router)  # /avatar/frame.png, /avatar/stream.mjpg (kiosk screen or staff)
     app.include_router(kiosk_router)  # device token required (router dependency)

@@ -115,6 +115,7 @@ class BoundaryPolicy:
         max_body_bytes: Largest request body anywhere, unless ``upload_limits`` says otherwise.
         upload_limits: Larger limits for some exact paths (the WAV upload).
         secure_cookie: Mark the device cookie ``Secure`` (served over TLS).
+        response_headers: Added to every response (security headers).
     """
 
     device_token: str
@@ -122,6 +123,7 @@ class BoundaryPolicy:
     max_body_bytes: int = 64 * 1024
     upload_limits: dict[str, int] = field(default_factory=dict)
     secure_cookie: bool = False
+    response_headers: tuple[tuple[bytes, bytes], ...] = ()
 
     def body_limit(self, path: str) -> int:
         """The largest body accepted on ``path``."""
@@ -192,9 +194,28 @@ class TrustBoundary:
                     raise BodyTooLarge(limit)
             return message
 
+        extra = list(self.policy.response_headers)
         if scope.get("method") == "GET" and path in KIOSK_PAGES and self._grants(scope, headers):
-            send = self._with_cookie(send, scope.get("scheme") == "https")
-        await self.app(scope, counting_receive, send)
+            extra.append((b"set-cookie", self._cookie(scope.get("scheme") == "https")))
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                names = {k.lower() for k, _ in extra if k != b"set-cookie"}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                if received > limit:  # the body was cut off: close, so the rest of it is never read
+                    kept = [(k, v) for k, v in kept if k.lower() != b"connection"] + [(b"connection", b"close")]
+                message = {**message, "headers": [*kept, *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, sending)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _refuse(send, 413, f"the request body may be at most {limit} bytes")
 
     def _check(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
         host = headers.get(b"host", b"").decode("latin-1")
@@ -224,7 +245,7 @@ class TrustBoundary:
         direct = not any(name in headers for name in _FORWARDED)
         return direct and client is not None and is_loopback(str(client[0]))
 
-    def _with_cookie(self, send: Send, tls: bool) -> Send:
+    def _cookie(self, tls: bool) -> bytes:
         cookie: SimpleCookie = SimpleCookie()
         cookie[DEVICE_COOKIE] = self.policy.device_token
         morsel = cookie[DEVICE_COOKIE]
@@ -233,14 +254,7 @@ class TrustBoundary:
         morsel["samesite"] = "Strict"
         if tls or self.policy.secure_cookie:
             morsel["secure"] = True
-        value = morsel.OutputString().encode("latin-1")
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", value)]}
-            await send(message)
-
-        return sending
+        return morsel.OutputString().encode("latin-1")
 
 
 def _hostname_port(origin: str) -> str:
