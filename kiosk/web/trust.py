@@ -224,10 +224,14 @@ class TrustBoundary:
         method = scope.get("method", "GET")
         if method in SAFE_METHODS:
             return None
-        origin = headers.get(b"origin")
-        if origin is not None and _hostname_port(origin.decode("latin-1")) != host.lower():
+        site = headers.get(b"sec-fetch-site", b"")
+        if site in (b"cross-site", b"same-site"):
             return 403, "cross-origin request refused"
-        if headers.get(b"sec-fetch-site", b"") == b"cross-site":
+        origin = headers.get(b"origin")
+        # A browser's own form POST under "Referrer-Policy: no-referrer" says "Origin: null" and
+        # "Sec-Fetch-Site: same-origin"; a null origin from anywhere else (a sandboxed frame) is refused.
+        same_null = origin == b"null" and site == b"same-origin"
+        if origin is not None and not same_null and _hostname_port(origin.decode("latin-1")) != host.lower():
             return 403, "cross-origin request refused"
         path: str = scope.get("path", "")
         if path.startswith(PROTECTED_PREFIXES):

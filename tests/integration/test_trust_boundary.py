@@ -312,3 +312,17 @@ def test_a_declared_huge_body_is_refused_before_reading(server: tuple[str, str])
         )
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413")
+
+
+def test_a_same_origin_form_post_with_a_null_origin_passes_but_not_from_another_site(kiosk: TestClient) -> None:
+    """Under "Referrer-Policy: no-referrer" Chromium posts its own forms with "Origin: null"."""
+    json_type = {"Content-Type": "application/json", "Origin": "null"}
+    ours = kiosk.post(
+        "/api/kiosk/input", content=b'{"text": "hello"}', headers={**json_type, "Sec-Fetch-Site": "same-origin"}
+    )
+    assert ours.status_code == 200
+    for site in ("cross-site", "same-site"):
+        theirs = kiosk.post(
+            "/api/kiosk/input", content=b'{"text": "hi"}', headers={**json_type, "Sec-Fetch-Site": site}
+        )
+        assert theirs.status_code == 403
