@@ -112,7 +112,7 @@ async def frame_png(feed: FeedDep) -> Response:
 @router.get("/stream.mjpg")
 async def stream(
     feed: FeedDep,
-    fps: Annotated[float, Query(gt=0, le=60, description="Frames per second.")] = 10.0,
+    fps: Annotated[float, Query(ge=0.2, le=60, description="Frames per second (a frame at least every 5 s).")] = 10.0,
     frames: Annotated[int | None, Query(ge=1, description="Stop after this many frames.")] = None,
 ) -> StreamingResponse:
     """A live MJPEG stream of the avatar (``<img src="/avatar/stream.mjpg">``)."""
