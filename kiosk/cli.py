@@ -200,15 +200,60 @@ def run(
     except ValueError as err:
         typer.echo(f"kiosk: {err}", err=True)
         raise typer.Exit(2) from err
-    settings = _settings(state_dir, no_model, no_llm, host=host, port=port, runtime=runtime)
+    web, tls = _serving(runtime.web, host, state_dir)
+    settings = _settings(state_dir, no_model, no_llm, host=host, port=port, runtime=runtime, web=web)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    typer.echo(f"kiosk: serving on http://{host}:{port} (state in {state_dir})", err=True)
+    scheme = "https" if tls else "http"
+    typer.echo(f"kiosk: serving on {scheme}://{host}:{port} (state in {state_dir})", err=True)
+    typer.echo(f"kiosk: the kiosk screen opens {scheme}://127.0.0.1:{port}/kiosk on this machine", err=True)
     # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the
     # previous handler: a no-op handler lets the process exit with status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        ssl_certfile=str(web.tls_cert) if tls else None,
+        ssl_keyfile=str(web.tls_key) if tls else None,
+        # Proxy headers only from the proxy the settings name (uvicorn would trust loopback by default).
+        proxy_headers=web.trusted_proxy is not None,
+        forwarded_allow_ips=web.trusted_proxy or "",
+    )
     typer.echo("kiosk: stopped", err=True)
+
+
+def _serving(web: Any, host: str, state_dir: Path) -> tuple[Any, bool]:
+    """The web settings to serve with, and whether over TLS.
+
+    Beyond loopback the kiosk warns and serves HTTPS only: the settings' certificate, or a
+    self-signed one made at first start in ``<state>/tls/``.
+    """
+    from kiosk.web.trust import host_allow_list, is_loopback
+
+    if (web.tls_cert is None) != (web.tls_key is None):
+        typer.echo("kiosk: [web] needs both tls_cert and tls_key", err=True)
+        raise typer.Exit(2)
+    if is_loopback(host):
+        return web, web.tls_cert is not None
+    names = sorted(host_allow_list(host, web.allowed_hosts))
+    if web.tls_cert is None:
+        from kiosk.web.tls import ensure_self_signed
+
+        cert, key = ensure_self_signed(state_dir / "tls", names)
+        web = web.model_copy(update={"tls_cert": cert, "tls_key": key})
+        which = f"a self-signed certificate ({cert}; set [web] tls_cert/tls_key for the branch's own)"
+    else:
+        which = f"the certificate {web.tls_cert}"
+    typer.echo(
+        f"kiosk: WARNING: serving beyond this machine on {host}: anyone on the network can reach the page. "
+        f"HTTPS only, with {which}. Answering to hosts: {', '.join(names)} ([web] allowed_hosts). "
+        "Customer endpoints need the kiosk screen's device token.",
+        err=True,
+    )
+    return web, True
 
 
 @policy_app.command("manifest")

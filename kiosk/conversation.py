@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from kiosk.dialogue.decision import Decision
 from kiosk.dialogue.engine import DialogueEngine
-from kiosk.dialogue.session import DialogueSession
+from kiosk.dialogue.session import DialogueSession, SideEffects
 from kiosk.dialogue.utterance import Utterance
 from kiosk.handoff_summary import HandoffSummarizer, LlmSummarizer, SummaryWorker
 from kiosk.policy.schema import Thresholds
@@ -67,7 +67,9 @@ class Conversations:
         with self._lock:
             session = self._sessions.get(session_id)
             if session is None or session.ended:
-                session = DialogueSession(session_id)
+                # A session id that starts over keeps its side-effect counts (limits per session id).
+                effects = session.effects if session is not None else SideEffects()
+                session = DialogueSession(session_id, effects=effects)
                 self._sessions[session_id] = session
                 self._history[session_id] = []
                 if self._reloader is not None:

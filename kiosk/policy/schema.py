@@ -303,6 +303,15 @@ class Thresholds(_Versioned):
         default=20.0, gt=0, le=120, description="Time budget of a hand-off summary (written off the customer's path)."
     )
     llm_summary_tokens: int = Field(default=90, ge=16, le=400, description="Longest hand-off summary, in tokens.")
+    max_handoffs_per_session: int = Field(
+        default=2, ge=0, le=100, description="Hand-offs one session may raise; beyond it the turn answers only."
+    )
+    max_risk_alerts_per_session: int = Field(
+        default=2, ge=0, le=100, description="Risk alerts one session may raise; beyond it the warning only."
+    )
+    max_tickets_per_session: int = Field(
+        default=2, ge=0, le=100, description="Queue tickets one session may take; beyond it no new number is issued."
+    )
 
     @field_validator("staff_bounds")
     @classmethod

@@ -376,7 +376,8 @@ class KioskRuntime:
             session = self.session_id or ""
             shown = utterance.text or f"[button {utterance.button}]"
             if self.screen is not None:
-                self.screen.show(heard=shown if source != "button" else "", state="thinking")
+                # The screen (and so the streamed frames and /state) shows the customer's words masked.
+                self.screen.show(heard=mask_pii(shown) if source != "button" else "", state="thinking")
             timings: dict[str, float] = {} if asr_ms is None else {"asr": round(asr_ms, 1)}
             hours = self.branch_hours
             closed = None if hours is None else closed_notes(hours, self.now())

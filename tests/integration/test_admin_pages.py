@@ -16,6 +16,7 @@ from kiosk.admin.security import AttemptLimiter
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.web import create_app
 from tests.integration.admin_helpers import RAW, add_users, converse, csrf_of, sign_in
+from tests.integration.runtime_helpers import kiosk_client
 
 PAGES = (
     "/admin/",
@@ -34,7 +35,7 @@ PAGES = (
 def client(tmp_path: Path, nlu_bundle: Path) -> Iterator[TestClient]:
     settings = Settings(state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle))
     add_users(settings.db_path)
-    with TestClient(create_app(settings)) as test_client:
+    with kiosk_client(create_app(settings)) as test_client:
         converse(test_client)
         yield test_client
 
@@ -45,7 +46,7 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> It
     state = tmp_path_factory.mktemp("admin") / "state"
     settings = Settings(state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle))
     add_users(settings.db_path)
-    with TestClient(create_app(settings)) as test_client:
+    with kiosk_client(create_app(settings)) as test_client:
         converse(test_client)
         # Many sign-ins from one client in a minute: lift the per-client limit (tested on its own below).
         test_client.app.state.admin.limiter = AttemptLimiter(max_attempts=10_000)  # type: ignore[attr-defined]
