@@ -98,7 +98,7 @@ def change_setting(
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResponse:
     """Who did what, when."""
-    return page(request, ctx, session, "audit", entries=db.audit_log(300))
+    return page(request, ctx, session, "audit", entries=db.audit_log(300), limited=ctx.limiter.blocked)
 
 
 # -- metrics ------------------------------------------------------------------------
