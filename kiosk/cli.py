@@ -119,7 +119,7 @@ def chat(
     reloader = EngineReloader.start(settings, tickets=store)  # new sessions pick up a switched active/
     engine, health = reloader.engine, reloader.health
     _report(health)
-    conversations = Conversations(engine, store, reloader=reloader)
+    conversations = Conversations(engine, store, reloader=reloader, resume_summaries=False)
     out = sys.stdout
     for number, line, error in _lines(sys.stdin.buffer):
         if error is not None or line is None:
@@ -153,7 +153,14 @@ def chat(
                 **({"ticket": decision.ticket} if decision.ticket else {}),
             },
         )
+    # Shutdown order: the summary worker (and the model it uses) before the store, so no
+    # summary is left half-written and no thread is inside llama.cpp when the process exits.
+    if conversations.summaries is not None:
+        conversations.summaries.close(timeout=_SUMMARY_EXIT_WAIT_S)
     store.close()
+
+
+_SUMMARY_EXIT_WAIT_S = 300.0
 
 
 def _chat_request_problem(request: object) -> str | None:
