@@ -214,7 +214,14 @@ def run(
     # previous handler: a no-op handler lets the process exit with status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    from kiosk.sdnotify import Watchdog
+
+    watchdog = Watchdog()  # READY=1 and WATCHDOG=1 pings when systemd runs the kiosk (deploy/systemd/)
+    watchdog.start()
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    finally:
+        watchdog.stop()
     typer.echo("kiosk: stopped", err=True)
 
 
