@@ -119,7 +119,7 @@ def chat(
     reloader = EngineReloader.start(settings, tickets=store)  # new sessions pick up a switched active/
     engine, health = reloader.engine, reloader.health
     _report(health)
-    conversations = Conversations(engine, store, reloader=reloader)
+    conversations = Conversations(engine, store, reloader=reloader, resume_summaries=False)
     out = sys.stdout
     for number, line, error in _lines(sys.stdin.buffer):
         if error is not None or line is None:
@@ -153,7 +153,14 @@ def chat(
                 **({"ticket": decision.ticket} if decision.ticket else {}),
             },
         )
+    # Shutdown order: the summary worker (and the model it uses) before the store, so no
+    # summary is left half-written and no thread is inside llama.cpp when the process exits.
+    if conversations.summaries is not None:
+        conversations.summaries.close(timeout=_SUMMARY_EXIT_WAIT_S)
     store.close()
+
+
+_SUMMARY_EXIT_WAIT_S = 300.0
 
 
 def _chat_request_problem(request: object) -> str | None:
@@ -210,18 +217,25 @@ def run(
     # previous handler: a no-op handler lets the process exit with status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        ssl_certfile=str(web.tls_cert) if tls else None,
-        ssl_keyfile=str(web.tls_key) if tls else None,
-        # Proxy headers only from the proxy the settings name (uvicorn would trust loopback by default).
-        proxy_headers=web.trusted_proxy is not None,
-        forwarded_allow_ips=web.trusted_proxy or "",
-    )
+    from kiosk.sdnotify import Watchdog
+
+    watchdog = Watchdog()  # READY=1 and WATCHDOG=1 pings when systemd runs the kiosk (deploy/systemd/)
+    watchdog.start()
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            ssl_certfile=str(web.tls_cert) if tls else None,
+            ssl_keyfile=str(web.tls_key) if tls else None,
+            # Proxy headers only from the proxy the settings name (uvicorn would trust loopback by default).
+            proxy_headers=web.trusted_proxy is not None,
+            forwarded_allow_ips=web.trusted_proxy or "",
+        )
+    finally:
+        watchdog.stop()
     typer.echo("kiosk: stopped", err=True)
 
 

@@ -181,9 +181,11 @@ def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | Non
         engine, health = build_engine(settings, tickets=store)
         for problem in health.problems:
             typer.echo(f"kiosk: {problem}", err=True)
-        conversations = Conversations(engine, store)
+        conversations = Conversations(engine, store, resume_summaries=False)
         target = out_dir or (voice if voice.is_dir() else voice.parent) / "replies"
         for result in voice_turns(conversations, asr_engine, synth, files, target, lang=lang):
             _emit(result)
+        if conversations.summaries is not None:
+            conversations.summaries.close(timeout=300.0)  # workers before the store
     finally:
         store.close()

@@ -50,7 +50,6 @@ def login(
     client = request.client.host if request.client else "?"
     now = ctx.clock()
     if not ctx.limiter.allow(client, now):
-        db.audit(username.strip().lower()[:32] or "?", "sign_in_limited", client)
         return _login_page(request, ctx, "Too many attempts; wait a minute.", 429)
     name = username.strip().lower()
     try:

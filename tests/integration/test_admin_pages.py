@@ -401,6 +401,22 @@ def test_sign_in_attempts_are_rate_limited(client: TestClient) -> None:
     assert codes == [401] * 10 + [429]
 
 
+def test_rate_limited_sign_ins_are_counted_not_audited(client: TestClient) -> None:
+    admin = client.app.state.admin  # type: ignore[attr-defined]
+    admin.limiter = AttemptLimiter(max_attempts=2)
+    for _ in range(30):
+        form = client.get("/admin/login")
+        client.post("/admin/login", data={"username": "nobody", "password": "x", "csrf": csrf_of(form.text)})
+    assert admin.limiter.blocked == 28
+    assert admin.db.audit_log(300, action="sign_in_limited") == []
+    assert len(admin.db.audit_log(300, action="sign_in_failed")) == 2
+    blocked = admin.limiter.blocked
+    admin.limiter = AttemptLimiter(max_attempts=10_000, blocked=blocked)
+    sign_in(client, "sup")
+    page = client.get("/admin/audit").text
+    assert "<strong>28</strong>" in page
+
+
 def test_handoff_summaries_show_who_wrote_them_and_stay_masked(client: TestClient) -> None:
     sign_in(client, "clerk")
     store = client.app.state.admin.store  # type: ignore[attr-defined]
