@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from edge_models.asr import AsrEngine
     from edge_models.audio import Int16Array, Pcm
     from edge_models.speech import Transcript
-    from edge_models.tts import EspeakSynthesizer, TtsSettings
+    from edge_models.tts import Synthesizer, TtsSettings
     from edge_models.vision import FaceDetector
     from hardware.audio import Microphone
     from kiosk.conversation import Conversations
@@ -114,7 +114,7 @@ class KioskRuntime:
         config: RuntimeConfig | None = None,
         *,
         screen: LiveScreen | None = None,
-        synth: EspeakSynthesizer | None = None,
+        synth: Synthesizer | None = None,
         detector: FaceDetector | None = None,
         asr: AsrEngine | Callable[[], AsrEngine] | None = None,
         branch_hours: tuple[str | None, ...] | None = None,
