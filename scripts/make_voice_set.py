@@ -61,7 +61,7 @@ def phrases(source: str) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def make_set(out_dir: Path, texts: list[str], voice: str, state_dir: Path, rate_wpm: int, rate_hz: int) -> int:
+def make_set(out_dir: Path, texts: list[str], voice: str, state_dir: Path, *, rate_wpm: int, rate_hz: int) -> int:
     """Write the WAVs and ``transcripts.tsv``; returns how many were written."""
     import numpy as np
 
@@ -98,9 +98,9 @@ def main() -> None:
     texts = phrases(args.source)
     if args.state_dir is None:
         with tempfile.TemporaryDirectory(prefix="voice-set-") as scratch:
-            count = make_set(args.out_dir, texts, args.voice, Path(scratch), args.rate, args.rate_hz)
+            count = make_set(args.out_dir, texts, args.voice, Path(scratch), rate_wpm=args.rate, rate_hz=args.rate_hz)
     else:
-        count = make_set(args.out_dir, texts, args.voice, args.state_dir, args.rate, args.rate_hz)
+        count = make_set(args.out_dir, texts, args.voice, args.state_dir, rate_wpm=args.rate, rate_hz=args.rate_hz)
     print(f"{count} phrases with the {args.voice} voice -> {args.out_dir}/NNN.wav + transcripts.tsv")
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from edge_models.errors import ModelMissingError
 from edge_models.speech import Viseme
+from edge_models.tts.visemes import PhonemeEvent
 
 # How letters are read in Mandarin speech, as pinyin syllables with tones.
 LETTER_PINYIN: dict[str, tuple[str, ...]] = {
@@ -129,6 +130,28 @@ def pinyin_viseme(phone: str) -> Viseme | None:
     if final[0] in "uv":
         return "F"
     return "C"
+
+
+def duration_events(
+    phones: list[str], frames: list[int], *, frame_ms: float, offset_ms: float = 0.0
+) -> list[PhonemeEvent]:
+    """Phone start times from FastSpeech2's frames per phone (the last count is the end-of-sequence token).
+
+    Joints that hold the mouth (``#0``, the zero initial ``^``) start no event,
+    so the previous shape carries on through them.
+
+    Raises:
+        ValueError: the counts do not match the phones.
+    """
+    if len(frames) != len(phones) + 1:
+        raise ValueError(f"{len(frames)} durations for {len(phones)} phones plus end of sequence")
+    events: list[PhonemeEvent] = []
+    frame = 0
+    for phone, count in zip([*phones, "eos"], frames, strict=True):
+        if pinyin_viseme(phone) is not None:
+            events.append(PhonemeEvent(offset_ms + frame * frame_ms, phone))
+        frame += count
+    return events
 
 
 class ZhFrontEnd:

@@ -35,10 +35,11 @@ from edge_models.tts.espeak import (
     split_sentences,
 )
 from edge_models.tts.visemes import PhonemeEvent, timeline
-from edge_models.tts.zh_frontend import FrontEndError, ZhFrontEnd, clauses, pinyin_viseme
+from edge_models.tts.zh_frontend import FrontEndError, ZhFrontEnd, clauses, duration_events, pinyin_viseme
 
 MODEL_RATE = 24_000
 HOP = 300  # samples per mel frame at 24 kHz: 12.5 ms
+FRAME_MS = 1000.0 * HOP / MODEL_RATE
 OUTPUT_RATE = 22_050  # the kiosk's speaker rate (espeak-ng's)
 CLAUSE_PAUSE_MS = 150.0
 DEFAULT_RATE_WPM = 165  # TtsSettings' normal rate: speed ratio 1.0
@@ -148,18 +149,14 @@ class ZhttsSynthesizer:
                 events.append(PhonemeEvent(offset_ms, "sil"))
                 offset_ms += CLAUSE_PAUSE_MS
             audio, durations = self.infer(phones, speed)
-            frame = 0
-            for phone, count in zip([*phones, "eos"], durations, strict=True):
-                if pinyin_viseme(phone) is not None:
-                    events.append(PhonemeEvent(offset_ms + frame * 1000.0 * HOP / MODEL_RATE, phone))
-                frame += count
+            events += duration_events(phones, durations, frame_ms=FRAME_MS, offset_ms=offset_ms)
             pieces.append(audio)
             offset_ms += 1000.0 * len(audio) / MODEL_RATE
         if not pieces:
             raise TtsError(f"nothing to say in {sentence!r}")
         joined: npt.NDArray[np.float64] = np.concatenate(pieces).astype(np.float64) * (settings.volume / 100.0)
         pcm = Pcm(to_int16(resample(joined, MODEL_RATE, self.output_rate)), self.output_rate)
-        cues = timeline(events, pcm.duration_ms, min_cue_ms=1000.0 * HOP / MODEL_RATE, viseme=_shape)
+        cues = timeline(events, pcm.duration_ms, min_cue_ms=FRAME_MS, viseme=_shape)
         return Speech(
             text=sentence,
             lang="zh",
