@@ -16,7 +16,7 @@ from tests.integration.admin_helpers import add_users, sign_in
 def test_the_updates_page_lists_each_voice_with_its_licence(tmp_path: Path, nlu_bundle: Path) -> None:
     settings = Settings(state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle))
     add_users(settings.db_path)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         sign_in(client, "clerk")
         assert "No voice bundle is installed yet" in client.get("/admin/updates").text
         build_voice_bundle("espeak", settings.state_dir)
