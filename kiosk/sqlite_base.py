@@ -11,14 +11,13 @@ from pathlib import Path
 
 
 def tighten_state_file(path: Path) -> None:
-    """Create ``path`` 0600 in a 0700 folder, and tighten an existing file and its -wal/-shm.
+    """Make ``path`` (just opened by SQLite) 0600 in a 0700 folder, with its -wal/-shm.
 
     The database holds password hashes and customers' (masked) words: no other
     user on the machine may read it. SQLite gives -wal/-shm the main file's mode.
     """
     if path.parent.is_dir():
         os.chmod(path.parent, 0o700)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
     for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if name.exists():
             os.chmod(name, 0o600)
@@ -41,8 +40,8 @@ class LockedSqlite:
             sqlite3.Error: the file cannot be opened.
         """
         self._lock = threading.Lock()
-        tighten_state_file(path)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        tighten_state_file(path)
 
     def close(self) -> None:
         """Close the connection."""
