@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_models.cpu import llm_threads
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.grounding import grounded
 from sync.bundle import Manifest
@@ -169,6 +170,7 @@ class LlamaModel:
         self._lock = threading.Lock()
         self._customers_waiting = 0  # customer calls (classify, compose) waiting for the model
         self._prefixes: OrderedDict[tuple[int, ...], tuple[bytes, Any]] = OrderedDict()  # LRU of KV states
+        self.threads = self.config.threads  # threads in use now (see _pace)
         self.prefix_hits = 0  # calls that reused a saved prefix (read by tests and benchmarks)
         self._waiting_lock = threading.Lock()
 
@@ -368,9 +370,19 @@ class LlamaModel:
         if not acquired:
             raise LlmBusyError(f"the LLM stayed busy with another call for {wait_s:.1f} s")
         try:
+            self._pace()
             yield
         finally:
             self._lock.release()
+
+    def _pace(self) -> None:
+        """Set the LLM's threads for now: speech recognition first, then the machine's load (see edge_models.cpu)."""
+        import llama_cpp
+
+        threads = llm_threads(self.config.threads)
+        if threads != self.threads:
+            llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, threads, threads)
+            self.threads = threads
 
     def _give_way(self, background: bool) -> None:
         """A background generation stops as soon as a customer's call waits for the model.
@@ -380,6 +392,7 @@ class LlamaModel:
         """
         if background and self._customers_waiting:
             raise LlmBusyError("gave way to a customer's call")
+        self._pace()
 
     def _last_logits(self) -> Any:
         """Logits after the last evaluated token (llama.cpp keeps only those)."""

@@ -275,3 +275,12 @@ def test_the_prompt_prefix_is_read_once_and_reused_exactly(model: LlamaModel) ->
     again = model.compose("is it free to transfer within the bank?", passages, "en")
     assert model.prefix_hits >= hits + 2
     assert again.text == first.text
+
+
+def test_the_llm_drops_to_one_thread_while_speech_is_recognised(model: LlamaModel) -> None:
+    from edge_models.cpu import speech_priority
+
+    with speech_priority():
+        guess = model.classify("my card was stolen on the bus", LABELS, NAMES)
+        assert model.threads == 1
+    assert guess.label in LABELS
