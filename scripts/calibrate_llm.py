@@ -31,7 +31,7 @@ ERROR_COST = 4.0
 def main() -> int:
     parser = argparse.ArgumentParser(description="LLM threshold on the dev split")
     parser.add_argument("--limit", type=int, default=80, help="unsure dev utterances per script")
-    parser.add_argument("--budget", type=float, default=60.0)
+    parser.add_argument("--budget", type=float, default=30.0)
     args = parser.parse_args()
     _, dev = split(load_examples(ROOT / "edge_models" / "data", INTENTS))
     rows: dict[str, list[tuple[float, bool]]] = {"han": [], "other": []}
