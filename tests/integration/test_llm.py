@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -107,7 +108,7 @@ def test_engine_asks_the_llm_when_the_model_is_unsure(bundle: Path, nlu_bundle: 
     policy_dir = tmp_path / "policy"
     shutil.copytree(DEFAULT_POLICY_DIR, policy_dir)
     thresholds = policy_dir / "thresholds.yaml"
-    thresholds.write_text(thresholds.read_text().replace("llm: 1.0", "llm: 0.5"))
+    thresholds.write_text(re.sub(r"(?m)^llm: .*$", "llm: 0.5", thresholds.read_text()))
     write_manifest(policy_dir, name="policy", kind="policy", version="llm-on.1")
     settings = Settings(
         state_dir=tmp_path / "state", seed_dirs=(policy_dir, nlu_bundle, bundle), llm_budget_s=30, use_llm=True
