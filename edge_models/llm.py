@@ -169,6 +169,7 @@ class LlamaModel:
         self._template = self._llm.metadata.get("tokenizer.chat_template")
         self._lock = threading.Lock()
         self._customers_waiting = 0  # customer calls (classify, compose) waiting for the model
+        self._stopping = threading.Event()  # set at shutdown: background generation stops at the next token
         self._prefixes: OrderedDict[tuple[int, ...], tuple[bytes, Any]] = OrderedDict()  # LRU of KV states
         self.threads = self.config.threads  # threads in use now (see _pace)
         self.prefix_hits = 0  # calls that reused a saved prefix (read by tests and benchmarks)
@@ -384,12 +385,18 @@ class LlamaModel:
             llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, threads, threads)
             self.threads = threads
 
+    def stop_background(self) -> None:
+        """Cut background generation (hand-off summaries) at its next token, now and from now on (shutdown)."""
+        self._stopping.set()
+
     def _give_way(self, background: bool) -> None:
-        """A background generation stops as soon as a customer's call waits for the model.
+        """A background generation stops as soon as a customer's call waits for the model, or at shutdown.
 
         Raises:
-            LlmBusyError: a customer's call is waiting.
+            LlmBusyError: a customer's call is waiting, or the kiosk is stopping.
         """
+        if background and self._stopping.is_set():
+            raise LlmBusyError("stopped: the kiosk is shutting down")
         if background and self._customers_waiting:
             raise LlmBusyError("gave way to a customer's call")
         self._pace()

@@ -53,7 +53,7 @@ def login(
         return _login_page(request, ctx, "Too many attempts; wait a minute.", 429)
     name = username.strip().lower()
     try:
-        user = db.authenticate(name, password, now)
+        user = db.authenticate(name, password, now, client)
     except SignInError as err:
         db.audit(name[:32] or "?", "sign_in_failed", client, {"why": str(err)})
         return _login_page(request, ctx, str(err), 401)

@@ -127,7 +127,7 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
             runtime.devices.close()
         summaries = app.state.conversations.summaries
         if summaries is not None:  # a summary being written finishes (briefly) before the store closes
-            await anyio.to_thread.run_sync(summaries.close)
+            await anyio.to_thread.run_sync(lambda: summaries.close(timeout=5.0, cut=True))
         store.close()
 
     app = FastAPI(title="Bank kiosk", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

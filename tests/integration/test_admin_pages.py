@@ -267,7 +267,7 @@ def test_wrong_passwords_lock_the_account(client: TestClient) -> None:
         "/admin/login", data={"username": "clerk", "password": "correct horse battery", "csrf": csrf_of(form.text)}
     )
     assert response.status_code == 401
-    assert "locked" in response.text
+    assert "too many failed sign-ins" in response.text
     ctx = client.app.state.admin  # type: ignore[attr-defined]
     real = ctx.clock
     ctx.clock = lambda: real() + 16 * 60
@@ -439,3 +439,27 @@ def test_handoff_summaries_show_who_wrote_them_and_stay_masked(client: TestClien
         assert "AI summary 智能摘要" in page_text
         assert "13812345678" not in page_text
     assert client.get("/admin/static/summaries.js").status_code == 200
+
+
+def test_lockout_is_per_client_and_the_same_for_unknown_names(tmp_path: Path) -> None:
+    from kiosk.admin.accounts import AdminDB
+    from kiosk.admin.errors import SignInError
+
+    add_users(tmp_path / "kiosk.db")
+    db = AdminDB(tmp_path / "kiosk.db")
+    answers: dict[str, list[str]] = {}
+    for name in ("clerk", "nobody-here"):
+        for _ in range(6):
+            with pytest.raises(SignInError) as err:
+                db.authenticate(name, "wrong password", 100.0, client="10.0.0.66")
+            answers.setdefault(name, []).append(str(err.value))
+    # A real name and a made-up one answer alike, attempt by attempt: "locked" reveals nothing.
+    assert answers["clerk"] == answers["nobody-here"]
+    assert "too many failed sign-ins" in answers["clerk"][-1]
+    # The stranger's host is locked out of the name; staff at the branch PC still sign in.
+    with pytest.raises(SignInError):
+        db.authenticate("clerk", "correct horse battery", 101.0, client="10.0.0.66")
+    assert db.authenticate("clerk", "correct horse battery", 101.0, client="127.0.0.1").username == "clerk"
+    # The lock ends.
+    assert db.authenticate("clerk", "correct horse battery", 100.0 + 16 * 60, client="10.0.0.66").username == "clerk"
+    db.close()

