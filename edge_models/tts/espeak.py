@@ -190,6 +190,20 @@ def clean_text(text: str) -> str:
     return "".join(c if unicodedata.category(c)[0] != "C" else " " for c in text).strip()
 
 
+def reply_sentences(text: str) -> list[str]:
+    """The sentences of a reply to speak, cleaned (:func:`clean_text`) and bounded.
+
+    Raises:
+        TtsError: the text is empty or longer than ``MAX_TEXT_CHARS``.
+    """
+    text = clean_text(text)
+    if not text:
+        raise TtsError("nothing to say: the text is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise TtsError(f"text of {len(text)} characters is longer than {MAX_TEXT_CHARS}")
+    return split_sentences(text)
+
+
 def join_speech(text: str, lang: str, parts: list[Speech], rate: int) -> Speech:
     """One clip of ``parts`` (sentences) in order, their timelines shifted to match.
 
@@ -262,13 +276,8 @@ class EspeakSynthesizer:
         """
         if lang not in VOICES:
             raise TtsError(f"no voice for language {lang!r} (have {', '.join(VOICES)})")
-        text = clean_text(text)
-        if not text:
-            raise TtsError("nothing to say: the text is empty")
-        if len(text) > MAX_TEXT_CHARS:
-            raise TtsError(f"text of {len(text)} characters is longer than {MAX_TEXT_CHARS}")
         use = settings or self.settings
-        for sentence in split_sentences(text):
+        for sentence in reply_sentences(text):
             yield self._synth_one(sentence, lang, use)
 
     def _synth_one(self, sentence: str, lang: str, settings: TtsSettings) -> Speech:

