@@ -34,4 +34,7 @@ export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON 
 # mediapipe (avatar presence: face detection) --no-deps: its declared deps pull jax (358 MB) and
 # opencv-contrib; what it imports (absl-py, attrs, flatbuffers, opencv-headless, matplotlib) is in pyproject.
 .venv/bin/python -m pip install -q -c constraints.txt --no-deps mediapipe==0.10.21
+# rapidocr-onnxruntime (ID card OCR: PP-OCRv4 ONNX models inside the wheel) --no-deps: it declares
+# opencv-python, which would clash with opencv-python-headless; what it imports is in pyproject.
+.venv/bin/python -m pip install -q -c constraints.txt --no-deps rapidocr-onnxruntime==1.4.4
 echo "setup: .venv ready"
