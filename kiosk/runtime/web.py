@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 router = APIRouter(prefix="/api/kiosk", tags=["kiosk"])
 MAX_WAV_BYTES = 5_000_000
+MAX_IMAGE_BYTES = 8_000_000
 TURN_TIMEOUT_S = 60.0
 
 
@@ -71,6 +72,7 @@ async def state(request: Request) -> dict[str, Any]:
         "turns": [_record(t) for t in list(runtime.turns)[-10:]],
         "turn_count": runtime.turn_count,
         "tickets": list(runtime.tickets_printed[-10:]),
+        "id_form": runtime.idcard.view(),
     }
 
 
@@ -162,3 +164,51 @@ async def card(body: Card, request: Request) -> dict[str, Any]:
     except CardReaderError as err:
         raise HTTPException(status_code=422, detail=str(err)) from err
     return {"ok": True}
+
+
+@router.post("/idcard")
+async def id_card(
+    request: Request,
+    via: Annotated[
+        Literal["camera", "scanner"],
+        Query(
+            description="'camera': the simulated camera shows the image while the kiosk reads one frame; "
+            "'scanner': the image comes from a document scanner."
+        ),
+    ] = "camera",
+) -> dict[str, Any]:
+    """Hold an ID card to the kiosk: the request body is a PNG or JPEG of the card's front.
+
+    The image is decoded in memory and never written anywhere.
+    """
+    import cv2
+    import numpy as np
+    import numpy.typing as npt
+
+    from kiosk.runtime.devices import SceneCamera
+
+    runtime = _runtime(request)
+    data = await request.body()
+    if not data:
+        raise HTTPException(status_code=422, detail="send a PNG or JPEG image of the card as the request body")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise HTTPException(status_code=413, detail=f"an image of at most {MAX_IMAGE_BYTES} bytes")
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    del data
+    if bgr is None or min(bgr.shape[:2]) < 16 or max(bgr.shape[:2]) > 4096:
+        raise HTTPException(status_code=422, detail="not a readable PNG or JPEG image (16 to 4096 pixels a side)")
+    rgb: npt.NDArray[np.uint8] = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    del bgr
+    camera = runtime.devices.camera
+    if via == "camera" and isinstance(camera, SceneCamera):
+        # The customer holds the card up for a moment: the kiosk reads the camera's frame, then the
+        # camera sees the customer again (the presence loop must not think they left).
+        before = camera.scene
+        camera.show(rgb)
+        try:
+            frame = await asyncio.to_thread(camera.read)
+        finally:
+            camera.show(before)
+        rgb = rgb if frame is None else frame.rgb
+    record = await asyncio.wait_for(runtime.id_card(rgb), TURN_TIMEOUT_S)
+    return {**_record(record), "id_form": runtime.idcard.view()}
