@@ -61,7 +61,9 @@ def test_card_to_camera_confirm_and_staff_get_the_masked_form(tmp_path: Path, re
     rt, store = _kiosk(tmp_path, reader, camera)
 
     async def scenario() -> list[Any]:
-        await rt.arrive()
+        asked = await rt.text("我想开户")
+        checklist = await rt.button("slot:account_open:resident")
+        assert ("idcard:scan", "扫描身份证，预填开户表") in checklist.buttons, (asked, checklist)
         camera.show(image)  # the customer holds the card to the camera
         read = await rt.button("idcard:scan")
         form = rt.idcard.view()

@@ -18,6 +18,7 @@ from kiosk.idcard import mask_id_number
 from kiosk.presence import PresenceConfig
 from kiosk.runtime import DevicesConfig, RuntimeConfig
 from kiosk.web import create_app
+from tests.integration.admin_helpers import add_users, sign_in
 from tests.integration.runtime_helpers import FRIDAY_MORNING, wait_for
 
 
@@ -32,6 +33,7 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterato
         devices=DevicesConfig(printer="none", card_reader="none"),
     )
     settings = Settings(state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, runtime=config)
+    add_users(settings.db_path)
     with TestClient(create_app(settings)) as client:
         client.app.state.runtime.now = lambda: FRIDAY_MORNING  # type: ignore[attr-defined]
         yield client
@@ -64,6 +66,11 @@ def test_card_held_to_the_camera_fills_the_form_and_reaches_staff(kiosk: TestCli
     assert rows
     assert mask_id_number(person.id_number) in rows[-1].summary
     assert person.id_number not in rows[-1].summary
+    sign_in(kiosk, "clerk")  # staff see the form on their hand-off page, masked
+    page = kiosk.get(f"/admin/handoffs/{rows[-1].id}").text
+    assert "ID card form 身份证开户表" in page
+    assert mask_id_number(person.id_number) in page
+    assert person.id_number not in page
     assert kiosk.post("/api/kiosk/presence", json={"walk": "away"}).status_code == 200
     wait_for(lambda: not state(kiosk)["session"])
     assert state(kiosk)["id_form"] is None
