@@ -156,6 +156,15 @@ def _normalise(text: str) -> str:
     return re.sub(r"[xX×]", "X", text)
 
 
+def _ethnic_group(value: str) -> str | None:
+    """The group named in ``value``: exactly, else the longest name inside it (a stray mark read along)."""
+    value = value.removesuffix("族")
+    if value in ETHNIC_GROUPS:
+        return value
+    inside = [g for g in ETHNIC_GROUPS if g in value]
+    return max(inside, key=len) if inside and len(value) <= max(len(g) for g in inside) + 1 else None
+
+
 def _after(rows: list[str], label: str) -> tuple[int, str] | None:
     for i, row in enumerate(rows):
         at = row.find(label)
@@ -192,9 +201,11 @@ def parse_front(lines: Sequence[OcrLine], today: date | None = None) -> IdCardRe
     if sex_row and (m := re.match(r"([男女])", sex_row[1])):
         found["sex"] = m.group(1)
     eth = _after(rows, "民族")
-    if eth and eth[1] in ETHNIC_GROUPS:
-        found["ethnicity"] = eth[1]
+    if eth and (group := _ethnic_group(eth[1])):
+        found["ethnicity"] = group
     born_row = _after(rows, "出生")
+    if born_row is None:  # the faint label was not read: the date row itself (not the number's row)
+        born_row = next(((i, r) for i, r in enumerate(rows) if i != number_at and _DATE.match(r)), None)
     if born_row and (m := _DATE.match(born_row[1])):
         try:
             found["birth"] = date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()

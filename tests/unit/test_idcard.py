@@ -135,3 +135,11 @@ def test_result_round_trip() -> None:
     assert IdCardRead.model_validate_json(result.model_dump_json()) == result
     bad = parse_front([])
     assert IdCardUnreadable.model_validate_json(bad.model_dump_json()) == bad
+
+
+def test_faint_labels_fall_back_to_layout() -> None:
+    lines = [ln for ln in _card(eth="東土家") if not ln.text.startswith("出生")]
+    lines.append(_line("1949年12月31日", 220, 240))  # the 出生 label was not read
+    result = parse_front(lines)
+    assert isinstance(result, IdCardRead), result
+    assert (result.fields.birth, result.fields.ethnicity) == (date(1949, 12, 31), "土家")
