@@ -37,6 +37,7 @@ LABELS: dict[FieldName, tuple[str, str]] = {
     "address": ("住址", "Address"),
     "id_number": ("公民身份号码", "ID number"),
 }
+_FIX_ORDER: tuple[FieldName, ...] = ("name", "address", "id_number", "birth", "sex", "ethnicity")
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff·]{0,14}")
 _SEX = {"男": "男", "女": "女", "male": "男", "female": "女", "m": "男", "f": "女"}
@@ -109,8 +110,9 @@ class IdCardFlow:
 
     def _form_buttons(self, lang: Lang) -> tuple[tuple[str, str], ...]:
         confirm = ("idcard:confirm", _t(lang, "确认无误", "All correct"))
-        fixes = tuple((f"idcard:fix:{f}", _t(lang, f"改{LABELS[f][0]}", f"Fix {LABELS[f][1].lower()}")) for f in FIELDS)
-        return (confirm, *fixes, ("idcard:rescan", _t(lang, "重新扫描", "Scan again")))
+        fix = [(f"idcard:fix:{f}", _t(lang, f"改{LABELS[f][0]}", f"Fix {LABELS[f][1].lower()}")) for f in _FIX_ORDER]
+        # The avatar screen shows the first six: the fields OCR gets wrong most come first.
+        return (confirm, *fix[:4], ("idcard:rescan", _t(lang, "重新扫描", "Scan again")), *fix[4:])
 
     def card(self, result: IdCardResult, lang: Lang) -> FlowStep:
         """The OCR read a card (or failed to)."""
