@@ -9,15 +9,18 @@ Customer text inside a prompt is quoted data.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_models.cpu import llm_threads
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.grounding import grounded
 from sync.bundle import Manifest
@@ -26,6 +29,7 @@ LLM_CONFIG_FILE = "llm.json"
 # Prompt tokens evaluated between two looks at the clock: small enough that a
 # budget is kept on a busy CPU, large enough to batch well.
 _PROMPT_CHUNK = 32
+_PREFIX_CACHE_SIZE = 8  # saved KV states of prompt prefixes (system prompt, label menu, FAQ passages)
 __all__ = [
     "LLM_CONFIG_FILE",
     "Generation",
@@ -165,6 +169,10 @@ class LlamaModel:
         self._template = self._llm.metadata.get("tokenizer.chat_template")
         self._lock = threading.Lock()
         self._customers_waiting = 0  # customer calls (classify, compose) waiting for the model
+        self._stopping = threading.Event()  # set at shutdown: background generation stops at the next token
+        self._prefixes: OrderedDict[tuple[int, ...], tuple[bytes, Any]] = OrderedDict()  # LRU of KV states
+        self.threads = self.config.threads  # threads in use now (see _pace)
+        self.prefix_hits = 0  # calls that reused a saved prefix (read by tests and benchmarks)
         self._waiting_lock = threading.Lock()
 
     @property
@@ -245,8 +253,8 @@ class LlamaModel:
         scores: list[float] = []
         with self._hold(self.config.budget_s):
             try:
-                llm.reset()  # type: ignore[no-untyped-call]
-                llm.eval(llm.tokenize(prompt.encode(), add_bos=True, special=True))
+                tokens, prefix = self._split(prompt, prompt.rfind("Customer message: ") + len("Customer message: "))
+                self._start(tokens, prefix, started + self.config.budget_s)
                 prompt_len = llm.n_tokens
                 after_prompt = self._last_logits()
                 for label in labels:
@@ -270,6 +278,77 @@ class LlamaModel:
         best = int(np.argmax(probs))
         return LabelGuess(labels[best], float(probs[best]), time.monotonic() - started)
 
+    def _split(self, prompt: str, prefix_chars: int) -> tuple[list[int], int]:
+        """The prompt's tokens and how many of them are its fixed prefix (the first ``prefix_chars`` characters).
+
+        The prefix is tokenized alone and only its tokens that the whole prompt shares count, so
+        a token merged across the seam is evaluated with the customer's words. At least one
+        token is always left after the prefix.
+        """
+        llm = self._llm
+        tokens: list[int] = llm.tokenize(prompt.encode(), add_bos=True, special=True)
+        if prefix_chars <= 0:
+            return tokens, 0
+        head: list[int] = llm.tokenize(prompt[:prefix_chars].encode(), add_bos=True, special=True)
+        shared = 0
+        for a, b in zip(head, tokens, strict=False):
+            if a != b:
+                break
+            shared += 1
+        return tokens, min(max(shared - 1, 0), len(tokens) - 1)
+
+    def _start(self, tokens: list[int], prefix: int, deadline: float, background: bool = False) -> None:
+        """Evaluate ``tokens`` from scratch, reusing the saved KV state of their first ``prefix`` tokens.
+
+        A prefix seen for the first time is evaluated and its state saved (bounded LRU).
+
+        Raises:
+            LlmTimeoutError: the deadline passed while reading the prompt.
+            LlmBusyError: a background call gave way to a customer.
+        """
+        import llama_cpp
+
+        llm = self._llm
+        key = tuple(tokens[:prefix])
+        saved = self._prefixes.get(key) if prefix else None
+        if saved is not None:
+            data, ids = saved
+            self._prefixes.move_to_end(key)
+            llm.reset()  # type: ignore[no-untyped-call]
+            buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+            if llama_cpp.llama_state_set_data(llm._ctx.ctx, buffer, len(data)) != len(data):
+                raise ModelError("llama.cpp could not restore a saved prompt prefix")
+            llm.input_ids[:prefix] = ids
+            llm.n_tokens = prefix
+            self.prefix_hits += 1
+            done = prefix
+        else:
+            llm.reset()  # type: ignore[no-untyped-call]
+            done = 0
+        while done < len(tokens):  # in chunks, so the budget can stop it
+            if time.monotonic() > deadline:
+                raise LlmTimeoutError("LLM call ran past its budget (reading the prompt)")
+            self._give_way(background)
+            end = min(done + _PROMPT_CHUNK, len(tokens))
+            if saved is None and done < prefix < end:
+                end = prefix  # stop once at the prefix's end, to save its state
+            llm.eval(tokens[done:end])
+            done = end
+            if saved is None and prefix and done == prefix:
+                self._save_prefix(key)
+
+    def _save_prefix(self, key: tuple[int, ...]) -> None:
+        """Keep the KV state after ``key`` (the tokens evaluated so far), evicting the least recently used."""
+        import llama_cpp
+
+        llm = self._llm
+        size = int(llama_cpp.llama_state_get_size(llm._ctx.ctx))
+        buffer = (ctypes.c_uint8 * size)()
+        written = int(llama_cpp.llama_state_get_data(llm._ctx.ctx, buffer, size))
+        self._prefixes[key] = (bytes(buffer[:written]), llm.input_ids[: len(key)].copy())
+        while len(self._prefixes) > _PREFIX_CACHE_SIZE:
+            self._prefixes.popitem(last=False)
+
     @contextmanager
     def _hold(self, wait_s: float, *, background: bool = False) -> Iterator[None]:
         """The model to oneself (one call at a time), waiting at most ``wait_s``.
@@ -292,18 +371,35 @@ class LlamaModel:
         if not acquired:
             raise LlmBusyError(f"the LLM stayed busy with another call for {wait_s:.1f} s")
         try:
+            self._pace()
             yield
         finally:
             self._lock.release()
 
+    def _pace(self) -> None:
+        """Set the LLM's threads for now: speech recognition first, then the machine's load (see edge_models.cpu)."""
+        import llama_cpp
+
+        threads = llm_threads(self.config.threads)
+        if threads != self.threads:
+            llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, threads, threads)
+            self.threads = threads
+
+    def stop_background(self) -> None:
+        """Cut background generation (hand-off summaries) at its next token, now and from now on (shutdown)."""
+        self._stopping.set()
+
     def _give_way(self, background: bool) -> None:
-        """A background generation stops as soon as a customer's call waits for the model.
+        """A background generation stops as soon as a customer's call waits for the model, or at shutdown.
 
         Raises:
-            LlmBusyError: a customer's call is waiting.
+            LlmBusyError: a customer's call is waiting, or the kiosk is stopping.
         """
+        if background and self._stopping.is_set():
+            raise LlmBusyError("stopped: the kiosk is shutting down")
         if background and self._customers_waiting:
             raise LlmBusyError("gave way to a customer's call")
+        self._pace()
 
     def _last_logits(self) -> Any:
         """Logits after the last evaluated token (llama.cpp keeps only those)."""
@@ -322,6 +418,7 @@ class LlamaModel:
         wait_s: float | None = None,
         stop: Sequence[str] = (),
         background: bool = False,
+        prefix_chars: int = 0,
     ) -> Generation:
         """Greedy generation with the probability of every chosen token.
 
@@ -334,6 +431,8 @@ class LlamaModel:
             stop: Generation ends at the first of these markers (cut off with what follows).
             background: Not for a waiting customer (a hand-off summary): it gives the model
                 up, with :class:`LlmBusyError`, as soon as a customer's call waits for it.
+            prefix_chars: The prompt's first characters that are fixed (system prompt, passages):
+                their KV state is saved once and reused, so a call reads only what follows.
 
         Raises:
             LlmBusyError: the model stayed busy for the whole wait, or a background call gave way.
@@ -349,16 +448,11 @@ class LlamaModel:
             deadline = (started if wait_s is None else time.monotonic()) + budget
             llm = self._llm
             try:
-                llm.reset()  # type: ignore[no-untyped-call]
-                tokens = llm.tokenize(prompt.encode(), add_bos=True, special=True)
+                tokens, prefix = self._split(prompt, prefix_chars)
                 room = min(max_tokens, self.config.context - len(tokens) - 1)
                 if room <= 0:
                     raise ModelError(f"prompt of {len(tokens)} tokens leaves no room in {self.config.context}")
-                for start in range(0, len(tokens), _PROMPT_CHUNK):  # in chunks, so the budget can stop it
-                    if time.monotonic() > deadline:
-                        raise LlmTimeoutError(f"LLM call ran past {budget:.1f} s (reading the prompt)")
-                    self._give_way(background)
-                    llm.eval(tokens[start : start + _PROMPT_CHUNK])
+                self._start(tokens, prefix, deadline, background)
                 chosen: list[int] = []
                 written = b""
                 stops = [marker.encode() for marker in stop if marker]
@@ -402,7 +496,9 @@ class LlamaModel:
             LlmBusyError, LlmTimeoutError, ModelError: as :meth:`generate`.
         """
         system, user = compose_prompt(question, passages, lang)
-        return self.generate(self.prompt(system, user), max_tokens=max_tokens, budget_s=budget_s, stop=("\n\n",))
+        prompt = self.prompt(system, user)
+        fixed = prompt.rfind("Question (quoted): ") + len("Question (quoted): ")
+        return self.generate(prompt, max_tokens=max_tokens, budget_s=budget_s, stop=("\n\n",), prefix_chars=fixed)
 
     def summarize(
         self,

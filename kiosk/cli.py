@@ -119,7 +119,7 @@ def chat(
     reloader = EngineReloader.start(settings, tickets=store)  # new sessions pick up a switched active/
     engine, health = reloader.engine, reloader.health
     _report(health)
-    conversations = Conversations(engine, store, reloader=reloader)
+    conversations = Conversations(engine, store, reloader=reloader, resume_summaries=False)
     out = sys.stdout
     for number, line, error in _lines(sys.stdin.buffer):
         if error is not None or line is None:
@@ -153,7 +153,14 @@ def chat(
                 **({"ticket": decision.ticket} if decision.ticket else {}),
             },
         )
+    # Shutdown order: the summary worker (and the model it uses) before the store, so no
+    # summary is left half-written and no thread is inside llama.cpp when the process exits.
+    if conversations.summaries is not None:
+        conversations.summaries.close(timeout=_SUMMARY_EXIT_WAIT_S)
     store.close()
+
+
+_SUMMARY_EXIT_WAIT_S = 300.0
 
 
 def _chat_request_problem(request: object) -> str | None:
@@ -200,15 +207,67 @@ def run(
     except ValueError as err:
         typer.echo(f"kiosk: {err}", err=True)
         raise typer.Exit(2) from err
-    settings = _settings(state_dir, no_model, no_llm, host=host, port=port, runtime=runtime)
+    web, tls = _serving(runtime.web, host, state_dir)
+    settings = _settings(state_dir, no_model, no_llm, host=host, port=port, runtime=runtime, web=web)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    typer.echo(f"kiosk: serving on http://{host}:{port} (state in {state_dir})", err=True)
+    scheme = "https" if tls else "http"
+    typer.echo(f"kiosk: serving on {scheme}://{host}:{port} (state in {state_dir})", err=True)
+    typer.echo(f"kiosk: the kiosk screen opens {scheme}://127.0.0.1:{port}/kiosk on this machine", err=True)
     # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the
     # previous handler: a no-op handler lets the process exit with status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    from kiosk.sdnotify import Watchdog
+
+    watchdog = Watchdog()  # READY=1 and WATCHDOG=1 pings when systemd runs the kiosk (deploy/systemd/)
+    watchdog.start()
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            ssl_certfile=str(web.tls_cert) if tls else None,
+            ssl_keyfile=str(web.tls_key) if tls else None,
+            # Proxy headers only from the proxy the settings name (uvicorn would trust loopback by default).
+            proxy_headers=web.trusted_proxy is not None,
+            forwarded_allow_ips=web.trusted_proxy or "",
+        )
+    finally:
+        watchdog.stop()
     typer.echo("kiosk: stopped", err=True)
+
+
+def _serving(web: Any, host: str, state_dir: Path) -> tuple[Any, bool]:
+    """The web settings to serve with, and whether over TLS.
+
+    Beyond loopback the kiosk warns and serves HTTPS only: the settings' certificate, or a
+    self-signed one made at first start in ``<state>/tls/``.
+    """
+    from kiosk.web.trust import host_allow_list, is_loopback
+
+    if (web.tls_cert is None) != (web.tls_key is None):
+        typer.echo("kiosk: [web] needs both tls_cert and tls_key", err=True)
+        raise typer.Exit(2)
+    if is_loopback(host):
+        return web, web.tls_cert is not None
+    names = sorted(host_allow_list(host, web.allowed_hosts))
+    if web.tls_cert is None:
+        from kiosk.web.tls import ensure_self_signed
+
+        cert, key = ensure_self_signed(state_dir / "tls", names)
+        web = web.model_copy(update={"tls_cert": cert, "tls_key": key})
+        which = f"a self-signed certificate ({cert}; set [web] tls_cert/tls_key for the branch's own)"
+    else:
+        which = f"the certificate {web.tls_cert}"
+    typer.echo(
+        f"kiosk: WARNING: serving beyond this machine on {host}: anyone on the network can reach the page. "
+        f"HTTPS only, with {which}. Answering to hosts: {', '.join(names)} ([web] allowed_hosts). "
+        "Customer endpoints need the kiosk screen's device token.",
+        err=True,
+    )
+    return web, True
 
 
 @policy_app.command("manifest")

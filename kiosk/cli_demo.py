@@ -193,7 +193,7 @@ async def run_demo(
     notes: list[str] = []
     try:
         engine, health = await asyncio.to_thread(build_engine, settings, store)
-        conversations = Conversations(engine, store)
+        conversations = Conversations(engine, store, resume_summaries=False)
         runtime = await asyncio.to_thread(
             lambda: build_runtime(
                 conversations,

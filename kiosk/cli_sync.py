@@ -229,7 +229,14 @@ def sync_run(
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    agent.run(stop)
+    from kiosk.sdnotify import Watchdog
+
+    watchdog = Watchdog()
+    watchdog.start()
+    try:
+        agent.run(stop)
+    finally:
+        watchdog.stop()
 
 
 @sync_app.command("now")

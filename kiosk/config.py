@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kiosk.runtime.config import RuntimeConfig
+from kiosk.runtime.config import RuntimeConfig, WebConfig
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_POLICY_DIR = PACKAGE_DIR / "defaults" / "policy"
@@ -39,6 +39,7 @@ class Settings(BaseModel):
     )
     llm_threads: int = Field(default=2, ge=1, le=8, description="llama.cpp threads.")
     llm_budget_s: float = Field(default=3.0, gt=0, le=30, description="Time budget of one LLM call.")
+    web: WebConfig = Field(default_factory=WebConfig, description="Hosts, TLS, proxy and body limits of the page.")
     runtime: RuntimeConfig | None = Field(
         default=None, description="Run the whole kiosk (devices, presence, voice, avatar); None: the page only."
     )

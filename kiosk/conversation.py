@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from kiosk.dialogue.decision import Decision
 from kiosk.dialogue.engine import DialogueEngine
-from kiosk.dialogue.session import DialogueSession
+from kiosk.dialogue.session import DialogueSession, SideEffects
 from kiosk.dialogue.utterance import Utterance
 from kiosk.handoff_summary import HandoffSummarizer, LlmSummarizer, SummaryWorker
 from kiosk.policy.schema import Thresholds
@@ -32,6 +32,9 @@ class Conversations:
             the engine it started with.
         summaries: Writes hand-off summaries off the customer's path; by default
             one over ``store`` with the engine's LLM stage (if any).
+        resume_summaries: Re-queue summaries a previous run left pending. Only the
+            long-running kiosk (``kiosk run``) does; a one-shot command (``kiosk chat``)
+            must not start a 20-second summary it would then have to cut at exit.
     """
 
     def __init__(
@@ -42,6 +45,7 @@ class Conversations:
         max_sessions: int = MAX_SESSIONS,
         reloader: Callable[[], DialogueEngine] | None = None,
         summaries: SummaryWorker | None = None,
+        resume_summaries: bool = True,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -50,7 +54,8 @@ class Conversations:
             # The engine may be rebuilt with a new policy: its limits are read at each summary.
             summarizer = HandoffSummarizer(llm if isinstance(llm, LlmSummarizer) else None, self._thresholds)
             summaries = SummaryWorker(store, summarizer)
-            summaries.resume()
+            if resume_summaries:
+                summaries.resume()
         self.summaries = summaries
         self._reloader = reloader
         self._engines: dict[str, DialogueEngine] = {}
@@ -67,7 +72,9 @@ class Conversations:
         with self._lock:
             session = self._sessions.get(session_id)
             if session is None or session.ended:
-                session = DialogueSession(session_id)
+                # A session id that starts over keeps its side-effect counts (limits per session id).
+                effects = session.effects if session is not None else SideEffects()
+                session = DialogueSession(session_id, effects=effects)
                 self._sessions[session_id] = session
                 self._history[session_id] = []
                 if self._reloader is not None:

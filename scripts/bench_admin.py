@@ -43,6 +43,7 @@ def pct(values: list[float], q: float) -> float:
 async def turns(base: str, n: int) -> tuple[list[float], list[float]]:
     round_trip, engine = [], []
     async with httpx.AsyncClient(timeout=30) as client:
+        await client.get(f"{base}/kiosk")  # on this machine the kiosk page hands out the device cookie
         for i in range(n):
             started = time.perf_counter()
             r = await client.post(f"{base}/api/turn", json={"session": f"bench-{i}", "text": TEXTS[i % len(TEXTS)]})

@@ -113,7 +113,7 @@ def bench_turns(texts: list[str], use_llm: bool) -> dict[str, Any]:
         engine, health = build_engine(settings)
         if use_llm:
             # The default policy keeps the 135M model's stage off (llm: 1.0); measure its cost when on.
-            engine.understander._llm_threshold = 0.5
+            engine.understander._thresholds = engine.understander._thresholds.model_copy(update={"llm": 0.5})
         samples = []
         stages: dict[str, int] = {}
         for text in texts:

@@ -21,6 +21,7 @@ from edge_models.build.train_intent import build
 from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
 from kiosk.runtime import DevicesConfig, RuntimeConfig
 from kiosk.web import create_app
+from kiosk.web.trust import DEVICE_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,13 +46,16 @@ def main() -> None:
         config = RuntimeConfig(speak=False, devices=DevicesConfig(printer="none", card_reader="none"))
         settings = Settings(state_dir=Path(tmp) / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu), use_llm=False,
                             runtime=config)  # fmt: skip
-        with TestClient(create_app(settings)) as client:
+        app = create_app(settings)
+        with TestClient(app, base_url="http://127.0.0.1", headers={DEVICE_HEADER: app.state.device_token}) as client:
             client.post("/api/kiosk/input", json={"text": "我想开户"})
             checklist = client.post("/api/kiosk/input", json={"button": "slot:account_open:resident"}).json()
             _frame_when(client, checklist["reply"], args.out / "kiosk-checklist.png")
             buf = io.BytesIO()
             held.save(buf, format="PNG")
-            read = client.post("/api/kiosk/idcard", content=buf.getvalue()).json()
+            read = client.post(
+                "/api/kiosk/idcard", content=buf.getvalue(), headers={"content-type": "image/png"}
+            ).json()
             (args.out / "form.json").write_text(
                 json.dumps(read["id_form"], ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
             )

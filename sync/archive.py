@@ -44,10 +44,19 @@ def pack_bundle(directory: Path, out: Path) -> Manifest:
     return manifest
 
 
+MAX_NAME_BYTES = 255  # one path component (NAME_MAX on Linux)
+MAX_PATH_BYTES = 1024
+
+
 def _safe_name(name: str) -> PurePosixPath:
     path = PurePosixPath(name)
     if not name or path.is_absolute() or "\\" in name or any(part in ("..", "") for part in path.parts):
-        raise UnpackError(f"archive member {name!r} leaves the bundle")
+        raise UnpackError(f"archive member {name[:80]!r} leaves the bundle")
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) > MAX_PATH_BYTES or any(
+        len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for p in path.parts
+    ):
+        raise UnpackError(f"archive member {name[:80]!r}…: name too long")
     return path
 
 

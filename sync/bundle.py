@@ -21,7 +21,7 @@ from sync.errors import BundleCorruptError, BundleInvalidError, BundleMissingErr
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_SCHEMA_VERSION = 1
-BUNDLE_KINDS = ("nlu", "llm", "policy", "embedder")
+BUNDLE_KINDS = ("nlu", "llm", "policy", "embedder", "tts")
 _CHUNK = 1 << 20
 
 
@@ -42,7 +42,7 @@ class Manifest(BaseModel):
 
     schema_version: int = Field(default=MANIFEST_SCHEMA_VERSION, description="Manifest format version.")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="Bundle name, e.g. 'policy'.")
-    kind: str = Field(description="One of nlu, llm, policy, embedder, or asr-<lang>.")
+    kind: str = Field(description="One of nlu, llm, policy, embedder, tts (a voice), or asr-<lang>.")
     version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$", description="Version string.")
     created: str = Field(default="", description="ISO 8601 time the bundle was built.")
     origin: str = Field(default="hq", description="'hq' for published bundles, 'seed' for the defaults built in.")

@@ -24,6 +24,7 @@ import numpy as np
 
 from edge_models.asr.base import MAX_UTTERANCE_S, AsrEngine, AsrStream
 from edge_models.audio import Int16Array, rms_dbfs
+from edge_models.cpu import speech_priority
 from edge_models.errors import ModelCorruptError, ModelMissingError
 from edge_models.speech import RecognizedWord, Transcript
 
@@ -168,7 +169,14 @@ class WhisperEngine(AsrEngine):
         return str(self._t2s.convert(text))  # type: ignore[attr-defined]
 
     def decode(self, samples: Int16Array, lang: str, hints: Sequence[str] = ()) -> Transcript:
-        """Decode a whole utterance of 16 kHz mono int16 samples (the language detected first for ``auto``)."""
+        """Decode a whole utterance of 16 kHz mono int16 samples (the language detected first for ``auto``).
+
+        The decode runs with speech priority: the LLM drops to one thread meanwhile.
+        """
+        with speech_priority():
+            return self._decode(samples, lang, hints)
+
+    def _decode(self, samples: Int16Array, lang: str, hints: Sequence[str]) -> Transcript:
         empty = Transcript(text="", lang=lang, confidence=0.0, engine=self.engine, model=self.model)
         if len(samples) == 0 or rms_dbfs(samples) < SILENCE_DBFS:
             return empty

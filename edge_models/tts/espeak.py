@@ -184,9 +184,37 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]
     return out
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
+    """NFC text with control characters turned into spaces, stripped."""
     text = unicodedata.normalize("NFC", text)
     return "".join(c if unicodedata.category(c)[0] != "C" else " " for c in text).strip()
+
+
+def join_speech(text: str, lang: str, parts: list[Speech], rate: int) -> Speech:
+    """One clip of ``parts`` (sentences) in order, their timelines shifted to match.
+
+    Raises:
+        TtsError: no parts.
+    """
+    if not parts:
+        raise TtsError("nothing to say")
+    samples = np.concatenate([p.pcm.samples for p in parts])
+    cues: list[VisemeCue] = []
+    offset = 0.0
+    for part in parts:
+        cues.extend(
+            c.model_copy(update={"start_ms": c.start_ms + offset, "end_ms": c.end_ms + offset})
+            for c in part.timeline.cues
+        )
+        offset += part.pcm.duration_ms
+    pcm = Pcm(samples, rate)
+    return Speech(
+        text=text,
+        lang=lang,
+        pcm=pcm,
+        timeline=VisemeTimeline(duration_ms=pcm.duration_ms, cues=tuple(cues)),
+        compute_s=sum(p.compute_s for p in parts),
+    )
 
 
 class EspeakSynthesizer:
@@ -221,26 +249,7 @@ class EspeakSynthesizer:
         Raises:
             TtsError: unknown language, empty or too long text, or synthesis failure.
         """
-        parts = list(self.sentences(text, lang, settings))
-        if not parts:
-            raise TtsError("nothing to say")
-        samples = np.concatenate([p.pcm.samples for p in parts])
-        cues: list[VisemeCue] = []
-        offset = 0.0
-        for part in parts:
-            cues.extend(
-                c.model_copy(update={"start_ms": c.start_ms + offset, "end_ms": c.end_ms + offset})
-                for c in part.timeline.cues
-            )
-            offset += part.pcm.duration_ms
-        pcm = Pcm(samples, self.sample_rate)
-        return Speech(
-            text=text,
-            lang=lang,
-            pcm=pcm,
-            timeline=VisemeTimeline(duration_ms=pcm.duration_ms, cues=tuple(cues)),
-            compute_s=sum(p.compute_s for p in parts),
-        )
+        return join_speech(text, lang, list(self.sentences(text, lang, settings)), self.sample_rate)
 
     def sentences(self, text: str, lang: str, settings: TtsSettings | None = None) -> Iterator[Speech]:
         """Speak ``text`` one sentence at a time (the first sound is ready after the first sentence).
@@ -253,7 +262,7 @@ class EspeakSynthesizer:
         """
         if lang not in VOICES:
             raise TtsError(f"no voice for language {lang!r} (have {', '.join(VOICES)})")
-        text = _clean(text)
+        text = clean_text(text)
         if not text:
             raise TtsError("nothing to say: the text is empty")
         if len(text) > MAX_TEXT_CHARS:

@@ -7,7 +7,7 @@ the first sound of a phoneme decides its mouth shape.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from edge_models.speech import Viseme, VisemeCue, VisemeTimeline
@@ -50,12 +50,19 @@ class PhonemeEvent:
     phoneme: str
 
 
-def timeline(events: Sequence[PhonemeEvent], duration_ms: float, *, min_cue_ms: float = 20.0) -> VisemeTimeline:
+def timeline(
+    events: Sequence[PhonemeEvent],
+    duration_ms: float,
+    *,
+    min_cue_ms: float = 20.0,
+    viseme: Callable[[str], Viseme] = viseme_for,
+) -> VisemeTimeline:
     """Turn phoneme start times into viseme cues covering the audio.
 
     Each phoneme holds until the next one starts (or the end of the audio);
     consecutive cues with the same viseme merge; cues shorter than
-    ``min_cue_ms`` are dropped (the mouth cannot show them).
+    ``min_cue_ms`` are dropped (the mouth cannot show them). ``viseme`` maps a
+    phoneme to its mouth shape (espeak-ng IPA by default).
     """
     ordered = sorted((e for e in events if 0 <= e.at_ms <= duration_ms), key=lambda e: e.at_ms)
     cues: list[VisemeCue] = []
@@ -63,12 +70,12 @@ def timeline(events: Sequence[PhonemeEvent], duration_ms: float, *, min_cue_ms: 
         end = ordered[i + 1].at_ms if i + 1 < len(ordered) else duration_ms
         if end - event.at_ms < min_cue_ms:
             continue
-        viseme = viseme_for(event.phoneme)
-        if cues and cues[-1].viseme == viseme and cues[-1].end_ms >= event.at_ms - 1e-6:
+        shape = viseme(event.phoneme)
+        if cues and cues[-1].viseme == shape and cues[-1].end_ms >= event.at_ms - 1e-6:
             last = cues[-1]
-            cues[-1] = VisemeCue(start_ms=last.start_ms, end_ms=end, viseme=viseme, phoneme=last.phoneme)
+            cues[-1] = VisemeCue(start_ms=last.start_ms, end_ms=end, viseme=shape, phoneme=last.phoneme)
             continue
         start = max(event.at_ms, cues[-1].end_ms) if cues else event.at_ms
         if end > start:
-            cues.append(VisemeCue(start_ms=start, end_ms=end, viseme=viseme, phoneme=event.phoneme))
+            cues.append(VisemeCue(start_ms=start, end_ms=end, viseme=shape, phoneme=event.phoneme))
     return VisemeTimeline(duration_ms=duration_ms, cues=tuple(cues))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +82,11 @@ class StaffSession:
     csrf: str
 
 
+_WRONG = "wrong user name or password"
+_LOCKED = "too many failed sign-ins for this name from this device; try again later"
+_MAX_TRACKED = 10_000  # (client, name) pairs with recent failures kept in memory
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -103,6 +107,8 @@ class AdminDB(LockedSqlite):
         self._hasher = PasswordHasher()
         self._dummy_hash = self._hasher.hash(new_token())
         self.lockout = lockout or LockoutPolicy()
+        # (client, name) -> (failures in a row, lock end): per client, so nobody locks staff out from elsewhere.
+        self._failures: dict[tuple[str, str], tuple[int, float | None]] = {}
         self.sessions = sessions or SessionPolicy()
         self._connect(path)
         self._db.row_factory = sqlite3.Row
@@ -148,38 +154,39 @@ class AdminDB(LockedSqlite):
         """Every account."""
         return [StaffUser(r["username"], r["role"]) for r in self.query("SELECT * FROM admin_users ORDER BY username")]
 
-    def authenticate(self, username: str, password: str, now: float) -> StaffUser:
-        """Check a name and password; failures count towards the lock-out.
+    def authenticate(self, username: str, password: str, now: float, client: str = "-") -> StaffUser:
+        """Check a name and password; failures count towards the lock-out of this client and name.
+
+        The lock-out is per client and name, and names that do not exist lock
+        the same way as real ones: a stranger on another host cannot lock staff
+        out, and "locked" tells nobody which names are real.
 
         Raises:
-            SignInError: wrong name or password, or the account is locked.
+            SignInError: wrong name or password, or this client is locked out of the name.
         """
         from argon2.exceptions import InvalidHashError, VerificationError
 
+        key = (client, username)
+        failures, locked_until = self._failures.get(key, (0, None))
+        if self.lockout.locked(locked_until, now):
+            raise SignInError(_LOCKED)
         rows = self.query("SELECT * FROM admin_users WHERE username = ?", (username,))
-        if not rows:
-            # Same work as a real check, so a wrong name is not faster than a wrong password.
-            with suppress(VerificationError, InvalidHashError):
-                self._hasher.verify(self._dummy_hash, password)
-            raise SignInError("wrong user name or password")
-        row = rows[0]
-        if self.lockout.locked(row["locked_until"], now):
-            raise SignInError("this account is locked after repeated failures; try again later")
         try:
-            self._hasher.verify(row["password_hash"], password)
+            if not rows:
+                # Same work as a real check, so a wrong name is not faster than a wrong password.
+                self._hasher.verify(self._dummy_hash, password)
+            else:
+                self._hasher.verify(rows[0]["password_hash"], password)
         except (VerificationError, InvalidHashError) as err:
-            failures, locked_until = self.lockout.after_failure(int(row["failures"]), now)
-            with self._tx() as db:
-                db.execute(
-                    "UPDATE admin_users SET failures = ?, locked_until = ? WHERE username = ?",
-                    (failures, locked_until, username),
-                )
-            if locked_until is not None:
-                raise SignInError("this account is locked after repeated failures; try again later") from err
-            raise SignInError("wrong user name or password") from err
-        with self._tx() as db:
-            db.execute("UPDATE admin_users SET failures = 0, locked_until = NULL WHERE username = ?", (username,))
-        return StaffUser(row["username"], row["role"])
+            failures, locked_until = self.lockout.after_failure(failures, now)
+            if len(self._failures) >= _MAX_TRACKED and key not in self._failures:
+                self._failures.pop(next(iter(self._failures)))  # oldest first: the table stays bounded
+            self._failures[key] = (failures, locked_until)
+            raise SignInError(_LOCKED if locked_until is not None else _WRONG) from err
+        if not rows:  # the dummy hash never verifies; kept for the type checker
+            raise SignInError(_WRONG)
+        self._failures.pop(key, None)
+        return StaffUser(rows[0]["username"], rows[0]["role"])
 
     # -- sessions -------------------------------------------------------------
 

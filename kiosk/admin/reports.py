@@ -112,7 +112,7 @@ def by_group(db: AdminDB, column: str, since: str) -> list[dict[str, Any]]:
 
 
 def bundle_versions(state_dir: Path) -> list[dict[str, Any]]:
-    """Each installed bundle: the active version and every installed one (newest name last)."""
+    """Each installed bundle: the active version, every installed one (newest name last), kind and licence."""
     from sync.activation import active_manifest, bundles_root
 
     root = bundles_root(state_dir)
@@ -126,6 +126,8 @@ def bundle_versions(state_dir: Path) -> list[dict[str, Any]]:
                 "active": manifest.version if manifest else None,
                 "origin": manifest.origin if manifest else None,
                 "installed": versions,
+                "kind": manifest.kind if manifest else None,
+                "licence": str(manifest.source.get("licence", "")) if manifest else "",
             }
         )
     return out

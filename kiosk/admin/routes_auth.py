@@ -50,11 +50,10 @@ def login(
     client = request.client.host if request.client else "?"
     now = ctx.clock()
     if not ctx.limiter.allow(client, now):
-        db.audit(username.strip().lower()[:32] or "?", "sign_in_limited", client)
         return _login_page(request, ctx, "Too many attempts; wait a minute.", 429)
     name = username.strip().lower()
     try:
-        user = db.authenticate(name, password, now)
+        user = db.authenticate(name, password, now, client)
     except SignInError as err:
         db.audit(name[:32] or "?", "sign_in_failed", client, {"why": str(err)})
         return _login_page(request, ctx, str(err), 401)

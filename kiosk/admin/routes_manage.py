@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -96,7 +98,7 @@ def change_setting(
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResponse:
     """Who did what, when."""
-    return page(request, ctx, session, "audit", entries=db.audit_log(300))
+    return page(request, ctx, session, "audit", entries=db.audit_log(300), limited=ctx.limiter.blocked)
 
 
 # -- metrics ------------------------------------------------------------------------
@@ -141,11 +143,23 @@ def metrics_page(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResp
     )
 
 
+_log = logging.getLogger(__name__)
+MIN_METRICS_TOKEN = 24
+
+
+def file_metrics_token(path: Path) -> str | None:
+    """The token in ``path``, or None when there is none or it is too short to be a secret."""
+    token = path.read_text().strip() if path.is_file() else ""
+    if token and len(token) < MIN_METRICS_TOKEN:
+        _log.warning("%s: metrics token refused: it must be at least %d characters", path, MIN_METRICS_TOKEN)
+        return None
+    return token or None
+
+
 def _metrics_token(ctx: AdminContext) -> str | None:
     if ctx.config.metrics_token:
         return ctx.config.metrics_token
-    path = ctx.settings.state_dir / "admin" / "metrics-token"
-    return path.read_text().strip() or None if path.is_file() else None
+    return file_metrics_token(ctx.settings.state_dir / "admin" / "metrics-token")
 
 
 @metrics_router.get("/metrics", response_class=PlainTextResponse)

@@ -51,6 +51,8 @@ class AttemptLimiter:
     max_attempts: int = 10
     window_seconds: float = 60.0
     max_keys: int = 10_000
+    blocked: int = 0
+    """Attempts refused since start: counted, not audited one by one (a flood would push real entries away)."""
     _seen: dict[str, deque[float]] = field(default_factory=dict)
 
     def allow(self, key: str, now: float) -> bool:
@@ -61,6 +63,8 @@ class AttemptLimiter:
         allowed = len(times) < self.max_attempts
         if allowed:
             times.append(now)
+        else:
+            self.blocked += 1
         self._seen[key] = times
         while len(self._seen) > self.max_keys:
             self._seen.pop(next(iter(self._seen)))

@@ -34,6 +34,17 @@ _TICKET_CLOSED = {
     "zh": "抱歉，本网点现在不营业，暂时不能取号。下次营业时间：{opens}。",
     "en": "Sorry, the branch is closed now, so I can't give you a queue ticket. We open again {opens}.",
 }
+# Past a session's limits (policy thresholds), when the policy has no message of its own.
+_LIMIT_TEXTS = {
+    "handoff_limit": {
+        "zh": "工作人员已经收到您的请求，请稍候，他们马上就来。",
+        "en": "Our staff already have your request; please wait a moment, someone is on the way.",
+    },
+    "ticket_limit": {
+        "zh": "您已经取过号了，请留意叫号。",
+        "en": "You already have a queue ticket; please wait for your number to be called.",
+    },
+}
 # Intents never offered as clarification choices.
 _NOT_OFFERED = frozenset({"out_of_scope", "greeting", "goodbye", "smalltalk", "human_agent"})
 
@@ -260,12 +271,24 @@ class DialogueEngine:
             return self._from_outcome(session, Understanding(flow_name, "button", 1.0), outcome)
         return self._clarify(session, Understanding("out_of_scope", "fallback", 0.0))
 
+    def _limit_text(self, key: str, lang: str) -> str:
+        texts = self.policy.messages.texts
+        return texts[key].get(lang) if key in texts else _LIMIT_TEXTS[key][_lang(lang)]
+
     def _closed(self, session: DialogueSession, flow: str) -> Outcome | None:
-        """Out of opening hours (``session.closed``) no queue ticket: say when the branch opens next."""
-        if flow != QueueTicketFlow.intent or session.closed is None:
+        """No queue ticket past the session's ticket limit, nor out of opening hours (``session.closed``).
+
+        Out of hours the reply says when the branch opens next.
+        """
+        if flow != QueueTicketFlow.intent:
+            return None
+        lang = session.lang
+        if session.effects.tickets >= self._thresholds.max_tickets_per_session:
+            session.flow = None
+            return Outcome(self._limit_text("ticket_limit", lang), "answer", emotion="apologetic")
+        if session.closed is None:
             return None
         session.flow = None
-        lang = session.lang
         texts = self.policy.messages.texts
         template = texts["ticket_closed"].get(lang) if "ticket_closed" in texts else _TICKET_CLOSED[_lang(lang)]
         return Outcome(template.format(opens=session.closed.get(lang, "")), "answer", emotion="apologetic")
@@ -277,6 +300,19 @@ class DialogueEngine:
         return self._decision(
             session, outcome.reply, u, outcome.action, buttons, ticket=outcome.ticket, emotion=outcome.emotion
         )
+
+    def _may_raise(self, session: DialogueSession, handoff: Handoff) -> bool:
+        """Count a hand-off or risk alert against the session's limit; False when it is over."""
+        effects, limits = session.effects, self._thresholds
+        if handoff.kind == "risk":
+            if effects.risk_alerts >= limits.max_risk_alerts_per_session:
+                return False
+            effects.risk_alerts += 1
+            return True
+        if effects.handoffs >= limits.max_handoffs_per_session:
+            return False
+        effects.handoffs += 1
+        return True
 
     def _decision(
         self,
@@ -291,6 +327,13 @@ class DialogueEngine:
         emotion: Emotion = "neutral",
         source: ReplySource | None = None,
     ) -> Decision:
+        if handoff is not None and not self._may_raise(session, handoff):
+            # Past the session's limit the turn still answers, but staff get no new alert.
+            if handoff.kind == "handoff":
+                reply = self._limit_text("handoff_limit", session.lang)
+            handoff, action = None, "answer"
+        if ticket is not None:
+            session.effects.tickets += 1
         if not buttons and action not in ("handoff", "risk_alert"):
             buttons = (self._replies.staff_button(session.lang),)
         session.intents.append(u.intent)

@@ -14,6 +14,15 @@ class FlowState:
 
 
 @dataclass(slots=True)
+class SideEffects:
+    """Side effects a conversation has raised so far (bounded per session by the policy's thresholds)."""
+
+    handoffs: int = 0
+    risk_alerts: int = 0
+    tickets: int = 0
+
+
+@dataclass(slots=True)
 class DialogueSession:
     """One customer's conversation.
 
@@ -27,6 +36,8 @@ class DialogueSession:
         intents: Intents decided so far, in order (for hand-off summaries).
         closed: Set by the runtime out of opening hours: when the branch opens next, per
             language. While set, no queue ticket is issued; the reply says when it opens.
+        effects: Hand-offs, risk alerts and tickets raised so far; past the policy's limits a turn
+            still answers but raises nothing new. Kept when a session id starts over.
     """
 
     id: str
@@ -37,3 +48,4 @@ class DialogueSession:
     ended: bool = False
     intents: list[str] = field(default_factory=list)
     closed: dict[str, str] | None = None
+    effects: SideEffects = field(default_factory=SideEffects)

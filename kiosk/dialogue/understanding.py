@@ -72,7 +72,7 @@ class Understander:
         self._safety = SafetyGuard(policy.safety)
         self._faq = faq
         self._llm = llm
-        self._llm_threshold = policy.thresholds.llm
+        self._thresholds = policy.thresholds
         self._llm_candidates = policy.thresholds.llm_candidates
         self._rules = RuleMatcher(policy.rules)
         self._classifier = classifier
@@ -95,12 +95,16 @@ class Understander:
     @property
     def llm_enabled(self) -> bool:
         """True when an LLM is loaded and the policy lets it decide."""
-        return self._llm is not None and self._llm_threshold < 1.0
+        return self._llm is not None and min(self.llm_threshold_for("中"), self.llm_threshold_for("a")) < 1.0
 
     @property
     def has_model(self) -> bool:
         """True when an intent model is loaded."""
         return self._classifier is not None
+
+    def llm_threshold_for(self, text: str) -> float:
+        """The LLM stage's threshold for ``text`` (per script when the policy says so; 1.0: off)."""
+        return self._thresholds.llm_for(text)
 
     def threshold_for(self, text: str) -> float:
         """The model stage's threshold for normalised ``text``."""
@@ -127,7 +131,8 @@ class Understander:
         return candidates[:5], no_intent
 
     def _ask_llm(self, norm: Normalized, candidates: tuple[Candidate, ...]) -> Understanding | None:
-        if self._llm is None or self._llm_threshold >= 1.0 or not candidates:
+        threshold = self.llm_threshold_for(norm.text)
+        if self._llm is None or threshold >= 1.0 or not candidates:
             return None
         if (norm.lang or "zh") not in self._llm.languages:
             return None
@@ -135,7 +140,7 @@ class Understander:
         if "out_of_scope" not in labels:
             labels.append("out_of_scope")
         answer = self._llm.classify(norm.text, labels)
-        if answer is None or answer[1] < self._llm_threshold:
+        if answer is None or answer[1] < threshold:
             return None
         return Understanding(answer[0], "llm", answer[1], candidates)
 

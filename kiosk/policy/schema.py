@@ -246,15 +246,38 @@ class Flows(_Versioned):
         return services
 
 
+def has_han(text: str) -> bool:
+    """True when ``text`` holds a Han (Chinese) character."""
+    return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
+
+
+class LlmByScript(BaseModel):
+    """The LLM threshold per script of the customer's text (calibrated separately: scripts/calibrate_llm.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    han: float = Field(default=1.0, ge=0, le=1, description="For text with Han characters.")
+    other: float = Field(default=1.0, ge=0, le=1, description="For other text.")
+
+
 class Thresholds(_Versioned):
     """``thresholds.yaml``: when each stage may decide."""
 
     model: float | None = Field(
         default=None, ge=0, le=1, description="Model confidence needed to decide; null: the NLU bundle's own."
     )
-    llm: float = Field(
-        default=1.0, ge=0, le=1, description="LLM label probability needed to decide; 1.0 turns the stage off."
+    llm: float | LlmByScript = Field(
+        default=1.0,
+        description="LLM label probability needed to decide; 1.0 turns the stage off. "
+        "A number, or one per script: {han: 0.x, other: 1.0} (Han text / other text).",
     )
+
+    def llm_for(self, text: str) -> float:
+        """The LLM threshold for ``text``: by its script when the policy gives one per script."""
+        if isinstance(self.llm, LlmByScript):
+            return self.llm.han if has_han(text) else self.llm.other
+        return self.llm
+
     llm_candidates: int = Field(default=4, ge=1, le=10, description="Top model labels the LLM may choose among.")
     rules_agree_top: int = Field(
         default=3, ge=0, le=25, description="With a model loaded, a rule decides only for its top-N labels (0: any)."
@@ -303,6 +326,15 @@ class Thresholds(_Versioned):
         default=20.0, gt=0, le=120, description="Time budget of a hand-off summary (written off the customer's path)."
     )
     llm_summary_tokens: int = Field(default=90, ge=16, le=400, description="Longest hand-off summary, in tokens.")
+    max_handoffs_per_session: int = Field(
+        default=2, ge=0, le=100, description="Hand-offs one session may raise; beyond it the turn answers only."
+    )
+    max_risk_alerts_per_session: int = Field(
+        default=2, ge=0, le=100, description="Risk alerts one session may raise; beyond it the warning only."
+    )
+    max_tickets_per_session: int = Field(
+        default=2, ge=0, le=100, description="Queue tickets one session may take; beyond it no new number is issued."
+    )
 
     @field_validator("staff_bounds")
     @classmethod

@@ -34,7 +34,7 @@ def build_runtime(
     Args:
         conversations: The dialogue side.
         config: Runtime settings.
-        state_dir: The kiosk's state (ASR bundles are built there on the first voice turn).
+        state_dir: The kiosk's state (voice bundles are built there at start, ASR bundles on the first voice turn).
         health: Problems are appended here for the admin page.
         ticket_dir: Where the simulated printer writes tickets.
         with_screen: Draw the avatar.
@@ -53,9 +53,11 @@ def build_runtime(
     synth = None
     if config.speak:
         try:
-            from edge_models.tts import EspeakSynthesizer
+            from edge_models.tts import Voices
 
-            synth = EspeakSynthesizer()
+            synth = Voices(state_dir, zh_voice=config.voice.zh_voice)
+            synth.voice_for("zh")  # load the chosen Mandarin voice now, not in the first reply
+            problems.extend(synth.problems)
         except Exception as err:  # noqa: BLE001 - no speech: subtitles only
             problems.append(f"speech synthesis unavailable: {err}")
     detector = None

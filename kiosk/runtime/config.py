@@ -58,6 +58,36 @@ class StageBudgets(BaseModel):
     )
 
 
+class WebConfig(BaseModel):
+    """How the kiosk's web app is served (the ``[web]`` table): hosts, TLS, proxy, body limits.
+
+    Bound to loopback (the default) nothing else is needed. Bound to another
+    address, the page is served over TLS: the certificate and key named here,
+    or a self-signed pair made at first start in ``<state>/tls/``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Host names or addresses browsers use to reach the kiosk (besides loopback and the bind "
+        "address); on a wildcard bind, empty means the machine's own name and addresses.",
+    )
+    tls_cert: Path | None = Field(default=None, description="PEM certificate for HTTPS (with tls_key).")
+    tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert.")
+    trusted_proxy: str | None = Field(
+        default=None,
+        description="Address of the reverse proxy whose X-Forwarded-For/-Proto are believed; None: no proxy "
+        "headers are believed, from anywhere (loopback included).",
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=10_000_000, description="Largest request body (JSON, forms), in bytes."
+    )
+    max_upload_bytes: int = Field(
+        default=5_000_000, ge=1024, le=50_000_000, description="Largest WAV upload on the customer page, in bytes."
+    )
+
+
 class RuntimeConfig(BaseModel):
     """How the runtime behaves."""
 
@@ -78,6 +108,7 @@ class RuntimeConfig(BaseModel):
         default_factory=VoiceConfig,
         description="Listening (endpointing, half duplex, barge-in, grammar) and speech rate and volume.",
     )
+    web: WebConfig = Field(default_factory=WebConfig, description="Hosts, TLS, proxy and body limits of the page.")
 
 
 def load_runtime_config(path: Path) -> RuntimeConfig:

@@ -61,11 +61,15 @@ class IdCardDesk:
         """True while the customer is typing a correction for a field of the form."""
         return self._session == self._rt.session_id and self.flow.editing is not None
 
-    def view(self) -> dict[str, object] | None:
-        """The form as the screen shows it, or ``None`` when this customer has none."""
+    def view(self, *, masked: bool = False) -> dict[str, object] | None:
+        """The form as the screen shows it, or ``None`` when this customer has none.
+
+        ``masked`` shows the ID number as ``110101********123X`` (the page's state; its check digit
+        already guards it, the customer checks the name, dates and address).
+        """
         if self._session is None or self._session != self._rt.session_id:
             return None
-        return self.flow.view()
+        return self.flow.view(masked=masked)
 
     def _text_reader(self) -> TextReader:
         with self._reader_lock:

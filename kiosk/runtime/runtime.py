@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from edge_models.asr import AsrEngine
     from edge_models.audio import Int16Array, Pcm
     from edge_models.speech import Transcript
-    from edge_models.tts import EspeakSynthesizer, TtsSettings
+    from edge_models.tts import Synthesizer, TtsSettings
     from edge_models.vision import FaceDetector
     from edge_models.vision.ocr import TextReader
     from hardware.audio import Microphone
@@ -120,7 +120,7 @@ class KioskRuntime:
         config: RuntimeConfig | None = None,
         *,
         screen: LiveScreen | None = None,
-        synth: EspeakSynthesizer | None = None,
+        synth: Synthesizer | None = None,
         detector: FaceDetector | None = None,
         asr: AsrEngine | Callable[[], AsrEngine] | None = None,
         ocr: TextReader | Callable[[], TextReader] | None = None,
@@ -395,7 +395,8 @@ class KioskRuntime:
             session = self.session_id or ""
             shown = utterance.text or f"[button {utterance.button}]"
             if self.screen is not None:
-                self.screen.show(heard=shown if source != "button" else "", state="thinking")
+                # The screen (and so the streamed frames and /state) shows the customer's words masked.
+                self.screen.show(heard=mask_pii(shown) if source != "button" else "", state="thinking")
             timings: dict[str, float] = {} if asr_ms is None else {"asr": round(asr_ms, 1)}
             hours = self.branch_hours
             closed = None if hours is None else closed_notes(hours, self.now())
@@ -580,29 +581,40 @@ class KioskRuntime:
         speaker = self.devices.speaker
         sentences = split_sentences(text)
         speech = first
-        for index in range(len(sentences)):
-            if index > 0:
-                if synth is None:
-                    return
-                sentence = sentences[index]
+        upcoming: asyncio.Task[Any] | None = None  # the next sentence, synthesised while this one plays
+        try:
+            for index in range(len(sentences)):
+                if index > 0:
+                    if upcoming is None:
+                        return
+                    try:
+                        speech = await upcoming
+                    except RuntimeStageError:
+                        return
+                upcoming = None
+                if synth is not None and index + 1 < len(sentences):
+                    sentence = sentences[index + 1]
+                    upcoming = asyncio.create_task(
+                        self._stage("tts", lambda s=sentence: synth.synthesize(s, lang, settings))  # type: ignore[misc]
+                    )
+                if self.screen is not None:
+                    self.screen.speak(speech.timeline, text, lang, emotion, buttons)
+                if speaker is None:
+                    await asyncio.sleep(speech.pcm.duration_s)
+                    continue
+                epoch = speaker.epoch  # a stop() from now on stops this sentence, even before it begins
                 try:
-                    speech = await self._stage("tts", lambda s=sentence: synth.synthesize(s, lang, settings))  # type: ignore[misc]
-                except RuntimeStageError:
+                    done = await asyncio.to_thread(functools.partial(speaker.play, speech.pcm, epoch=epoch))
+                finally:
+                    take = getattr(speaker, "take", None)
+                    if take is not None:
+                        take()  # the simulated speaker keeps nothing between replies
+                if not done:
                     return
-            if self.screen is not None:
-                self.screen.speak(speech.timeline, text, lang, emotion, buttons)
-            if speaker is None:
-                await asyncio.sleep(speech.pcm.duration_s)
-                continue
-            epoch = speaker.epoch  # a stop() from now on stops this sentence, even before it begins
-            try:
-                done = await asyncio.to_thread(functools.partial(speaker.play, speech.pcm, epoch=epoch))
-            finally:
-                take = getattr(speaker, "take", None)
-                if take is not None:
-                    take()  # the simulated speaker keeps nothing between replies
-            if not done:
-                return
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()
+                upcoming.add_done_callback(lambda t: t.cancelled() or t.exception())  # its failure was logged
 
     async def _interrupt(self) -> None:
         """Stop the kiosk's speech (barge-in, new turn, session end)."""

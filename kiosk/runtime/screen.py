@@ -86,7 +86,12 @@ class LiveScreen(AvatarFeed):
                 self._animator.look_at(gaze)
 
     def speak(self, timeline: Any, text: str, lang: Lang, emotion: str, buttons: tuple[tuple[str, str], ...]) -> float:
-        """Lip-sync ``timeline``, scheduled at now + draw time + half a frame; returns that start (clock s)."""
+        """Lip-sync ``timeline`` from now; returns the clock time (s) its position 0 is drawn for.
+
+        Each frame is drawn ahead of the audio by the draw time plus half a frame (it is shown
+        while the audio moves on), as ``scripts/bench_avatar.py`` measures: so position 0
+        lies that much before now.
+        """
         from avatar.layout import ScreenModel
 
         with self._lock:
@@ -95,7 +100,7 @@ class LiveScreen(AvatarFeed):
                 lang=lang, said=text, heard=self._screen.heard, buttons=buttons, elderly=self._screen.elderly
             )
             self._animator.speak(timeline, emotion=emotion)
-            self._started = self._clock() + self.draw_ms / 1000.0 + 0.5 / self.fps
+            self._started = self._clock() - self.draw_ms / 1000.0 - 0.5 / self.fps
             return self._started
 
     def stop_speaking(self) -> None:

@@ -13,12 +13,16 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-router = APIRouter(prefix="/api/kiosk", tags=["kiosk"])
-MAX_WAV_BYTES = 5_000_000
-MAX_IMAGE_BYTES = 8_000_000
+from kiosk.masking import mask_pii
+from kiosk.web.errors import UnicodeText
+from kiosk.web.trust import require_device
+
+# Only the kiosk screen (its device token) acts as the customer; the trust boundary middleware
+# has already checked Host, Origin, content type and body size (kiosk/web/trust.py).
+router = APIRouter(prefix="/api/kiosk", tags=["kiosk"], dependencies=[Depends(require_device)])
 TURN_TIMEOUT_S = 60.0
 
 
@@ -27,8 +31,8 @@ class KioskInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str | None = Field(default=None, min_length=1, max_length=2000)
-    button: str | None = Field(default=None, min_length=1, max_length=200)
+    text: UnicodeText | None = Field(default=None, min_length=1, max_length=2000)
+    button: UnicodeText | None = Field(default=None, min_length=1, max_length=200)
 
 
 class Walk(BaseModel):
@@ -45,7 +49,7 @@ class Card(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["insert", "remove", "unplug"]
-    number: str = Field(default="6222020200112233", max_length=30)
+    number: UnicodeText = Field(default="6222020200112233", max_length=30)
 
 
 def _runtime(request: Request) -> Any:
@@ -56,7 +60,11 @@ def _runtime(request: Request) -> Any:
 
 
 def _record(record: Any) -> dict[str, Any]:
-    return dataclasses.asdict(record)
+    """A turn for the page: masked text only."""
+    out = dataclasses.asdict(record)
+    out["heard"] = mask_pii(out["heard"])
+    out["reply"] = mask_pii(out["reply"])
+    return out
 
 
 @router.get("/state")
@@ -68,11 +76,17 @@ async def state(request: Request) -> dict[str, Any]:
         **runtime.health(),
         "screen": None
         if screen is None
-        else {"lang": screen.lang, "said": screen.said, "heard": screen.heard, "buttons": screen.shown_buttons},
-        "turns": [_record(t) for t in list(runtime.turns)[-10:]],
+        else {
+            "lang": screen.lang,
+            "said": mask_pii(screen.said),
+            "heard": mask_pii(screen.heard),
+            "buttons": screen.shown_buttons,
+        },
+        # Masked, and without session ids (no one can aim turns at the current customer's session).
+        "turns": [{k: v for k, v in _record(t).items() if k != "session"} for t in list(runtime.turns)[-10:]],
         "turn_count": runtime.turn_count,
         "tickets": list(runtime.tickets_printed[-10:]),
-        "id_form": runtime.idcard.view(),
+        "id_form": runtime.idcard.view(masked=True),
     }
 
 
@@ -101,12 +115,12 @@ async def kiosk_voice(
     """Speak as the customer: the request body is a WAV file (converted to 16 kHz mono)."""
     from edge_models.audio import AudioError, read_wav
 
-    runtime = _runtime(request)
+    # The trust boundary refuses a body over [web] max_upload_bytes by Content-Length and while it streams
+    # (read first, so an oversized upload is cut off even when the runtime is not running).
     data = await request.body()
+    runtime = _runtime(request)
     if not data:
         raise HTTPException(status_code=422, detail="send a WAV file as the request body")
-    if len(data) > MAX_WAV_BYTES:
-        raise HTTPException(status_code=413, detail=f"a WAV file of at most {MAX_WAV_BYTES} bytes")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload.wav"
         path.write_bytes(data)
@@ -191,8 +205,6 @@ async def id_card(
     data = await request.body()
     if not data:
         raise HTTPException(status_code=422, detail="send a PNG or JPEG image of the card as the request body")
-    if len(data) > MAX_IMAGE_BYTES:
-        raise HTTPException(status_code=413, detail=f"an image of at most {MAX_IMAGE_BYTES} bytes")
     bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     del data
     if bgr is None or min(bgr.shape[:2]) < 16 or max(bgr.shape[:2]) > 4096:
@@ -211,4 +223,4 @@ async def id_card(
             camera.show(before)
         rgb = rgb if frame is None else frame.rgb
     record = await asyncio.wait_for(runtime.id_card(rgb), TURN_TIMEOUT_S)
-    return {**_record(record), "id_form": runtime.idcard.view()}
+    return {**{k: v for k, v in _record(record).items() if k != "session"}, "id_form": runtime.idcard.view(masked=True)}

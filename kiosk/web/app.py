@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kiosk.config import Settings
 from kiosk.web.avatar_stream import router as avatar_router
+from kiosk.web.errors import UnicodeText, install_error_handlers
+from kiosk.web.trust import BoundaryPolicy, TrustBoundary, host_allow_list, new_device_token, require_device
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _SECURITY_HEADERS = {
@@ -32,8 +34,8 @@ class TurnRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    text: str | None = Field(default=None, max_length=2000)
-    button: str | None = Field(default=None, max_length=200)
+    text: UnicodeText | None = Field(default=None, max_length=2000)
+    button: UnicodeText | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _one_input(self) -> TurnRequest:
@@ -47,8 +49,47 @@ def get_conversations(request: Request) -> Any:
     return request.app.state.conversations
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the kiosk page app; models and the store load in the lifespan."""
+def write_device_token(state_dir: Path, token: str) -> Path:
+    """Write this process's device token to ``<state>/device-token`` (mode 0600, atomically).
+
+    The kiosk's own browser (same box) may open ``/kiosk?device=<token>``; a
+    browser on the kiosk itself also gets the token by opening the page on loopback.
+    """
+    import os
+
+    path = state_dir / "device-token"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".device-token.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, token.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return path
+
+
+def create_app(settings: Settings, *, device_token: str | None = None) -> FastAPI:
+    """Build the kiosk page app; models and the store load in the lifespan.
+
+    Args:
+        settings: The kiosk's settings (``settings.web``: hosts, TLS, body limits).
+        device_token: The kiosk screen's token; a fresh random one by default
+            (``app.state.device_token``, also written to ``<state>/device-token``).
+    """
+    from kiosk.runtime.web import router as kiosk_router  # /api/kiosk/... (act as the customer)
+
+    web = settings.web
+    token = device_token or new_device_token()
+    boundary = BoundaryPolicy(
+        device_token=token,
+        allowed_hosts=host_allow_list(settings.host, web.allowed_hosts),
+        max_body_bytes=web.max_body_bytes,
+        upload_limits={"/api/kiosk/voice": web.max_upload_bytes, "/api/kiosk/idcard": web.max_upload_bytes},
+        secure_cookie=web.tls_cert is not None,
+        response_headers=tuple((k.lower().encode(), v.encode()) for k, v in _SECURITY_HEADERS.items()),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
         from kiosk.conversation import Conversations
         from kiosk.store import Store
 
+        await anyio.to_thread.run_sync(lambda: write_device_token(settings.state_dir, token))
         store = Store(settings.db_path)
         # New conversations pick up bundles the sync agent switched, and staff settings.
         reloader = await anyio.to_thread.run_sync(lambda: EngineReloader.start(settings, tickets=store))
@@ -85,29 +127,30 @@ def create_app(settings: Settings) -> FastAPI:
             runtime.devices.close()
         summaries = app.state.conversations.summaries
         if summaries is not None:  # a summary being written finishes (briefly) before the store closes
-            await anyio.to_thread.run_sync(summaries.close)
+            await anyio.to_thread.run_sync(lambda: summaries.close(timeout=5.0, cut=True))
         store.close()
 
     app = FastAPI(title="Bank kiosk", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.device_token = token
+    app.state.boundary = boundary
+    install_error_handlers(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.update(_SECURITY_HEADERS)
-        return response
-
+    # Host, Origin, body size, the kiosk's cookie, security headers (pure ASGI: bodies stream through it).
+    app.add_middleware(TrustBoundary, policy=boundary)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(avatar_router)  # /avatar/frame.png, /avatar/stream.mjpg
-    from kiosk.runtime.web import router as kiosk_router  # /api/kiosk/... (act as the customer)
+    app.include_router(avatar_router)  # /avatar/frame.png, /avatar/stream.mjpg (kiosk screen or staff)
+    app.include_router(kiosk_router)  # device token required (router dependency)
+    from kiosk.admin import AdminConfig, mount_admin  # the staff admin page under /admin (kiosk/admin/)
 
-    app.include_router(kiosk_router)
-    from kiosk.admin import mount_admin  # the staff admin page under /admin (kiosk/admin/)
-
-    mount_admin(app, settings)
+    mount_admin(app, settings, AdminConfig(cookie_secure=web.tls_cert is not None))
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/kiosk", include_in_schema=False)
+    async def kiosk_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "kiosk.html")
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict[str, Any]:
@@ -119,11 +162,13 @@ def create_app(settings: Settings) -> FastAPI:
             "problems": health.problems,
         }
 
-    @app.post("/api/session")
+    customer = APIRouter(dependencies=[Depends(require_device)])
+
+    @customer.post("/api/session")
     async def new_session() -> dict[str, str]:
         return {"session": uuid.uuid4().hex}
 
-    @app.post("/api/turn")
+    @customer.post("/api/turn")
     async def turn(
         body: TurnRequest, request: Request, conversations: Annotated[Any, Depends(get_conversations)]
     ) -> dict[str, Any]:
@@ -136,4 +181,5 @@ def create_app(settings: Settings) -> FastAPI:
                 raise HTTPException(status_code=500, detail="the kiosk could not handle this turn") from err
         return {**decision.model_dump(mode="json"), "latency_ms": round(latency_ms, 2)}
 
+    app.include_router(customer)
     return app

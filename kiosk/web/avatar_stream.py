@@ -18,8 +18,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.web.trust import require_viewer
+
 BOUNDARY = "frame"
-router = APIRouter(prefix="/avatar", tags=["avatar"])
+# Frames show what the customer is doing: the kiosk screen (device token) or signed-in staff only.
+# There is no HTTP route to make the avatar speak: only the runtime puts words in its mouth
+# (docs/adr/0012-customer-side-trust-boundary.md).
+router = APIRouter(prefix="/avatar", tags=["avatar"], dependencies=[Depends(require_viewer)])
 
 
 class AvatarFeedSettings(BaseModel):
@@ -107,7 +112,7 @@ async def frame_png(feed: FeedDep) -> Response:
 @router.get("/stream.mjpg")
 async def stream(
     feed: FeedDep,
-    fps: Annotated[float, Query(gt=0, le=60, description="Frames per second.")] = 10.0,
+    fps: Annotated[float, Query(ge=0.2, le=60, description="Frames per second (a frame at least every 5 s).")] = 10.0,
     frames: Annotated[int | None, Query(ge=1, description="Stop after this many frames.")] = None,
 ) -> StreamingResponse:
     """A live MJPEG stream of the avatar (``<img src="/avatar/stream.mjpg">``)."""
@@ -127,20 +132,3 @@ async def stream(
             await anyio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     return StreamingResponse(parts(), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-
-
-class SayRequest(BaseModel):
-    """A reply for the avatar to speak on the stream (demo and staff preview)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=1, max_length=500)
-    lang: Literal["zh", "en"] = "zh"
-    emotion: Literal["neutral", "warm", "concerned", "apologetic", "happy"] = "neutral"
-
-
-@router.post("/say")
-async def say(body: SayRequest, feed: FeedDep) -> dict[str, bool]:
-    """Make the streamed avatar speak ``text``."""
-    await anyio.to_thread.run_sync(lambda: feed.say(body.text, body.lang, body.emotion))
-    return {"ok": True}

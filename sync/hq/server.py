@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_REPORT_BYTES = 64 * 1024
+
 _FLEET_SCHEMA = """
 CREATE TABLE IF NOT EXISTS kiosks (
     kiosk_id TEXT PRIMARY KEY,
@@ -133,12 +135,22 @@ def fleet_html(rows: list[dict[str, Any]]) -> str:
 
 def create_hq_app(home: Path) -> Any:
     """The HQ server: ``/metadata``, ``/targets`` (static), ``POST /api/report``, ``/api/fleet``, ``/fleet``."""
-    from fastapi import FastAPI
-    from fastapi.responses import HTMLResponse
+    from fastapi import FastAPI, Request, Response
+    from fastapi.responses import HTMLResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
 
     db_path = home / "fleet.db"
     app = FastAPI(title="Kiosk HQ", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def bound_body(request: Request, call_next: Any) -> Response:
+        """A status report is a few KiB: refuse bodies over MAX_REPORT_BYTES before reading them."""
+        if request.method == "POST":
+            size = request.headers.get("content-length", "")
+            if not size.isdigit() or int(size) > MAX_REPORT_BYTES:
+                return JSONResponse({"detail": f"body must declare a length of at most {MAX_REPORT_BYTES} bytes"}, 413)
+        response: Response = await call_next(request)
+        return response
 
     @app.post("/api/report")
     async def report(body: StatusReport) -> dict[str, bool]:

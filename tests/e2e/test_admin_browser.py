@@ -22,6 +22,7 @@ import pytest
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
+from tests.integration.runtime_helpers import device_headers
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -34,6 +35,7 @@ ARGS = [
 ]
 PASSWORD = "e2e password 1"  # noqa: S105 - a test account
 KIOSK = str(Path(sys.executable).parent / "kiosk")
+STATES: dict[str, Path] = {}  # a running kiosk's state directory by its address (its device token is there)
 CHAT = [
     {"session": "walk-in-1", "text": "我的卡丢了，卡号 6222 0212 3456 7890 128"},
     {"session": "walk-in-2", "text": "I want to talk to a real person"},
@@ -74,6 +76,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterat
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+    STATES[base] = state
     try:
         for _ in range(300):
             try:
@@ -207,7 +210,10 @@ def test_live_view_shows_a_new_turn_without_reloading(server: str, browser: obje
     page.goto(f"{server}/admin/live")
     expect(page.locator("#live-state")).to_contain_text("live")
     response = httpx.post(
-        f"{server}/api/turn", json={"session": "live-1", "text": "where is the nearest ATM"}, timeout=30
+        f"{server}/api/turn",
+        json={"session": "live-1", "text": "where is the nearest ATM"},
+        headers=device_headers(STATES[server]),
+        timeout=30,
     )
     assert response.status_code == 200
     expect(page.locator("#live tbody")).to_contain_text("where is the nearest ATM")

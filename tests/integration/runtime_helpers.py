@@ -20,3 +20,24 @@ def wait_for(check: Callable[[], Any], timeout_s: float = 60.0) -> Any:
             return value
         time.sleep(0.05)
     raise AssertionError("condition not reached in time")
+
+
+def kiosk_client(app: Any) -> Any:
+    """A TestClient that is the kiosk screen: a loopback Host and the app's device token.
+
+    Returns a ``fastapi.testclient.TestClient`` (use it as a context manager to run the lifespan).
+    """
+    from fastapi.testclient import TestClient
+
+    from kiosk.web.trust import DEVICE_HEADER
+
+    return TestClient(app, base_url="http://127.0.0.1", headers={DEVICE_HEADER: app.state.device_token})
+
+
+def device_headers(state_dir: Any) -> dict[str, str]:
+    """The device token header of a `kiosk run` using ``state_dir`` (read from ``<state>/device-token``)."""
+    from pathlib import Path
+
+    from kiosk.web.trust import DEVICE_HEADER
+
+    return {DEVICE_HEADER: (Path(state_dir) / "device-token").read_text(encoding="utf-8").strip()}

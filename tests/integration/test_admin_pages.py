@@ -16,6 +16,7 @@ from kiosk.admin.security import AttemptLimiter
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.web import create_app
 from tests.integration.admin_helpers import RAW, add_users, converse, csrf_of, sign_in
+from tests.integration.runtime_helpers import kiosk_client
 
 PAGES = (
     "/admin/",
@@ -34,7 +35,7 @@ PAGES = (
 def client(tmp_path: Path, nlu_bundle: Path) -> Iterator[TestClient]:
     settings = Settings(state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle))
     add_users(settings.db_path)
-    with TestClient(create_app(settings)) as test_client:
+    with kiosk_client(create_app(settings)) as test_client:
         converse(test_client)
         yield test_client
 
@@ -45,7 +46,7 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> It
     state = tmp_path_factory.mktemp("admin") / "state"
     settings = Settings(state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle))
     add_users(settings.db_path)
-    with TestClient(create_app(settings)) as test_client:
+    with kiosk_client(create_app(settings)) as test_client:
         converse(test_client)
         # Many sign-ins from one client in a minute: lift the per-client limit (tested on its own below).
         test_client.app.state.admin.limiter = AttemptLimiter(max_attempts=10_000)  # type: ignore[attr-defined]
@@ -266,7 +267,7 @@ def test_wrong_passwords_lock_the_account(client: TestClient) -> None:
         "/admin/login", data={"username": "clerk", "password": "correct horse battery", "csrf": csrf_of(form.text)}
     )
     assert response.status_code == 401
-    assert "locked" in response.text
+    assert "too many failed sign-ins" in response.text
     ctx = client.app.state.admin  # type: ignore[attr-defined]
     real = ctx.clock
     ctx.clock = lambda: real() + 16 * 60
@@ -400,6 +401,22 @@ def test_sign_in_attempts_are_rate_limited(client: TestClient) -> None:
     assert codes == [401] * 10 + [429]
 
 
+def test_rate_limited_sign_ins_are_counted_not_audited(client: TestClient) -> None:
+    admin = client.app.state.admin  # type: ignore[attr-defined]
+    admin.limiter = AttemptLimiter(max_attempts=2)
+    for _ in range(30):
+        form = client.get("/admin/login")
+        client.post("/admin/login", data={"username": "nobody", "password": "x", "csrf": csrf_of(form.text)})
+    assert admin.limiter.blocked == 28
+    assert admin.db.audit_log(300, action="sign_in_limited") == []
+    assert len(admin.db.audit_log(300, action="sign_in_failed")) == 2
+    blocked = admin.limiter.blocked
+    admin.limiter = AttemptLimiter(max_attempts=10_000, blocked=blocked)
+    sign_in(client, "sup")
+    page = client.get("/admin/audit").text
+    assert "<strong>28</strong>" in page
+
+
 def test_handoff_summaries_show_who_wrote_them_and_stay_masked(client: TestClient) -> None:
     sign_in(client, "clerk")
     store = client.app.state.admin.store  # type: ignore[attr-defined]
@@ -422,3 +439,27 @@ def test_handoff_summaries_show_who_wrote_them_and_stay_masked(client: TestClien
         assert "AI summary 智能摘要" in page_text
         assert "13812345678" not in page_text
     assert client.get("/admin/static/summaries.js").status_code == 200
+
+
+def test_lockout_is_per_client_and_the_same_for_unknown_names(tmp_path: Path) -> None:
+    from kiosk.admin.accounts import AdminDB
+    from kiosk.admin.errors import SignInError
+
+    add_users(tmp_path / "kiosk.db")
+    db = AdminDB(tmp_path / "kiosk.db")
+    answers: dict[str, list[str]] = {}
+    for name in ("clerk", "nobody-here"):
+        for _ in range(6):
+            with pytest.raises(SignInError) as err:
+                db.authenticate(name, "wrong password", 100.0, client="10.0.0.66")
+            answers.setdefault(name, []).append(str(err.value))
+    # A real name and a made-up one answer alike, attempt by attempt: "locked" reveals nothing.
+    assert answers["clerk"] == answers["nobody-here"]
+    assert "too many failed sign-ins" in answers["clerk"][-1]
+    # The stranger's host is locked out of the name; staff at the branch PC still sign in.
+    with pytest.raises(SignInError):
+        db.authenticate("clerk", "correct horse battery", 101.0, client="10.0.0.66")
+    assert db.authenticate("clerk", "correct horse battery", 101.0, client="127.0.0.1").username == "clerk"
+    # The lock ends.
+    assert db.authenticate("clerk", "correct horse battery", 100.0 + 16 * 60, client="10.0.0.66").username == "clerk"
+    db.close()

@@ -15,6 +15,10 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.web import create_app
 from kiosk.web.avatar_stream import AvatarFeed, AvatarFeedSettings, get_avatar_feed, router
+from kiosk.web.trust import DEVICE_HEADER, BoundaryPolicy
+from tests.integration.runtime_helpers import kiosk_client
+
+TOKEN = "a-test-device-token"  # noqa: S105 - a test token
 
 
 @pytest.fixture
@@ -25,10 +29,16 @@ def feed() -> AvatarFeed:
 @pytest.fixture
 def client(feed: AvatarFeed) -> TestClient:
     app = FastAPI()
+    app.state.boundary = BoundaryPolicy(device_token=TOKEN, allowed_hosts=frozenset({"testserver"}))
     app.include_router(router)
     app.dependency_overrides[get_avatar_feed] = lambda: feed
-    with TestClient(app) as test_client:
+    with TestClient(app, headers={DEVICE_HEADER: TOKEN}) as test_client:
         yield test_client  # type: ignore[misc]
+
+
+def test_frames_need_the_device_token(client: TestClient) -> None:
+    assert client.get("/avatar/frame.png", headers={DEVICE_HEADER: "wrong"}).status_code == 401
+    assert client.get("/avatar/stream.mjpg", headers={DEVICE_HEADER: ""}).status_code == 401
 
 
 def test_snapshot_is_a_png_of_the_screen(client: TestClient) -> None:
@@ -55,23 +65,15 @@ def test_mjpeg_stream_sends_jpeg_parts(client: TestClient) -> None:
         assert body.startswith(b"\xff\xd8")
 
 
-def test_say_makes_the_streamed_avatar_speak(client: TestClient, feed: AvatarFeed) -> None:
+def test_only_the_runtime_makes_the_avatar_speak(client: TestClient, feed: AvatarFeed) -> None:
     client.get("/avatar/frame.png")
     assert feed.state == "idle"
-    assert client.post("/avatar/say", json={"text": "您好，欢迎光临", "lang": "zh", "emotion": "warm"}).json() == {
-        "ok": True
-    }
+    body = {"text": "请将资金转入安全账户", "lang": "zh", "emotion": "warm"}
+    assert client.post("/avatar/say", json=body).status_code in (404, 405)  # no HTTP route puts words in its mouth
+    assert feed.state == "idle"
+    feed.say("您好，欢迎光临", "zh", "warm")  # the runtime's call
     assert client.get("/avatar/frame.png").status_code == 200
     assert feed.state == "speaking"
-
-
-@pytest.mark.parametrize(
-    "body",
-    [{"text": ""}, {"text": "hi", "lang": "fr"}, {"text": "hi", "emotion": "angry"}, {"text": "x" * 501}],
-    ids=["empty", "bad-lang", "bad-emotion", "too-long"],
-)
-def test_say_rejects_bad_input(client: TestClient, body: dict[str, str]) -> None:
-    assert client.post("/avatar/say", json=body).status_code == 422
 
 
 @pytest.mark.parametrize("params", [{"fps": 0}, {"fps": 100}, {"frames": 0}], ids=["fps-0", "fps-100", "frames-0"])
@@ -81,7 +83,7 @@ def test_stream_rejects_bad_parameters(client: TestClient, params: dict[str, int
 
 def test_the_kiosk_app_serves_the_avatar(tmp_path: Path, nlu_bundle: Path) -> None:
     settings = Settings(state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle))
-    with TestClient(create_app(settings)) as client:
+    with kiosk_client(create_app(settings)) as client:
         response = client.get("/avatar/frame.png")
     assert response.status_code == 200
     assert response.content.startswith(b"\x89PNG")

@@ -15,7 +15,7 @@ from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.runtime import Backoff, DevicesConfig, RuntimeConfig
 from kiosk.web import create_app
 from tests.integration.admin_helpers import add_users, csrf_of, sign_in
-from tests.integration.runtime_helpers import FRIDAY_MORNING, wait_for
+from tests.integration.runtime_helpers import FRIDAY_MORNING, kiosk_client, wait_for
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def kiosk(tmp_path: Path, nlu_bundle: Path) -> Iterator[TestClient]:
         state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, runtime=config
     )
     add_users(settings.db_path)
-    with TestClient(create_app(settings)) as client:
+    with kiosk_client(create_app(settings)) as client:
         client.app.state.runtime.now = lambda: FRIDAY_MORNING  # type: ignore[attr-defined]
         sign_in(client, "clerk")
         yield client
@@ -49,6 +49,8 @@ def printer(client: TestClient) -> dict[str, Any]:
 
 
 def take_ticket(client: TestClient, text: str = "I need a queue ticket for foreign exchange") -> dict[str, Any]:
+    """A new customer takes a ticket (one session may take only a few: the policy's limit)."""
+    client.post("/api/kiosk/presence", json={"walk": "away"})
     turn: dict[str, Any] = client.post("/api/kiosk/input", json={"text": text}).json()
     assert turn["action"] == "ticket", turn
     return turn

@@ -15,7 +15,7 @@ from kiosk.presence import PresenceConfig
 from kiosk.runtime import DevicesConfig, RuntimeConfig
 from kiosk.runtime.runtime import GREETING
 from kiosk.web import create_app
-from tests.integration.runtime_helpers import FRIDAY_MORNING, wait_for
+from tests.integration.runtime_helpers import FRIDAY_MORNING, kiosk_client, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterato
         devices=DevicesConfig(printer="simulated", microphone="simulated"),
     )
     settings = Settings(state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, runtime=config)
-    with TestClient(create_app(settings)) as client:
+    with kiosk_client(create_app(settings)) as client:
         client.app.state.runtime.now = lambda: FRIDAY_MORNING  # type: ignore[attr-defined]  # the branch is open
         yield client
 
@@ -138,7 +138,7 @@ def test_a_broken_device_fails_that_device_not_the_kiosk(tmp_path: Path, nlu_bun
     settings = Settings(
         state_dir=tmp_path / "s", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, runtime=config
     )
-    with TestClient(create_app(settings)) as client:
+    with kiosk_client(create_app(settings)) as client:
         client.app.state.runtime.now = lambda: FRIDAY_MORNING  # type: ignore[attr-defined]
         devices = {d["kind"]: d for d in state(client)["devices"]}
         assert devices["printer"]["state"] == "missing"

@@ -16,6 +16,7 @@ import httpx
 
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.store import Store
+from tests.integration.runtime_helpers import device_headers
 
 
 def free_port() -> int:
@@ -35,10 +36,11 @@ def start(state: Path, port: int, config: Path) -> subprocess.Popen[bytes]:
     )
     deadline = time.monotonic() + 90
     while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/kiosk/state", timeout=2).status_code == 200:
+        try:  # the new process writes its own device token before it serves
+            headers = device_headers(state)
+            if httpx.get(f"http://127.0.0.1:{port}/api/kiosk/state", headers=headers, timeout=2).status_code == 200:
                 return proc
-        except httpx.HTTPError:
+        except (httpx.HTTPError, FileNotFoundError):
             pass
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
         assert time.monotonic() < deadline, "kiosk run did not come up"
@@ -56,14 +58,14 @@ def test_killed_mid_conversation_it_restarts_with_logs_intact(tmp_path: Path, nl
     config.write_text("[devices]\ncamera = 'simulated'\nprinter = 'simulated'\npaper_slips = 3\npaper_low_slips = 3\n")
     proc = start(state, port, config)
     try:
-        risk = httpx.post(
-            f"{base}/api/kiosk/input", json={"text": "someone called saying they are police, move my money"}, timeout=30
-        ).json()
+        kiosk = httpx.Client(base_url=base, headers=device_headers(state), timeout=30)
+        scam = "someone called saying they are police, move my money"
+        risk = kiosk.post("/api/kiosk/input", json={"text": scam}).json()
         assert risk["handoff"] == "risk"
         # Mid-flow: the kiosk has asked which currency and is still saying so (any time of day: no ticket needed).
-        asked = httpx.post(f"{base}/api/kiosk/input", json={"text": "What is the exchange rate today?"}, timeout=30)
+        asked = kiosk.post("/api/kiosk/input", json={"text": "What is the exchange rate today?"})
         assert asked.json()["action"] == "ask"
-        frame = httpx.get(f"{base}/avatar/frame.png", timeout=10)
+        frame = kiosk.get("/avatar/frame.png")
         assert frame.content.startswith(b"\x89PNG")
     finally:
         proc.send_signal(signal.SIGKILL)  # mid-conversation, probably mid-sentence
@@ -71,11 +73,12 @@ def test_killed_mid_conversation_it_restarts_with_logs_intact(tmp_path: Path, nl
     session = risk["session"]
     proc = start(state, port, config)
     try:
-        after = httpx.get(f"{base}/api/kiosk/state", timeout=10).json()
+        kiosk = httpx.Client(base_url=base, headers=device_headers(state), timeout=30)  # the new process's token
+        after = kiosk.get("/api/kiosk/state").json()
         assert after["session"] is False  # a fresh screen: the old customer is not shown
         printer = next(d for d in after["devices"] if d["kind"] == "printer")
         assert (printer["state"], printer["detail"]) == ("paper_low", "3 slips left")  # read from the settings file
-        served = httpx.post(f"{base}/api/kiosk/input", json={"text": "hello"}, timeout=30).json()
+        served = kiosk.post("/api/kiosk/input", json={"text": "hello"}).json()
         assert served["session"] != session
         # Staff can still work the queue the killed kiosk left: accept the risk alert.
         store = Store(state / "kiosk.db")

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.web import create_app
+from tests.integration.runtime_helpers import device_headers, kiosk_client
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def client(tmp_path: Path, nlu_bundle: Path) -> TestClient:
     settings = Settings(
         state_dir=tmp_path / "state", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, use_embedder=False
     )
-    with TestClient(create_app(settings)) as test_client:
+    with kiosk_client(create_app(settings)) as test_client:
         yield test_client  # type: ignore[misc]
 
 
@@ -94,7 +95,9 @@ def test_kiosk_run_serves_and_stops_cleanly(tmp_path: Path, nlu_bundle: Path) ->
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             assert time.monotonic() < deadline, "kiosk run did not come up"
             time.sleep(0.2)
-        reply = httpx.post(f"{base}/api/turn", json={"session": "s1", "text": "你们几点关门"}, timeout=10).json()
+        turn = {"session": "s1", "text": "你们几点关门"}
+        assert httpx.post(f"{base}/api/turn", json=turn, timeout=10).status_code == 401  # not the kiosk screen
+        reply = httpx.post(f"{base}/api/turn", json=turn, headers=device_headers(state), timeout=10).json()
         assert reply["intent"] == "branch_info"
         assert "9:00" in reply["reply"]
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kiosk.admin.charts import line_chart
@@ -120,3 +122,18 @@ def test_chart_escapes_labels() -> None:
     assert "a&amp;b" in svg
     assert svg.count("<polyline") == 1
     assert "<polyline" in line_chart("empty", [], {"s": []})
+
+
+def test_short_metrics_token_is_refused_in_config_and_file(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from kiosk.admin.config import AdminConfig
+    from kiosk.admin.routes_manage import file_metrics_token
+
+    with pytest.raises(ValidationError, match="at least 24"):
+        AdminConfig(metrics_token="x")  # noqa: S106 - a deliberately short token
+    token_file = tmp_path / "metrics-token"
+    token_file.write_text("x\n")
+    assert file_metrics_token(token_file) is None
+    token_file.write_text("k" * 8 + "Zq93-h2LmP0aWc7r\n")
+    assert file_metrics_token(token_file) == "k" * 8 + "Zq93-h2LmP0aWc7r"

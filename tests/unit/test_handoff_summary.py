@@ -38,12 +38,20 @@ class FakeSummarizer:
     gate: threading.Event | None = None
     seen: list[list[str]] = field(default_factory=list)
     languages: tuple[str, ...] = ("en",)
+    stopped: bool = False
 
     def summarize(self, lines: Sequence[str], *, budget_s: float, max_tokens: int, wait_s: float) -> Draft | None:
         self.seen.append(list(lines))
         if self.gate is not None and not self.gate.wait(WAIT_S):
             return None
+        if self.stopped:  # cut at shutdown, as the real model does between two tokens
+            return None
         return None if self.text is None else Draft(self.text, 0.8)
+
+    def stop_background(self) -> None:
+        self.stopped = True
+        if self.gate is not None:
+            self.gate.set()
 
     def classify(self, text: str, labels: Sequence[str]) -> tuple[str, float] | None:
         return None
@@ -198,6 +206,20 @@ def test_the_customer_never_waits_for_the_summary(policy: Policy, store: Store) 
     finally:
         gate.set()
         worker.close()
+
+
+def test_closing_with_a_cut_settles_every_summary_at_once(policy: Policy, store: Store) -> None:
+    gate = threading.Event()  # the LLM holds the first summary until it is cut
+    llm = FakeSummarizer(gate=gate)
+    worker = SummaryWorker(store, HandoffSummarizer(llm, policy.thresholds))
+    conversations = Conversations(engine(policy), store, summaries=worker)
+    talk(conversations)
+    talk(conversations, session="s2")
+    assert [row.summary_source for row in store.handoffs("waiting")] == ["pending", "pending"]
+    worker.close(timeout=WAIT_S, cut=True)
+    assert llm.stopped
+    # Staff keep the extract; nothing is left pending for the next start to redo.
+    assert [row.summary_source for row in store.handoffs("waiting")] == ["extractive", "extractive"]
 
 
 def test_conversations_wire_the_engines_llm_by_default(policy: Policy, store: Store) -> None:

@@ -111,3 +111,15 @@ def test_missing_file_is_rejected(tmp_path: Path) -> None:
     write_manifest(directory, name="policy", kind="policy", version="9.0.0")
     with pytest.raises(PolicyError, match=r"safety\.yaml: file is missing"):
         load_policy(directory)
+
+
+def test_the_llm_threshold_may_be_given_per_script() -> None:
+    from kiosk.policy.schema import Thresholds
+
+    plain = Thresholds.model_validate({"schema_version": 1, "llm": 0.7})
+    assert plain.llm_for("我的卡丢了") == plain.llm_for("lost card") == 0.7
+    split = Thresholds.model_validate({"schema_version": 1, "llm": {"han": 0.6, "other": 1.0}})
+    assert split.llm_for("我的卡丢了") == 0.6
+    assert split.llm_for("lost my card") == 1.0
+    with pytest.raises(ValueError, match="han"):
+        Thresholds.model_validate({"schema_version": 1, "llm": {"han": 1.5}})

@@ -230,7 +230,11 @@ def test_paper_runs_low_then_out_and_the_customer_keeps_their_number() -> None:
         return health.state, health.detail
 
     async def scenario() -> list[Any]:
-        return [await runtime.button("slot:queue_ticket:forex") for _ in range(3)]
+        taken = []
+        for _ in range(3):  # three customers (one session may take only a few tickets: the policy's limit)
+            await runtime.end_session("left")
+            taken.append(await runtime.button("slot:queue_ticket:forex"))
+        return taken
 
     assert printer_state() == ("ok", "")
     first, second, third = run(scenario())
@@ -248,6 +252,7 @@ def test_paper_runs_low_then_out_and_the_customer_keeps_their_number() -> None:
     assert any("printer degraded: out of paper" in p for p in runtime.problems())
     low = SimulatedPrinter(None, paper_slips=2, low_paper_slips=1)
     runtime.devices.printer = low
+    run(runtime.end_session("left"))
     run(runtime.button("slot:queue_ticket:cash"))
     assert printer_state() == ("paper_low", "1 slips left")
     low.refill(300)

@@ -6,7 +6,8 @@
   let shownTurns = 0;
 
   async function post(url, body, raw) {
-    const r = await fetch(url, raw ? { method: "POST", body: body } : {
+    // Same-origin only: the kiosk's device cookie (HttpOnly, SameSite=Strict) goes with each request.
+    const r = await fetch(url, raw ? { method: "POST", headers: { "Content-Type": "audio/wav" }, body: body } : {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
     if (!r.ok) {

@@ -1,0 +1,69 @@
+"""The systemd units pass `systemd-analyze verify`; the kiosk pings the watchdog it is given."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KIOSK = Path(sys.executable).parent / "kiosk"
+UNITS = ROOT / "deploy" / "systemd"
+
+
+def test_units_verify(tmp_path: Path) -> None:
+    # verify needs ExecStart to exist: point the units' /opt/kiosk path at this checkout's venv.
+    for unit in ("kiosk.service", "kiosk-sync.service"):
+        text = (UNITS / unit).read_text().replace("/opt/kiosk/.venv/bin/kiosk", str(KIOSK))
+        (tmp_path / unit).write_text(text)
+        for key in ("Restart=on-failure", "WatchdogSec=", "User=kiosk", "ProtectSystem=strict", "NoNewPrivileges=yes"):
+            assert key in text, (unit, key)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(tmp_path / "kiosk.service"), str(tmp_path / "kiosk-sync.service")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_kiosk_run_sends_ready_and_watchdog_pings(tmp_path: Path) -> None:
+    address = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(address)
+    sock.settimeout(120)
+    env = {
+        **{k: v for k, v in os.environ.items() if k in {"PATH", "HOME"}},
+        "PYTHONPATH": str(ROOT),
+        "KIOSK_STATE_DIR": str(tmp_path / "state"),
+        "NOTIFY_SOCKET": address,
+        "WATCHDOG_USEC": "400000",
+    }
+    proc = subprocess.Popen(
+        [str(KIOSK), "run", "--no-model", "--no-llm", "--port", "0"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        seen: list[str] = []
+        deadline = time.monotonic() + 120
+        while seen.count("WATCHDOG=1") < 3 and time.monotonic() < deadline:
+            seen.append(sock.recv(256).decode())
+        assert seen[0] == "READY=1"
+        assert seen.count("WATCHDOG=1") >= 3
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        sock.settimeout(5)
+        while "STOPPING=1" not in seen:
+            seen.append(sock.recv(256).decode())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        sock.close()
