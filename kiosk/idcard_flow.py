@@ -101,8 +101,9 @@ def form_problems(form: dict[FieldName, str]) -> list[str]:
 class IdCardFlow:
     """One customer's ID card form, from the first read to the hand-off."""
 
-    max_reads: int = 2
+    max_failures: int = 2
     reads: int = 0
+    failures: int = 0
     form: dict[FieldName, str] = field(default_factory=dict)
     corrected: set[FieldName] = field(default_factory=set)
     editing: FieldName | None = None
@@ -119,6 +120,8 @@ class IdCardFlow:
         self.reads += 1
         self.editing = None
         if isinstance(result, IdCardRead):
+            self.failures = 0
+            self.done = False  # a new card: a new form to confirm
             fields = result.fields
             self.form = {f: str(getattr(fields, f)) for f in FIELDS}
             self.corrected = set()
@@ -131,7 +134,8 @@ class IdCardFlow:
             return FlowStep("form", reply, self._form_buttons(lang))
         missing = "、".join(LABELS[f][0] for f in result.failed)
         missing_en = ", ".join(LABELS[f][1].lower() for f in result.failed)
-        if self.reads >= self.max_reads:
+        self.failures += 1
+        if self.failures >= self.max_failures:
             reply = _t(
                 lang,
                 f"抱歉，还是没能读清您的身份证（{missing}）。已为您呼叫工作人员，请稍候。",

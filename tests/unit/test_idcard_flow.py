@@ -107,3 +107,16 @@ def test_view_lists_the_fields_for_the_screen() -> None:
     fields = flow.view()["fields"]
     assert isinstance(fields, list)
     assert [f["field"] for f in fields] == ["name", "sex", "ethnicity", "birth", "address", "id_number"]
+
+
+def test_a_good_read_resets_the_failures_and_a_new_card_a_new_form() -> None:
+    flow = IdCardFlow()
+    assert flow.card(UNREADABLE, "zh").kind == "retry"
+    assert flow.card(READ, "zh").kind == "form"
+    assert flow.card(UNREADABLE, "zh").kind == "retry"  # one failure since the last good read
+    flow.card(READ, "zh")
+    assert flow.button("idcard:confirm", "zh") is not None
+    assert flow.card(READ, "zh").kind == "form"
+    step = flow.button("idcard:confirm", "zh")
+    assert step is not None
+    assert step.kind == "confirmed"
