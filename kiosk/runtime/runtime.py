@@ -24,9 +24,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from kiosk.masking import mask_pii
 from kiosk.presence import PresenceEvent, PresenceTracker
 from kiosk.runtime.config import RuntimeConfig
+from kiosk.runtime.idcard import IdCardDesk
 from kiosk.runtime.supervisor import Supervisor
 from kiosk.runtime.timing import Backoff, closed_notes, is_open, screen_mode
 from kiosk.runtime.wording import PrintProblem, closed_greeting, closed_screen, print_problem, ticket_slip
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
     from edge_models.speech import Transcript
     from edge_models.tts import Synthesizer, TtsSettings
     from edge_models.vision import FaceDetector
+    from edge_models.vision.ocr import TextReader
     from hardware.audio import Microphone
     from kiosk.conversation import Conversations
     from kiosk.dialogue.decision import Decision
@@ -101,6 +106,7 @@ class KioskRuntime:
         synth: TTS (None: no speech, subtitles only).
         detector: Face detector for presence (None: no camera presence).
         asr: Speech recognition, or a callable returning it (loaded on the first voice turn).
+        ocr: ID card OCR, or a callable returning it (default: RapidOCR, loaded on the first card).
         branch_hours: Opening hours per weekday (the policy's): out of hours the screen says when the
             branch opens next and no queue ticket is issued.
         now: Local time (injected in tests and the demo; also the public attribute ``now``).
@@ -117,6 +123,7 @@ class KioskRuntime:
         synth: Synthesizer | None = None,
         detector: FaceDetector | None = None,
         asr: AsrEngine | Callable[[], AsrEngine] | None = None,
+        ocr: TextReader | Callable[[], TextReader] | None = None,
         branch_hours: tuple[str | None, ...] | None = None,
         now: Callable[[], datetime] = datetime.now,
         clock: Callable[[], float] = time.monotonic,
@@ -150,6 +157,7 @@ class KioskRuntime:
         self._idle_since = clock()
         self._stopping = False
         self.ready = asyncio.Event()
+        self.idcard = IdCardDesk(self, ocr)  # account opening with the ID card (kiosk/runtime/idcard.py)
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self) -> None:
@@ -233,6 +241,7 @@ class KioskRuntime:
             return
         self.session_id = None
         self.elderly = False
+        self.idcard.forget()
         self._idle_since = self._clock()
         store = self.conversations.store
         if store is not None:
@@ -258,7 +267,13 @@ class KioskRuntime:
         if self.speaking:  # barge-in: a touch stops the kiosk's speech at once
             self._log("barge_in", by="touch")
             await self._interrupt()
+        if self.idcard.editing:  # the customer types a correction of the ID card form
+            return await self.idcard.correction(text[:200])
         return await self._turn(Utterance(text=text[:2000]), "text")
+
+    async def id_card(self, rgb: npt.NDArray[np.uint8] | None = None) -> TurnRecord:
+        """The customer holds their ID card to the camera (or ``rgb`` comes from a document scanner)."""
+        return await self.idcard.scan(rgb)
 
     async def button(self, button_id: str) -> TurnRecord:
         """The customer tapped a button (``staff:call``, ``ui:lang``, ``ui:elderly`` and the reply's buttons)."""
@@ -277,6 +292,10 @@ class KioskRuntime:
             if self.screen is not None:
                 self.screen.show(elderly=self.elderly)
             return TurnRecord(self.session_id or "", "button", "", "", self.lang, "", "ui", "elderly", "neutral")
+        if button_id.startswith("idcard:"):
+            record = await self.idcard.button(button_id)
+            if record is not None:
+                return record
         if button_id == "staff:call":
             text = "请帮我叫工作人员" if self.lang == "zh" else "I want to talk to a staff member"
             return await self._turn(Utterance(text=text), "button")

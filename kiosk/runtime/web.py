@@ -86,6 +86,7 @@ async def state(request: Request) -> dict[str, Any]:
         "turns": [{k: v for k, v in _record(t).items() if k != "session"} for t in list(runtime.turns)[-10:]],
         "turn_count": runtime.turn_count,
         "tickets": list(runtime.tickets_printed[-10:]),
+        "id_form": runtime.idcard.view(masked=True),
     }
 
 
@@ -177,3 +178,49 @@ async def card(body: Card, request: Request) -> dict[str, Any]:
     except CardReaderError as err:
         raise HTTPException(status_code=422, detail=str(err)) from err
     return {"ok": True}
+
+
+@router.post("/idcard")
+async def id_card(
+    request: Request,
+    via: Annotated[
+        Literal["camera", "scanner"],
+        Query(
+            description="'camera': the simulated camera shows the image while the kiosk reads one frame; "
+            "'scanner': the image comes from a document scanner."
+        ),
+    ] = "camera",
+) -> dict[str, Any]:
+    """Hold an ID card to the kiosk: the request body is a PNG or JPEG of the card's front.
+
+    The image is decoded in memory and never written anywhere.
+    """
+    import cv2
+    import numpy as np
+    import numpy.typing as npt
+
+    from kiosk.runtime.devices import SceneCamera
+
+    runtime = _runtime(request)
+    data = await request.body()
+    if not data:
+        raise HTTPException(status_code=422, detail="send a PNG or JPEG image of the card as the request body")
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    del data
+    if bgr is None or min(bgr.shape[:2]) < 16 or max(bgr.shape[:2]) > 4096:
+        raise HTTPException(status_code=422, detail="not a readable PNG or JPEG image (16 to 4096 pixels a side)")
+    rgb: npt.NDArray[np.uint8] = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    del bgr
+    camera = runtime.devices.camera
+    if via == "camera" and isinstance(camera, SceneCamera):
+        # The customer holds the card up for a moment: the kiosk reads the camera's frame, then the
+        # camera sees the customer again (the presence loop must not think they left).
+        before = camera.scene
+        camera.show(rgb)
+        try:
+            frame = await asyncio.to_thread(camera.read)
+        finally:
+            camera.show(before)
+        rgb = rgb if frame is None else frame.rgb
+    record = await asyncio.wait_for(runtime.id_card(rgb), TURN_TIMEOUT_S)
+    return {**{k: v for k, v in _record(record).items() if k != "session"}, "id_form": runtime.idcard.view(masked=True)}

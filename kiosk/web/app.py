@@ -86,7 +86,7 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
         device_token=token,
         allowed_hosts=host_allow_list(settings.host, web.allowed_hosts),
         max_body_bytes=web.max_body_bytes,
-        upload_limits={"/api/kiosk/voice": web.max_upload_bytes},
+        upload_limits={"/api/kiosk/voice": web.max_upload_bytes, "/api/kiosk/idcard": web.max_upload_bytes},
         secure_cookie=web.tls_cert is not None,
         response_headers=tuple((k.lower().encode(), v.encode()) for k, v in _SECURITY_HEADERS.items()),
     )

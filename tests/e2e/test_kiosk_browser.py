@@ -162,3 +162,45 @@ def test_the_kiosk_screen_serves_and_a_cross_origin_page_cannot(
     assert after["turn_count"] == before  # ...and nothing reached the customer's session
     assert not any("安全账户" in t["heard"] for t in after["turns"])
     context.close()
+
+
+def test_an_id_card_fills_the_account_opening_form_on_the_kiosk_page(
+    kiosk: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    """Account opening with a generated ID card: the form appears on the page, the customer confirms.
+
+    ``KIOSK_OCR_SCREENSHOTS=docs/ocr`` saves the page with the filled form for the README.
+    """
+    import random
+
+    from playwright.sync_api import Browser, expect
+
+    from edge_models.build.id_cards import camera_view, random_person
+    from kiosk.idcard import mask_id_number
+
+    assert isinstance(browser, Browser)
+    rng = random.Random(41)
+    person = random_person(rng)
+    card = tmp_path / "card.png"
+    camera_view(person, None, rng).save(card)
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{kiosk[0]}/kiosk")
+    page.fill("#text", "我想开户")
+    page.click("#say button[type=submit]")
+    page.click("#buttons button:has-text('本人')")
+    expect(page.locator("#buttons")).to_contain_text("扫描身份证")
+    page.set_input_files("#idcard-image", str(card))
+    page.click("#idcard button[type=submit]")
+    form = page.locator("#id-form")
+    expect(form).to_be_visible()
+    expect(form.locator("tr[data-field=name] td")).to_have_text(person.name)
+    expect(form.locator("tr[data-field=address] td")).to_have_text(person.address)
+    expect(form.locator("tr[data-field=id_number] td")).to_have_text(mask_id_number(person.id_number))
+    if shots := os.environ.get("KIOSK_OCR_SCREENSHOTS"):
+        page.screenshot(path=str(Path(shots) / "kiosk-page-form.png"))
+    page.click("#buttons button:has-text('确认无误')")
+    expect(page.locator("#log")).to_contain_text("handoff for staff")
+    expect(page.locator("#log")).not_to_contain_text(person.id_number)
+    context.close()

@@ -51,12 +51,32 @@
     }
   }
 
+  const idForm = document.getElementById("id-form");
+
+  function showForm(form) {
+    // The form read from the customer's ID card (the number masked; staff check the card itself).
+    idForm.hidden = !form || !form.fields.length;
+    if (idForm.hidden) return;
+    const rows = form.fields.map((f) => {
+      const tr = document.createElement("tr");
+      tr.dataset.field = f.field;
+      const th = document.createElement("th");
+      th.textContent = `${f.label_zh} / ${f.label_en}`;
+      const td = document.createElement("td");
+      td.textContent = f.value + (f.corrected ? " ✎" : "") + (form.editing === f.field ? " …" : "");
+      tr.append(th, td);
+      return tr;
+    });
+    idForm.querySelector("table").replaceChildren(...rows);
+  }
+
   async function refresh() {
     try {
       const r = await fetch("/api/kiosk/state");
       if (!r.ok) { health.textContent = "runtime not running"; return; }
       const s = await r.json();
       if (s.screen) showButtons(s.screen.buttons);
+      showForm(s.id_form);
       const fresh = Math.min(s.turn_count - shownTurns, s.turns.length);
       if (fresh > 0) for (const t of s.turns.slice(s.turns.length - fresh)) showTurn(t);
       shownTurns = s.turn_count;
@@ -79,6 +99,14 @@
     if (!file) { addLine("error", "choose a WAV file first"); return; }
     const lang = document.getElementById("voice-lang").value;
     post(`/api/kiosk/voice?lang=${encodeURIComponent(lang)}`, file, true);
+  });
+  document.getElementById("idcard").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById("idcard-image").files[0];
+    if (!file) { addLine("error", "choose an image of the card first"); return; }
+    const r = await fetch("/api/kiosk/idcard", { method: "POST", headers: { "Content-Type": file.type }, body: file });
+    if (!r.ok) { addLine("error", `${r.status}: ${JSON.stringify((await r.json()).detail)}`); return; }
+    refresh();
   });
   document.getElementById("walk-up").addEventListener("click", () => post("/api/kiosk/presence", { walk: "up" }));
   document.getElementById("walk-away").addEventListener("click", () => post("/api/kiosk/presence", { walk: "away" }));
