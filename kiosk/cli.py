@@ -196,8 +196,6 @@ def run(
     ] = None,
 ) -> None:
     """Start the kiosk: the dialogue engine behind its local page."""
-    import uvicorn
-
     from kiosk.runtime import RuntimeConfig
     from kiosk.runtime.config import load_runtime_config
     from kiosk.web.app import create_app
@@ -218,12 +216,14 @@ def run(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
     from kiosk.sdnotify import Watchdog
+    from kiosk.web.serving import serve
 
-    watchdog = Watchdog()  # READY=1 and WATCHDOG=1 pings when systemd runs the kiosk (deploy/systemd/)
-    watchdog.start()
+    # READY=1 once the page listens, WATCHDOG=1 from the event loop (deploy/systemd/).
+    watchdog = Watchdog()
     try:
-        uvicorn.run(
+        serve(
             create_app(settings),
+            watchdog,
             host=host,
             port=port,
             log_level="info",
