@@ -44,8 +44,15 @@ def _pct(part: int, whole: int) -> str:
 
 
 def _group_rows(groups: Sequence[GroupFigures]) -> list[list[str]]:
-    header = ["组别 Group", "会话 Sessions", "轮次 Turns", "直接解答 Decided", "澄清 Clarified", "转人工 Handed off"]
-    header += ["风险提示 Risk alerts", "p95 ms"]
+    header = [
+        "组别\nGroup",
+        "会话\nSessions",
+        "轮次\nTurns",
+        "直接解答\nDecided",
+        "澄清\nClarified",
+        "转人工\nHanded off",
+    ]
+    header += ["风险提示\nRisk alerts", "p95\nms"]
     rows = [header]
     for g in groups:
         rows.append(
