@@ -1,0 +1,100 @@
+"""HQ operators: accounts and sign-in for the fleet pages.
+
+The admin page's account store is reused as it is (:class:`kiosk.admin.accounts.AdminDB`:
+argon2 hashes, per-client lock-out, sessions kept as token digests, idle and
+absolute expiry) in a file of HQ's own, ``<home>/operators.db``. Operators are
+made with ``kiosk hq add-user``; every one has the ``supervisor`` role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from kiosk.admin.accounts import AdminDB, StaffUser
+from kiosk.admin.errors import SignInError
+from kiosk.admin.security import AttemptLimiter
+
+COOKIE = "hq_session"
+OPERATOR_ROLE = "supervisor"
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+
+
+def operators_db_path(home: Path) -> Path:
+    """The operators' accounts and sessions, next to the repository."""
+    return home / "operators.db"
+
+
+def open_operators(home: Path) -> AdminDB:
+    """The operators' database (created when missing)."""
+    return AdminDB(operators_db_path(home))
+
+
+def _login_page(message: str = "") -> str:
+    note = f'<p class="error">{escape(message)}</p>' if message else ""
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>HQ sign-in</title>'
+        "<style>body{font-family:sans-serif;margin:2em}.error{color:#a00}</style></head><body>"
+        f"<h1>HQ sign-in</h1>{note}"
+        '<form method="post" action="/login">'
+        '<label>User <input name="username" autocomplete="username" required></label> '
+        '<label>Password <input name="password" type="password" autocomplete="current-password" required></label> '
+        "<button>Sign in</button></form></body></html>"
+    )
+
+
+def signed_in(request: Any) -> StaffUser | None:
+    """The operator of a request's session cookie, or None."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    db: AdminDB = request.app.state.operators
+    clock: Callable[[], float] = request.app.state.clock
+    session = db.session(token, clock())
+    return session.user if session is not None else None
+
+
+def add_operator_routes(app: FastAPI, home: Path, clock: Callable[[], float]) -> None:
+    """``GET/POST /login`` and ``POST /logout`` on ``app``; the database goes on ``app.state``."""
+    app.state.operators = open_operators(home)
+    app.state.clock = clock
+    limiter = AttemptLimiter()
+
+    @app.get("/login", response_class=HTMLResponse)
+    async def login_form() -> HTMLResponse:
+        return HTMLResponse(_login_page(), headers={"Content-Security-Policy": _CSP})
+
+    @app.post("/login", response_model=None)
+    def login(request: Request, username: str = Form(""), password: str = Form("")) -> Response:
+        client = request.client.host if request.client else "-"
+        now = clock()
+        if not limiter.allow(client, now):
+            return HTMLResponse(
+                _login_page("too many attempts; wait a minute"), 429, headers={"Content-Security-Policy": _CSP}
+            )
+        db: AdminDB = app.state.operators
+        try:
+            user = db.authenticate(username, password, now, client=client)
+        except SignInError as err:
+            return HTMLResponse(_login_page(str(err)), 401, headers={"Content-Security-Policy": _CSP})
+        token, _csrf = db.open_session(user, now)
+        db.audit(user.username, "hq_sign_in", client)
+        response = RedirectResponse("/fleet", status_code=303)
+        response.set_cookie(
+            COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/"
+        )
+        return response
+
+    @app.post("/logout")
+    def logout(request: Request) -> Response:
+        token = request.cookies.get(COOKIE)
+        if token:
+            app.state.operators.close_session(token)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
