@@ -36,7 +36,7 @@ from sync.hq.db import HqDB, hq_db_path
 from sync.hq.server import MAX_REPORT_BYTES, create_hq_app
 
 CARD = "6222020200112233445"
-PASSWORD = "operator-password-1"
+PASSWORD = "operator-password-1"  # noqa: S105 - a test account
 runner = CliRunner()
 
 
@@ -241,22 +241,20 @@ def test_refusals_change_nothing(tmp_path: Path, hq: Hq) -> None:
     label = json.dumps({"items": [{"kind": "label", "item_id": "x", "text": "t", "lang": "en", "intent": "i",
                                    "labelled_at": "2026-12-05"}]}).encode()  # fmt: skip
 
+    stale = signed(state, "kiosk-7", "/api/report", REPORT, time.time() - 3600)
+    by_other = signed(other_state, "kiosk-8", "/api/report", REPORT)
+    for_intake = signed(state, "kiosk-7", "/api/intake", label)
+    huge = b"{" + b" " * MAX_REPORT_BYTES + b"}"
     cases = {
         "unsigned": (post(hq, "/api/report", REPORT, {}), 401),
         "spoofed": (post(hq, "/api/report", REPORT, spoofed.headers()), 401),
         "body swapped": (post(hq, "/api/report", REPORT.replace(b"evil", b"evil2"), good), 401),
-        "stale": (post(hq, "/api/report", REPORT, signed(state, "kiosk-7", "/api/report", REPORT, time.time() - 3600)), 401),
-        "other kiosk's report": (
-            post(hq, "/api/report", REPORT, signed(other_state, "kiosk-8", "/api/report", REPORT)),
-            403,
-        ),
+        "stale": (post(hq, "/api/report", REPORT, stale), 401),
+        "other kiosk's report": (post(hq, "/api/report", REPORT, by_other), 403),
         "unknown": (post(hq, "/api/report", REPORT, {**good, "x-kiosk-id": "kiosk-99"}), 403),
-        "labels to the report endpoint": (post(hq, "/api/report", label, signed(state, "kiosk-7", "/api/intake", label)), 401),
-        "oversized": (
-            post(hq, "/api/intake", b"{" + b" " * MAX_REPORT_BYTES + b"}", signed(state, "kiosk-7", "/api/intake", b"")),
-            413,
-        ),
-    }  # fmt: skip
+        "labels to the report endpoint": (post(hq, "/api/report", label, for_intake), 401),
+        "oversized": (post(hq, "/api/intake", huge, signed(state, "kiosk-7", "/api/intake", huge)), 413),
+    }
     for name, (response, status) in cases.items():
         assert response.status_code == status, (name, response.text)
         assert response.json()["detail"], name

@@ -131,7 +131,8 @@ def test_replay_window(offset: int, counter: int, last: int, error: type[Envelop
 
 
 def test_refusals_map_to_http_statuses() -> None:
-    assert (UnsignedError.status, BadSignatureError.status, StaleError.status, ReplayError.status) == (401, 401, 401, 409)
+    statuses = (UnsignedError.status, BadSignatureError.status, StaleError.status, ReplayError.status)
+    assert statuses == (401, 401, 401, 409)
 
 
 def test_public_key_text_round_trip(key: Ed25519PrivateKey) -> None:
@@ -142,5 +143,5 @@ def test_public_key_text_round_trip(key: Ed25519PrivateKey) -> None:
 
 @pytest.mark.parametrize("text", ["", "not base64!", base64.b64encode(b"x" * 31).decode()])
 def test_bad_public_keys_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="base64|32 bytes"):
+    with pytest.raises(ValueError, match=r"base64|32 bytes"):
         load_public_key(text)
