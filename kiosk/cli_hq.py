@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,13 +76,9 @@ def kiosks(home: HomeArg) -> None:
         raise _fail(str(err)) from err
     try:
         for enrolment in db.enrolments():
-            _print(enrolment.__dict__ if hasattr(enrolment, "__dict__") else _as_dict(enrolment))
+            _print(asdict(enrolment))
     finally:
         db.close()
-
-
-def _as_dict(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__}
 
 
 def labels(
@@ -99,9 +96,11 @@ def labels(
     try:
         db = HqDB(hq_db_path(home))
         try:
-            if accept is not None or reject is not None:
-                label_id, verdict = (accept, "accepted") if accept is not None else (reject, "rejected")
-                _print(db.judge(int(label_id or 0), verdict, by="cli"))  # type: ignore[arg-type]
+            if accept is not None:
+                _print(db.judge(accept, "accepted", by="cli"))
+                return
+            if reject is not None:
+                _print(db.judge(reject, "rejected", by="cli"))
                 return
             for row in db.labels(status):
                 _print(row)
