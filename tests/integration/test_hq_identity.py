@@ -9,6 +9,7 @@ pages need an operator's sign-in.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import threading
@@ -90,9 +91,16 @@ def provision(tmp_path: Path, hq: Hq, kiosk_id: str = "kiosk-7", base: str | Non
 
 def operator(hq: Hq) -> httpx.Client:
     client = httpx.Client(base_url=hq.base, timeout=10)
-    response = client.post("/login", data={"username": "ops", "password": PASSWORD})
+    response = client.post("/login", data={"username": "ops", "password": PASSWORD, "csrf": form_token(client)})
     assert response.status_code == 303, response.text
     return client
+
+
+def form_token(client: httpx.Client) -> str:
+    """The sign-in form's token (its cookie is kept by the client)."""
+    match = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+    assert match is not None
+    return match.group(1)
 
 
 def fleet(hq: Hq) -> list[dict[str, Any]]:
@@ -155,12 +163,15 @@ def test_fleet_pages_refuse_without_sign_in(tmp_path: Path, hq: Hq) -> None:
     with httpx.Client(base_url=hq.base, timeout=10) as stranger:
         api = stranger.get("/api/fleet")
         page = stranger.get("/fleet")
-        wrong = stranger.post("/login", data={"username": "ops", "password": "not-the-password"})
+        no_token = stranger.post("/login", data={"username": "ops", "password": PASSWORD, "csrf": "guess"})
+        token = form_token(stranger)
+        wrong = stranger.post("/login", data={"username": "ops", "password": "not-the-password", "csrf": token})
         stranger.cookies.set("hq_session", "made-up")
         forged = stranger.get("/api/fleet")
     assert api.status_code == 401
     assert (page.status_code, page.headers["location"]) == (303, "/login")
     assert "kiosk-7" not in api.text + page.text
+    assert no_token.status_code == 403
     assert wrong.status_code == 401
     assert forged.status_code == 401
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -186,7 +187,10 @@ def test_hq_publishes_rate_and_broken_model_kiosk_keeps_answering(
 
     operator = httpx.Client(base_url=base, timeout=5)
     assert operator.get("/api/fleet").status_code == 401
-    assert operator.post("/login", data={"username": "ops", "password": "operator-password-1"}).status_code == 303
+    token = re.search(r'name="csrf" value="([^"]+)"', operator.get("/login").text)
+    assert token is not None
+    signed_in = operator.post("/login", data={"username": "ops", "password": "operator-password-1", "csrf": token[1]})
+    assert signed_in.status_code == 303
     wait_for("fleet report", lambda: bool(operator.get("/api/fleet").json()))
     fleet = operator.get("/api/fleet").json()
     assert fleet[0]["kiosk_id"] == "kiosk-7"
