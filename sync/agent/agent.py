@@ -385,6 +385,8 @@ class SyncAgent:
 
     def upload(self, now: float | None = None) -> dict[str, object]:
         """Queue new staff labels and finished days' counts, then send the outbox (best effort)."""
+        if not self.config.uplink_url:
+            return {"queued": 0, "sent": 0, "left": 0, "error": "no intake URL configured"}
         now = time.time() if now is None else now
         uplink = self.uplink()
         try:
