@@ -255,7 +255,7 @@ def sync_now(state_dir: StateOption = _DEFAULT_STATE) -> None:
 
 @sync_app.command("status")
 def sync_status(state_dir: StateOption = _DEFAULT_STATE) -> None:
-    """Active versions, the agent's journal and the latest history."""
+    """Active versions, the agent's journal, the latest history and items waiting for HQ."""
     from sync.activation import active_manifest, active_root
     from sync.agent.config import load_state
     from sync.history import sync_history
@@ -264,7 +264,10 @@ def sync_status(state_dir: StateOption = _DEFAULT_STATE) -> None:
     names = sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
     active = {n: m.version for n in names if (m := active_manifest(state_dir, n)) is not None}
     history = [e.__dict__ for e in sync_history(state_dir / "kiosk.db", limit=10)]
-    _print({"active": active, "state": load_state(state_dir).model_dump(), "history": history})
+    from sync.agent.outbox import Outbox
+
+    outbox = len(Outbox(state_dir))
+    _print({"active": active, "state": load_state(state_dir).model_dump(), "history": history, "outbox": outbox})
 
 
 @sync_app.command("rollback")
