@@ -300,6 +300,8 @@ def test_enrol_refuses_a_second_key_until_revoked(tmp_path: Path, hq: Hq) -> Non
     again = runner.invoke(kiosk_cli, ["hq", "enrol", str(hq.home), "--kiosk-id", "kiosk-7", "--public-key", str(pub)])
     assert again.exit_code == 1
     assert "revoke it first" in again.output
+    listed = runner.invoke(kiosk_cli, ["hq", "kiosks", str(hq.home)])
+    assert [json.loads(line)["kiosk_id"] for line in listed.stdout.splitlines()] == ["kiosk-7"]
     shutil.copy(pub, tmp_path / "pub")
     cli("hq", "revoke", str(hq.home), "kiosk-7")
     assert cli("hq", "enrol", str(hq.home), "--kiosk-id", "kiosk-7", "--public-key", str(tmp_path / "pub"))

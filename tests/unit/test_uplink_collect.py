@@ -81,3 +81,17 @@ def test_labels_are_read_once_masked_and_a_relabel_is_new(tmp_path: Path) -> Non
     assert uplink(tmp_path).collect(today) == 2
     newest = [i for i in uplink(tmp_path).outbox.pending() if isinstance(i, LabelItem) and i.intent == "card_activate"]
     assert len(newest) == 2
+
+
+def test_a_crash_before_the_cursor_moves_queues_nothing_twice(tmp_path: Path) -> None:
+    store = Store(tmp_path / "kiosk.db")
+    turn_id = turn(store, "a", "clarify", stage="fallback")
+    store.close()
+    admin = AdminDB(tmp_path / "kiosk.db")
+    admin.label(turn_id, "card_lost", "clerk")
+    admin.close()
+    up = uplink(tmp_path)
+    assert up.collect("2000-01-01") == 1
+    (tmp_path / "sync" / "uplink.json").unlink()  # killed after the item was written, before the cursor
+    assert uplink(tmp_path).collect("2000-01-01") == 0
+    assert len(up.outbox) == 1
