@@ -344,7 +344,7 @@ class KioskRuntime:
         return recognise(engine, pcm, spoken, grammar, hints)
 
     async def _voice(self, recognise: Callable[[AsrEngine], Any], lang: str) -> TurnRecord:
-        from kiosk.dialogue.utterance import Utterance
+        from kiosk.voice_choices import Offer, offer_of, voice_utterance
 
         await self._interrupt()
         if self.session_id is None:
@@ -377,8 +377,12 @@ class KioskRuntime:
             )
             self._remember(record)
             return record
-        hint = transcript.lang if transcript.lang in ("zh", "en") else None
-        utterance = Utterance(text=transcript.text, source="voice", lang=hint, asr_confidence=transcript.confidence)
+        last = self.turns[-1] if self.turns and self.turns[-1].session == self.session_id else None
+        offer = offer_of(last.buttons, last.action) if last is not None else Offer()
+        policy = self.conversations.engine.policy
+        closed = self.config.voice.closed_vocabulary
+        # Matching by sound (pypinyin) is CPU work: off the event loop.
+        utterance, _picked = await asyncio.to_thread(voice_utterance, transcript, policy, offer, closed=closed)
         return await self._turn(utterance, "voice", asr_ms=asr_ms)
 
     def _asr_engine(self) -> AsrEngine:
