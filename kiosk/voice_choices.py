@@ -7,12 +7,14 @@ button's label in both languages and the policy's plain aliases of its value
 (:mod:`edge_models.asr.closed_vocab`). A confident match becomes that button
 press (what the customer would have tapped), so 挂诗 picks 挂失; otherwise the
 open text goes on as before. Works with any recogniser (whisper's text), in
-Mandarin and English.
+Mandarin and English. A button picked by voice carries the language heard (the
+reply follows what the customer spoke, never the language of the matched label).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -95,11 +97,30 @@ def choices(policy: Policy, buttons: Iterable[tuple[str, str]]) -> list[Choice]:
     return out
 
 
+def written_in(phrase: str, heard: str) -> bool:
+    """Whether ``heard`` contains ``phrase`` as written (case and width folded; whole words for Latin script)."""
+    p = unicodedata.normalize("NFKC", phrase).lower().strip()
+    h = unicodedata.normalize("NFKC", heard).lower()
+    if not p:
+        return False
+    if any("\u3400" <= ch <= "\u9fff" for ch in p):
+        return p in h
+    return re.search(rf"(?<![\w']){re.escape(p)}(?![\w'])", h) is not None
+
+
 def pick(policy: Policy, offer: Offer, heard: str, *, threshold: float = THRESHOLD) -> Match | None:
-    """The offered button ``heard`` names, if the last reply asked for a choice and the match is confident."""
+    """The offered button ``heard`` names, if the last reply asked for a choice and the match is confident.
+
+    A sentence that contains a choice's name as written and says more besides (我的银行卡丢了
+    after "which service?") is no pick: the dialogue engine reads the open text whole (a lost
+    card) and still fills the slot from the written name when that is all it says.
+    """
     if not offer.open or not heard.strip():
         return None
-    return match(heard, choices(policy, offer.buttons), threshold=threshold)
+    found = match(heard, choices(policy, offer.buttons), threshold=threshold)
+    if found is not None and found.coverage < 1.0 and written_in(found.phrase, heard):
+        return None
+    return found
 
 
 def voice_utterance(

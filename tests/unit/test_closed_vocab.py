@@ -124,3 +124,44 @@ def test_a_heard_slot_answer_becomes_the_button_press(policy: Policy) -> None:
     open_text, none = voice_utterance(heard, policy, offer, closed=False)
     assert none is None
     assert (open_text.source, open_text.text) == ("voice", "我要每元")
+
+
+def _ticket_question(policy: Policy) -> tuple[DialogueEngine, DialogueSession, Offer]:
+    """An English session the kiosk has just asked "which service?" (the queue ticket's slot)."""
+    engine = DialogueEngine(policy, None, tickets=MemoryTicketDispenser())
+    session = DialogueSession("s", lang="en")
+    ask = engine.handle(session, Utterance(source="button", button="intent:queue_ticket"), NOW)
+    assert (ask.action, ask.flow, ask.lang) == ("ask", "queue_ticket", "en")
+    return engine, session, offer_of([(b.id, b.label) for b in ask.buttons], ask.action)
+
+
+def test_a_spoken_pick_keeps_the_language_the_customer_spoke(policy: Policy) -> None:
+    engine, session, offer = _ticket_question(policy)
+    heard = Transcript(text="银行卡", lang="zh", confidence=0.8)  # Mandarin, after an English question
+    utterance, found = voice_utterance(heard, policy, offer)
+    assert found is not None
+    assert (utterance.source, utterance.button, utterance.lang) == ("button", "slot:queue_ticket:accounts", "zh")
+    ticket = engine.handle(session, utterance, NOW)
+    assert ticket.action == "ticket"
+    assert (ticket.lang, session.lang) == ("zh", "zh")
+    assert "开户、银行卡与账户" in ticket.reply
+    # A tap carries no language: the session's stays.
+    engine, session, _offer = _ticket_question(policy)
+    tapped = engine.handle(session, Utterance(source="button", button="slot:queue_ticket:accounts"), NOW)
+    assert tapped.lang == "en"
+
+
+@pytest.mark.parametrize(
+    ("heard", "lang", "intent"),
+    [("我的银行卡丢了", "zh", "card_lost"), ("I lost my cards", "en", "card_lost")],
+)
+def test_a_sentence_that_names_a_choice_as_written_and_says_more_stays_open_text(
+    policy: Policy, heard: str, lang: str, intent: str
+) -> None:
+    engine, session, offer = _ticket_question(policy)
+    assert pick(policy, offer, heard) is None
+    utterance, found = voice_utterance(Transcript(text=heard, lang=lang, confidence=0.8), policy, offer)
+    assert found is None
+    assert utterance.source == "voice"
+    decided = engine.handle(session, utterance, NOW)
+    assert (decided.intent, decided.lang) == (intent, lang)
