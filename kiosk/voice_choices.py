@@ -58,8 +58,8 @@ def _texts(text: Text) -> list[str]:
     return [text.zh, text.en]
 
 
-def _value_phrases(policy: Policy, flow: str, value: str) -> list[str]:
-    """Both languages' names and the plain aliases of one slot value."""
+def value_phrases(policy: Policy, flow: str, value: str) -> list[str]:
+    """Both languages' names (zh, en) and the plain aliases of one slot value; empty for an unknown value."""
     if flow == "queue_ticket":
         for service in policy.flows.queue_services:
             if service.id == value:
@@ -89,7 +89,7 @@ def choices(policy: Policy, buttons: Iterable[tuple[str, str]]) -> list[Choice]:
         kind, _, rest = button_id.partition(":")
         if kind == "slot":
             flow, _, value = rest.partition(":")
-            phrases += _value_phrases(policy, flow, value)
+            phrases += value_phrases(policy, flow, value)
         elif kind == "intent" and rest in policy.messages.intent_names:
             phrases += _texts(policy.messages.intent_names[rest])
         unique = tuple(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
