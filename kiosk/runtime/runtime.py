@@ -383,6 +383,7 @@ class KioskRuntime:
         closed = self.config.voice.closed_vocabulary
         # Matching by sound (pypinyin) is CPU work: off the event loop.
         utterance, _picked = await asyncio.to_thread(voice_utterance, transcript, policy, offer, closed=closed)
+        asr_ms = (time.perf_counter() - started) * 1000  # the match is part of understanding what was heard
         return await self._turn(utterance, "voice", asr_ms=asr_ms)
 
     def _asr_engine(self) -> AsrEngine:
