@@ -89,12 +89,15 @@ async def main(args: argparse.Namespace) -> None:
     for lang, lines in clips.items():
         e2a: list[float] = []
         parts: dict[str, list[float]] = {"asr": [], "dialogue": [], "first_audio": []}
+        unheard, heard = 0, []
         for n in range(args.voice_turns):
             frames0, t0 = runtime.screen.frames if runtime.screen else 0, time.perf_counter()
             record = await runtime.voice(lines[n % len(lines)], lang)
             busy_s = time.perf_counter() - t0
             frames = (runtime.screen.frames if runtime.screen else 0) - frames0
             fps_samples.append(frames / busy_s if busy_s > 0 else 0.0)
+            unheard += "asr" in record.skipped  # nothing recognised: the kiosk asked to repeat
+            heard.append(record.heard)
             t = record.timings_ms
             for key, values in parts.items():
                 values.append(t.get(key, 0.0))
@@ -104,9 +107,10 @@ async def main(args: argparse.Namespace) -> None:
             f"end of speech to first kiosk audio, {lang}, over {len(e2a)} voice turns (whisper-base, 2 threads), "
             f"avatar at 15 fps:"
         )
-        print(f"  p50 {pct(e2a, 50):.0f} ms, p95 {pct(e2a, 95):.0f} ms")
+        print(f"  p50 {pct(e2a, 50):.0f} ms, p95 {pct(e2a, 95):.0f} ms; nothing recognised on {unheard} turns")
         for key, values in parts.items():
             print(f"  {key}: p50 {pct(values, 50):.0f} ms, p95 {pct(values, 95):.0f} ms")
+        print(f"  heard: {' | '.join(dict.fromkeys(heard))}")
     print(f"avatar fps while ASR/engine/TTS work: mean {statistics.fmean(fps_samples):.1f}, min {min(fps_samples):.1f}")
     print(f"resident memory after voice turns: {rss_mb():.0f} MB, open files {open_files()}")
 
