@@ -210,13 +210,14 @@ def run(
     web, tls = _serving(runtime.web, host, state_dir)
     settings = _settings(state_dir, no_model, no_llm, host=host, port=port, runtime=runtime, web=web)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the previous
+    # handler. This one exits with status 0, both then and when the signal comes while the
+    # models still load (before uvicorn listens, a no-op handler would swallow a stop).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_on_signal)
     scheme = "https" if tls else "http"
     typer.echo(f"kiosk: serving on {scheme}://{host}:{port} (state in {state_dir})", err=True)
     typer.echo(f"kiosk: the kiosk screen opens {scheme}://127.0.0.1:{port}/kiosk on this machine", err=True)
-    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the
-    # previous handler: a no-op handler lets the process exit with status 0.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: None)
     from kiosk.sdnotify import Watchdog
     from kiosk.web.serving import serve
 
@@ -238,7 +239,11 @@ def run(
         )
     finally:
         watchdog.stop()
-    typer.echo("kiosk: stopped", err=True)
+        typer.echo("kiosk: stopped", err=True)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _serving(web: Any, host: str, state_dir: Path) -> tuple[Any, bool]:

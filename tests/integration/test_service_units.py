@@ -74,3 +74,26 @@ def test_kiosk_run_sends_ready_and_watchdog_pings(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         sock.close()
+
+
+def test_kiosk_run_stops_cleanly_when_told_to_while_it_starts(tmp_path: Path) -> None:
+    """A stop that comes while the kiosk is still loading (systemd stop, Ctrl-C) ends it with status 0."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k in {"PATH", "HOME"}},
+        "PYTHONPATH": str(ROOT),
+        "KIOSK_STATE_DIR": str(tmp_path / "state"),
+    }
+    proc = subprocess.Popen(
+        [str(KIOSK), "run", "--no-llm", "--port", "0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # printed once the stop handler is in place, before the models load
+            if b"kiosk: serving on" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
