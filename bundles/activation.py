@@ -17,8 +17,8 @@ import shutil
 import uuid
 from pathlib import Path
 
-from sync.bundle import Manifest, read_manifest, verify_bundle
-from sync.errors import ActivationError, BundleError
+from bundles.errors import ActivationError, BundleError
+from bundles.manifest import Manifest, read_manifest, verify_bundle
 
 
 def bundles_root(state_dir: Path) -> Path:

@@ -13,8 +13,8 @@ import tarfile
 import uuid
 from pathlib import Path, PurePosixPath
 
-from sync.bundle import MANIFEST_NAME, Manifest, verify_bundle
-from sync.errors import BundleError, UnpackError
+from bundles.errors import BundleError, UnpackError
+from bundles.manifest import MANIFEST_NAME, Manifest, verify_bundle
 
 DEFAULT_MAX_UNPACKED = 2 << 30
 DEFAULT_MAX_MEMBERS = 10_000

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sync.errors import BundleCorruptError, BundleInvalidError, BundleMissingError
+from bundles.errors import BundleCorruptError, BundleInvalidError, BundleMissingError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_SCHEMA_VERSION = 1

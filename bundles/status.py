@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sync.bundle import atomic_write_bytes
+from bundles.manifest import atomic_write_bytes
 
 
 def sync_dir(state_dir: Path) -> Path:

@@ -7,14 +7,14 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from bundles.activation import active_dir, provision_seed
+from bundles.errors import BundleError
 from edge_models.errors import ModelError
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue.engine import DialogueEngine
 from kiosk.dialogue.faq import EmbedFn
 from kiosk.dialogue.ports import IntentClassifier, TicketDispenser
 from kiosk.policy.loader import Policy, PolicyError, load_policy
-from sync.activation import active_dir, provision_seed
-from sync.errors import SyncError
 
 if TYPE_CHECKING:
     from edge_models.embedder_onnx import OnnxEmbedder
@@ -49,7 +49,7 @@ def provision(settings: Settings, health: Health) -> None:
             continue
         try:
             provision_seed(seed, settings.state_dir)
-        except SyncError as err:
+        except BundleError as err:
             health.problems.append(f"built-in bundle {seed}: {err}")
 
 
@@ -207,7 +207,7 @@ class EngineReloader:
     """Rebuilds the engine when ``active/`` switched, only when a new conversation starts.
 
     A new bundle that does not load is reported to the sync agent
-    (:func:`sync.status.write_runtime_report`), which rolls it back; the
+    (:func:`bundles.status.write_runtime_report`), which rolls it back; the
     kiosk keeps serving with the engine it has.
 
     Args:
@@ -271,7 +271,7 @@ class EngineReloader:
         )
 
     def _active_versions(self) -> dict[str, str]:
-        from sync.activation import active_manifest
+        from bundles.activation import active_manifest
 
         versions = {}
         for name in ("policy", "nlu"):
@@ -282,7 +282,7 @@ class EngineReloader:
 
     def __call__(self) -> DialogueEngine:
         """The engine for a new conversation (rebuilt when an active version changed)."""
-        from sync.status import write_runtime_report
+        from bundles.status import write_runtime_report
 
         versions = self._active_versions()
         if versions == self._loaded:

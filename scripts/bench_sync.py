@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sync.activation import activate, active_manifest, install_bundle, provision_seed
+from bundles.activation import activate, active_manifest, install_bundle, provision_seed
+from bundles.archive import unpack_bundle
+from bundles.manifest import atomic_write_bytes, verify_bundle, write_manifest
 from sync.agent import AgentConfig, SyncAgent, save_config, trusted_root_path
-from sync.archive import unpack_bundle
-from sync.bundle import atomic_write_bytes, verify_bundle, write_manifest
 from sync.fetch import DEFAULT_CHUNK
 from sync.hq import HqRepository
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from bundles.activation import activate, active_dir, bundles_root, installed_dir
+from bundles.manifest import Manifest, read_manifest, write_manifest
 from edge_models.asr.base import AsrEngine, AsrUnsupportedError
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
-from sync.activation import activate, active_dir, bundles_root, installed_dir
-from sync.bundle import Manifest, read_manifest, write_manifest
 from sync.errors import BundleError, BundleMissingError
 
 _LOG = logging.getLogger(__name__)

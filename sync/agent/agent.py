@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sync.activation import activate, active_manifest, active_root, bundles_root, install_bundle, installed_dir
+from bundles.activation import activate, active_manifest, active_root, bundles_root, install_bundle, installed_dir
+from bundles.archive import unpack_bundle
+from bundles.history import record_event
+from bundles.manifest import verify_bundle
+from bundles.status import read_runtime_report, request_now_path, sync_dir
 from sync.agent.config import AgentConfig, AgentState, edit_state, load_state, trusted_root_path
 from sync.agent.rollback import roll_back_to
 from sync.agent.timing import HealthWindow, PollSchedule
-from sync.archive import unpack_bundle
-from sync.bundle import verify_bundle
 from sync.errors import (
     ActivationError,
     BundleError,
@@ -42,8 +44,6 @@ from sync.errors import (
     TransportError,
 )
 from sync.fetch import FetchLimits
-from sync.history import record_event
-from sync.status import read_runtime_report, request_now_path, sync_dir
 from sync.targeting import BundleTarget, is_targeted
 
 if TYPE_CHECKING:

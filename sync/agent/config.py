@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sync.bundle import atomic_write_bytes
+from bundles.manifest import atomic_write_bytes
+from bundles.status import sync_dir
 from sync.errors import SyncError
-from sync.status import sync_dir
 
 STATE_SCHEMA_VERSION = 1
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sync.activation import activate, active_manifest
+from bundles.activation import activate, active_manifest
+from bundles.history import record_event
 from sync.agent.config import edit_state
-from sync.history import record_event
 
 _LOG = logging.getLogger(__name__)
 
