@@ -142,18 +142,19 @@ def hq_fleet(home: HomeArg) -> None:
 # -- the kiosk's agent ------------------------------------------------------------------------
 
 
-def _checkers() -> dict[str, Any]:
-    def check_policy(directory: Path) -> None:
-        from kiosk.policy import load_policy
+def _checkers() -> Any:
+    """The agent's health check per kind: the kind registry's load and golden check (every kind)."""
+    from kiosk.bundle_kinds import HealthChecks, LoadOptions
+    from kiosk.config import Settings
 
-        load_policy(directory)
-
-    def check_nlu(directory: Path) -> None:
-        from edge_models.intent_onnx import OnnxIntentClassifier
-
-        OnnxIntentClassifier(directory).check_golden()
-
-    return {"policy": check_policy, "nlu": check_nlu}
+    settings = Settings()
+    return HealthChecks(
+        LoadOptions(
+            model_threads=settings.model_threads,
+            llm_threads=settings.llm_threads,
+            llm_budget_s=settings.llm_budget_s,
+        )
+    )
 
 
 def _agent(state_dir: Path) -> Any:
