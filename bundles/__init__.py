@@ -13,6 +13,7 @@ from bundles.activation import (
     active_root,
     bundles_root,
     install_bundle,
+    install_unpacked,
     installed_dir,
     provision_seed,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "active_root",
     "bundles_root",
     "install_bundle",
+    "install_unpacked",
     "installed_dir",
     "pack_bundle",
     "provision_seed",

@@ -5,8 +5,10 @@ Layout (see ARCHITECTURE.md)::
     <state>/bundles/<name>/<version>/    immutable, verified before use
     <state>/active/<name> -> ../bundles/<name>/<version>
 
-Installation copies into a hidden temporary directory and renames it into
-place, so a crash leaves either nothing or a whole bundle. Activation
+A downloaded bundle is unpacked (and hashed, once) into a staging folder and
+renamed into place (:func:`install_unpacked`); a local bundle (a seed) is
+copied into a hidden temporary directory and renamed (:func:`install_bundle`).
+A crash leaves either nothing or a whole bundle. Activation
 replaces the symlink atomically with ``os.replace``.
 """
 
@@ -68,6 +70,43 @@ def install_bundle(source: Path, state_dir: Path) -> Manifest:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return manifest
+
+
+def install_unpacked(directory: Path, manifest: Manifest, state_dir: Path) -> Manifest:
+    """Move a folder :func:`~bundles.archive.unpack_bundle` made into ``bundles/<name>/<version>/``.
+
+    The files were hashed while they were unpacked: they are renamed into
+    place, not copied or hashed again. ``directory`` must be on the same file
+    system as the state directory (the agent unpacks under ``<state>/sync/``).
+    A crash before the rename leaves only a staging folder (removed by the
+    agent's recovery); after it, a whole bundle.
+
+    Raises:
+        ActivationError: that version is installed with other content.
+        OSError: the rename failed (e.g. another file system); nothing is installed.
+    """
+    target = installed_dir(state_dir, manifest.name, manifest.version)
+    if target.exists():
+        try:
+            existing = verify_bundle(target)
+        except BundleError:
+            existing = None
+        if existing is not None and existing.files == manifest.files:
+            shutil.rmtree(directory, ignore_errors=True)
+            return existing
+        if existing is not None:
+            raise ActivationError(
+                f"{manifest.name} {manifest.version} is installed with other content; refusing to overwrite"
+            )
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(directory, target)
+    fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     return manifest
 
 
