@@ -108,14 +108,22 @@ def asr_factory(state_dir: Path, *, threads: int = 2, build_defaults: bool = Tru
             from kiosk.bundle_kinds import LoadOptions, load_checked
 
             options = LoadOptions(asr_threads=threads)
-            models.append(
-                AsrModels(
-                    state_dir,
-                    threads=threads,
-                    build_defaults=build_defaults,
-                    load=lambda directory: load_checked(directory, options, kind="asr"),
-                )
-            )
+
+            def load(directory: Path) -> AsrEngine:
+                """Load through the registry and tell the sync agent how it went (it rolls back a failure)."""
+                from bundles.manifest import read_manifest
+                from bundles.status import write_runtime_report
+
+                manifest = read_manifest(directory)
+                try:
+                    loaded: AsrEngine = load_checked(directory, options, kind="asr")
+                except Exception as err:
+                    write_runtime_report(state_dir, manifest.name, manifest.version, False, str(err))
+                    raise
+                write_runtime_report(state_dir, manifest.name, manifest.version, True)
+                return loaded
+
+            models.append(AsrModels(state_dir, threads=threads, build_defaults=build_defaults, load=load))
         return models[0].engine_for("auto")
 
     return engine

@@ -121,3 +121,26 @@ def test_llm_and_asr_switched_under_a_running_kiosk_are_used_from_the_next_conve
 
 def active_dir_of(state: Path, name: str) -> Path:
     return (state / "active" / name).resolve()
+
+
+def test_an_asr_bundle_that_does_not_load_is_reported_to_the_agent(tmp_path: Path) -> None:
+    from bundles.status import read_runtime_report
+    from edge_models import ModelError
+
+    state = tmp_path / "state"
+    broken = installed_dir(state, "asr-whisper", "9.9")
+    (broken / "model").mkdir(parents=True)
+    (broken / "model" / "model.bin").write_bytes(b"not a model")
+    write_manifest(
+        broken,
+        name="asr-whisper",
+        kind="asr-multi",
+        version="9.9",
+        source={"engine": "faster-whisper", "languages": ["en"]},
+    )
+    activate(state, "asr-whisper", "9.9")
+    with pytest.raises(ModelError):
+        asr_factory(state, build_defaults=False)()
+    report = read_runtime_report(state, "asr-whisper")
+    assert report is not None
+    assert (report.version, report.ok) == ("9.9", False)
