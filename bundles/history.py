@@ -1,24 +1,16 @@
-"""The local sync history in ``<state>/kiosk.db`` (table ``sync_events``), for the admin page."""
+"""The local sync history in ``<state>/kiosk.db`` (table ``sync_events``, schema owned by :mod:`statedb`)."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sync_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    event TEXT NOT NULL,
-    name TEXT NOT NULL DEFAULT '',
-    version TEXT NOT NULL DEFAULT '',
-    ok INTEGER NOT NULL,
-    detail TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS sync_events_at ON sync_events(at);
-"""
+from statedb import SchemaError, ensure_schema
+
+_LOG = logging.getLogger(__name__)
 
 EVENTS = ("check", "download", "install", "rejected", "activated", "confirmed", "rolled_back", "error")
 
@@ -40,15 +32,26 @@ def _connect(db_path: Path) -> sqlite3.Connection:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(db_path, timeout=10)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.executescript(_SCHEMA)
+    try:
+        ensure_schema(conn, str(db_path))
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
 def record_event(
     db_path: Path, event: str, *, name: str = "", version: str = "", ok: bool = True, detail: str = ""
 ) -> None:
-    """Append an event to the history (``event`` is one of :data:`EVENTS`)."""
-    conn = _connect(db_path)
+    """Append an event to the history (``event`` is one of :data:`EVENTS`).
+
+    A ``kiosk.db`` of a newer schema is left alone (logged): the history never stops an update.
+    """
+    try:
+        conn = _connect(db_path)
+    except SchemaError as err:
+        _LOG.warning("sync event not recorded: %s", err)
+        return
     try:
         with conn:
             conn.execute(
