@@ -284,8 +284,8 @@ def policy_manifest(
     origin: Annotated[str, typer.Option(help="'hq' or 'seed'.")] = "hq",
 ) -> None:
     """Validate a policy directory and write its manifest.json."""
+    from bundles.manifest import write_manifest
     from kiosk.policy import PolicyError, load_policy
-    from sync.bundle import write_manifest
 
     try:
         load_policy(directory, verify=False)

@@ -270,7 +270,7 @@ def main() -> None:
     if "asr" not in sections:
         import asyncio
 
-        from sync.activation import active_dir
+        from bundles.activation import active_dir
 
         models = AsrModels(state, threads=args.threads)
         whisper = models.engine_for("en")
@@ -393,7 +393,7 @@ def main() -> None:
     rows.append(("endpointing wait (trailing silence, audio time)", f"{Endpointer().settings.end_silence_ms:.0f} ms"))
     rows.append(("intent model", health.nlu_version if seeds else "rules only (no NLU bundle built)"))
     if "cer" in sections:
-        from sync.activation import active_dir
+        from bundles.activation import active_dir
 
         directory = active_dir(state, "asr-whisper")
         rows += mandarin_cer(directory / "model" if directory else Path(), args.threads)

@@ -135,6 +135,7 @@ class KioskRuntime:
         self.synth = synth
         self.detector = detector
         self._asr = asr
+        self._asr_session: tuple[str | None, AsrEngine] | None = None  # (conversation, its recogniser)
         self.branch_hours = branch_hours
         self.now = now
         self._clock = clock
@@ -358,6 +359,8 @@ class KioskRuntime:
         except RuntimeStageError:
             transcript = None
         asr_ms = (time.perf_counter() - started) * 1000
+        if transcript is not None:
+            self._log("recognised", model=transcript.model, engine=transcript.engine)
         if transcript is None or not transcript.text.strip():
             reply = SORRY["asr"][self.lang]
             await self._say(reply, self.lang, "apologetic", ())
@@ -387,11 +390,18 @@ class KioskRuntime:
         return await self._turn(utterance, "voice", asr_ms=asr_ms)
 
     def _asr_engine(self) -> AsrEngine:
+        """The recogniser for this conversation: a factory is asked again when a new one starts.
+
+        So an ASR bundle the sync agent switched is used from the next conversation on,
+        and the current one finishes on the engine it started with.
+        """
         if self._asr is None:
             raise RuntimeStageError("no speech recognition on this kiosk")
-        if callable(self._asr) and not hasattr(self._asr, "transcribe"):
-            self._asr = self._asr()
-        return self._asr  # type: ignore[return-value]
+        if not callable(self._asr) or hasattr(self._asr, "transcribe"):
+            return self._asr  # type: ignore[return-value]
+        if self._asr_session is None or self._asr_session[0] != self.session_id:
+            self._asr_session = (self.session_id, self._asr())
+        return self._asr_session[1]
 
     # -- the turn ---------------------------------------------------------------
     async def _turn(self, utterance: Any, source: str, asr_ms: float | None = None) -> TurnRecord:

@@ -18,11 +18,11 @@ from typing import IO, Any
 import httpx
 import pytest
 
+from bundles.activation import active_manifest
+from bundles.history import sync_history
+from bundles.manifest import write_manifest
 from kiosk.assembly import Health, provision
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
-from sync.activation import active_manifest
-from sync.bundle import write_manifest
-from sync.history import sync_history
 
 KIOSK = Path(sys.executable).parent / "kiosk"
 OLD_USD_BUY = "709.52"
