@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.dialogue.decision import Decision
+from kiosk.dialogue.decision import Decision, Reason
 from kiosk.masking import mask_pii
 from kiosk.sqlite_base import LockedSqlite
 
@@ -117,7 +117,19 @@ class HandoffRow:
 _HANDOFF_COLS = "id, session_id, at, kind, reason, lang, summary, status, summary_source"
 # Columns added after a table was first created; added to an existing kiosk.db when missing
 # (nullable, so older code reads the database unchanged and the schema version stays).
-_ADDED_COLUMNS = (("handoffs", "summary_source", "TEXT"), ("turns", "reply_source", "TEXT"))
+_ADDED_COLUMNS = (
+    ("handoffs", "summary_source", "TEXT"),
+    ("turns", "reply_source", "TEXT"),
+    ("turns", "reason", "TEXT"),  # JSON of Decision.reason (issue 14), masked
+)
+
+
+def masked_reason(reason: Reason | None) -> str | None:
+    """The reason as stored: JSON, its sentence and evidence labels masked (they may quote the customer)."""
+    if reason is None:
+        return None
+    evidence = tuple(e.model_copy(update={"label": mask_pii(e.label)}) for e in reason.evidence)
+    return reason.model_copy(update={"text": mask_pii(reason.text), "evidence": evidence}).model_dump_json()
 
 
 def _now() -> str:
@@ -219,7 +231,7 @@ class Store(LockedSqlite):
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO turns (session_id, at, source, text, lang, intent, stage, confidence, action, reply,"
-                " latency_ms, reply_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " latency_ms, reply_source, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     _now(),
@@ -233,6 +245,7 @@ class Store(LockedSqlite):
                     mask_pii(decision.reply),
                     round(latency_ms, 3),
                     written,
+                    masked_reason(decision.reason),
                 ),
             )
             db.execute("UPDATE sessions SET lang = ? WHERE id = ?", (decision.lang, session_id))
