@@ -70,6 +70,12 @@ CREATE TABLE IF NOT EXISTS settings (
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ratings (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+    at TEXT NOT NULL,
+    rating TEXT NOT NULL,
+    source TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS handoff_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     handoff_id INTEGER NOT NULL REFERENCES handoffs(id),
@@ -258,6 +264,22 @@ class Store(LockedSqlite):
         else:
             rows = self._query("SELECT * FROM turns WHERE session_id = ? ORDER BY id DESC LIMIT ?", (session_id, limit))
         return [dict(r) for r in reversed(rows)]
+
+    def rate_session(self, session_id: str, rating: str, source: str) -> bool:
+        """Record the customer's rating of a session (the last one counts); False when there is no such session.
+
+        ``rating`` is ``good``, ``bad`` or ``skipped``; ``source`` how it was given (``tap``, ``text``, ``voice``).
+        """
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                return False
+            db.execute(
+                "INSERT INTO ratings (session_id, at, rating, source) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(session_id) DO UPDATE SET at = excluded.at, rating = excluded.rating,"
+                " source = excluded.source",
+                (session_id, _now(), rating, source),
+            )
+        return True
 
     # -- hand-offs ------------------------------------------------------------
 
