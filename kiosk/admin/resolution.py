@@ -6,7 +6,8 @@ session's. Definitions (docs/adr/0021-why-this-answer-and-resolution.md):
 
 - served: some turn answered or issued a ticket for an intent other than ``out_of_scope``;
 - first-contact resolution: served, with no hand-off or risk alert and no repeat question
-  (no turn where the kiosk had to clarify or ask again, and no service intent decided twice);
+  (no turn where the kiosk had to clarify or ask again, and no service intent asked for twice;
+  a flow completing its own intent is not a repeat);
 - satisfaction: good ratings over good + bad ratings (skipped ratings are counted, not scored);
 - ticket conversion: sessions in which a queue ticket was issued, over sessions.
 """
@@ -94,6 +95,8 @@ def outcomes(db: AdminDB, since: str) -> list[SessionOutcome]:
     for s in sessions:
         ts = by_session.get(s["id"], [])
         services = [t["intent"] for t in ts if t["stage"] != "fallback" and t["intent"] not in _NOT_A_SERVICE]
+        asked = [t["intent"] for t in ts if t["stage"] not in ("fallback", "flow")]
+        asked = [i for i in asked if i not in _NOT_A_SERVICE]
         decided = [t["intent"] for t in ts if t["action"] in ("answer", "ticket", "ask", "handoff", "risk_alert")]
         intent = services[0] if services else (decided[0] if decided else "none")
         out.append(
@@ -105,7 +108,7 @@ def outcomes(db: AdminDB, since: str) -> list[SessionOutcome]:
                 served=any(t["action"] in ("answer", "ticket") and t["intent"] != "out_of_scope" for t in ts),
                 handed_off=s["id"] in handoffs or any(t["action"] in ("handoff", "risk_alert") for t in ts),
                 repeated=any(t["action"] == "clarify" for t in ts)
-                or len(services) != len(set(services))
+                or len(asked) != len(set(asked))
                 or any(t["stage"] == "fallback" and t["action"] == "ask" for t in ts),
                 ticket=any(t["action"] == "ticket" for t in ts),
                 rating=ratings.get(s["id"]),
