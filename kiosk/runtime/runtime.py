@@ -31,6 +31,7 @@ from kiosk.masking import mask_pii
 from kiosk.presence import PresenceEvent, PresenceTracker
 from kiosk.runtime.config import RuntimeConfig
 from kiosk.runtime.idcard import IdCardDesk
+from kiosk.runtime.rating import ASK, THANKS, RatingOffer
 from kiosk.runtime.supervisor import Supervisor
 from kiosk.runtime.timing import Backoff, closed_notes, is_open, screen_mode
 from kiosk.runtime.wording import PrintProblem, closed_greeting, closed_screen, print_problem, ticket_slip
@@ -158,6 +159,7 @@ class KioskRuntime:
         self._stopping = False
         self.ready = asyncio.Event()
         self.idcard = IdCardDesk(self, ocr)  # account opening with the ID card (kiosk/runtime/idcard.py)
+        self.rating = RatingOffer()  # the end-of-conversation rating (kiosk/runtime/rating.py)
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self) -> None:
@@ -236,6 +238,7 @@ class KioskRuntime:
     async def end_session(self, outcome: str = "left") -> None:
         """The customer left: end the session, forget it on screen (privacy), reset."""
         await self._interrupt()
+        self.rating.close()
         session = self.session_id
         if session is None:
             return
@@ -390,6 +393,11 @@ class KioskRuntime:
     async def _turn(self, utterance: Any, source: str, asr_ms: float | None = None) -> TurnRecord:
         await self._interrupt()  # barge-in: a touch or a voice stops the kiosk's speech
         async with self._turn_lock:
+            if self.session_id is None and self.rating.session is not None:
+                button = utterance.button if utterance.source == "button" else None
+                taken = self.rating.take(button=button, text=None if button else utterance.text)
+                if taken is not None:
+                    return await self._rated(*taken, source)
             if self.session_id is None:
                 await self.arrive()
             session = self.session_id or ""
@@ -473,7 +481,24 @@ class KioskRuntime:
             )
             if decision.action == "end":
                 await self.end_session("resolved")
+                offered = self.rating.open(session, decision.lang)  # one tap, or said; skipping is an answer
+                if self.screen is not None:
+                    self.screen.show(said=ASK[self.rating.lang], buttons=offered)
             return record
+
+    async def _rated(self, session: str, rating: str, how: str, source: str) -> TurnRecord:
+        """Store the customer's rating of the conversation that just ended, and thank them."""
+        store = self.conversations.store
+        if store is not None:
+            await asyncio.to_thread(store.rate_session, session, rating, how)
+        lang = self.rating.lang if self.rating.lang in THANKS else "zh"
+        self._log("rated", session=session, rating=rating, how=how)
+        reply = THANKS[lang] if rating != "skipped" else ""
+        if self.screen is not None:
+            self.screen.show(said=reply, buttons=())
+        record = TurnRecord(session, source, rating, reply, lang, "", "rating", "rating", "happy")
+        self._remember(record)
+        return record
 
     async def _stage(self, name: str, work: Callable[[], T]) -> T:
         """Run blocking ``work`` off the loop within the stage's budget.

@@ -1,0 +1,58 @@
+"""The end-of-conversation rating on the kiosk screen (issue 14): one tap, or 满意 / 不满意 / good / bad said.
+
+After a conversation ends the screen offers three buttons; the next input
+may be a rating (a ``rate:*`` button, or words that are one). Anything else
+is a new customer's question: the offer lapses and the turn goes on as usual.
+Skipping is an answer. Pure: the runtime stores the rating.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.ratings import RATINGS, Rating, parse_rating
+
+BUTTON_PREFIX = "rate:"
+BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "zh": (("rate:good", "满意"), ("rate:bad", "不满意"), ("rate:skipped", "跳过")),
+    "en": (("rate:good", "Good"), ("rate:bad", "Bad"), ("rate:skipped", "Skip")),
+}
+ASK = {"zh": "您对本次服务满意吗？", "en": "How did we do today?"}
+THANKS = {"zh": "谢谢您的评价！", "en": "Thank you for your feedback!"}
+
+
+@dataclass(slots=True)
+class RatingOffer:
+    """The rating the screen is asking for, if any."""
+
+    session: str | None = None
+    lang: str = "zh"
+
+    def open(self, session: str, lang: str) -> tuple[tuple[str, str], ...]:
+        """Ask ``session`` for a rating; returns the buttons to show."""
+        self.session, self.lang = session, lang if lang in BUTTONS else "zh"
+        return BUTTONS[self.lang]
+
+    def close(self) -> None:
+        """The offer lapses (a new question, the customer left)."""
+        self.session = None
+
+    def take(self, *, button: str | None = None, text: str | None = None) -> tuple[str, Rating, str] | None:
+        """(session, rating, how) when this input answers the open offer, else None (the offer lapses on text).
+
+        A ``rate:*`` button with no open offer is ignored (returns None, the offer stays closed).
+        """
+        session = self.session
+        if session is None:
+            return None
+        if button is not None:
+            choice = button.removeprefix(BUTTON_PREFIX) if button.startswith(BUTTON_PREFIX) else None
+            for known in RATINGS:
+                if choice == known:
+                    self.session = None
+                    return session, known, "tap"  # type: ignore[return-value]
+            self.session = None
+            return None
+        said = parse_rating(text or "")
+        self.session = None
+        return None if said is None else (session, said, "voice_or_text")
