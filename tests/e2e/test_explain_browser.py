@@ -36,12 +36,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterat
     db = AdminDB(state / "kiosk.db")
     db.create_user("supervisor", PASSWORD, "supervisor")
     db.close()
+    config = state.parent / "runtime.toml"  # the whole kiosk: the live screen at /kiosk as well as the page at /
+    config.write_text("speak = false\nwidth = 270\nheight = 480\nfps = 5.0\n[devices]\ncamera = 'none'\n")
     port = free_port()
     proc = subprocess.Popen(
-        [KIOSK, "run", "--port", str(port), "--state-dir", str(state)],
+        [KIOSK, "run", "--port", str(port), "--state-dir", str(state), "--config", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env={**os.environ, "KIOSK_NO_LLM": "1"},
+        env={**os.environ, "KIOSK_NO_LLM": "1", "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -118,6 +120,23 @@ def test_ratings_reasons_and_resolution(server: str, browser: object, shots: Pat
     page.click("#say button[type=submit]")
     expect(rating).to_have_attribute("data-given", "bad")
 
+    # Customer 3 at the live kiosk screen: a queue ticket, goodbye, and the screen's rating buttons.
+    live = context.new_page()
+    live.set_default_timeout(60_000)
+    live.goto(f"{server}/kiosk")
+    live.fill("#text", "我要取号")
+    live.click("#say button[type=submit]")
+    expect(live.locator("#log")).to_contain_text("queue_ticket")
+    live.locator("#buttons button").first.click()
+    expect(live.locator("#log")).to_contain_text("· ticket ")
+    live.fill("#text", "好的谢谢 再见")
+    live.click("#say button[type=submit]")
+    expect(live.locator("#buttons")).to_contain_text("不满意")
+    expect(live.locator("#buttons")).to_contain_text("跳过")
+    live.screenshot(path=shots / "kiosk-rating.png", full_page=True)
+    live.locator("#buttons button", has_text="满意").filter(has_not_text="不").click()
+    expect(live.locator("#log")).to_contain_text("rating")
+
     # Staff: the reasons on the conversations and review pages.
     admin = context.new_page()
     admin.set_default_timeout(30_000)
@@ -144,6 +163,9 @@ def test_ratings_reasons_and_resolution(server: str, browser: object, shots: Pat
     card = by_intent.locator("tr[data-group=card_lost]")
     expect(card.locator("td.sat")).to_have_text("100%")
     expect(card.locator("td.fcr")).to_have_text("100%")
+    ticket = by_intent.locator("tr[data-group=queue_ticket]")
+    expect(ticket.locator("td.tickets")).to_have_text("100%")
+    expect(ticket.locator("td.sat")).to_have_text("100%")
     by_lang = admin.locator("table.resolution[data-by=lang]")
     expect(by_lang.locator("tr[data-group=en] td.sat")).to_have_text("0%")
     expect(admin.locator("table.resolution[data-by=day] tr[data-group]")).to_have_count(1)
@@ -151,6 +173,7 @@ def test_ratings_reasons_and_resolution(server: str, browser: object, shots: Pat
     metrics = admin.request.get(f"{server}/metrics").text()
     assert 'kiosk_satisfaction_ratio{intent="card_lost"} 1.0000' in metrics
     assert 'kiosk_ratings_window{rating="bad"} 1' in metrics
-    assert 'kiosk_first_contact_resolution_ratio{lang="zh"} 1.0000' in metrics
+    assert 'kiosk_satisfaction_ratio{lang="zh"} 1.0000' in metrics
+    assert 'kiosk_ratings_window{rating="good"} 2' in metrics
     assert not errors, errors
     context.close()
