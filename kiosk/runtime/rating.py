@@ -19,6 +19,8 @@ BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 ASK = {"zh": "您对本次服务满意吗？", "en": "How did we do today?"}
 THANKS = {"zh": "谢谢您的评价！", "en": "Thank you for your feedback!"}
+# How long the screen keeps asking before the idle screen comes back (no rating: unrated, not skipped).
+WAIT_S = 20.0
 
 
 @dataclass(slots=True)
@@ -27,11 +29,18 @@ class RatingOffer:
 
     session: str | None = None
     lang: str = "zh"
+    opened_at: float = 0.0
 
-    def open(self, session: str, lang: str) -> tuple[tuple[str, str], ...]:
-        """Ask ``session`` for a rating; returns the buttons to show."""
-        self.session, self.lang = session, lang if lang in BUTTONS else "zh"
+    def open(self, session: str, lang: str, now: float = 0.0) -> tuple[tuple[str, str], ...]:
+        """Ask ``session`` for a rating at monotonic time ``now``; returns the buttons to show."""
+        self.session, self.lang, self.opened_at = session, lang if lang in BUTTONS else "zh", now
         return BUTTONS[self.lang]
+
+    def waiting(self, now: float, wait_s: float = WAIT_S) -> bool:
+        """True while the offer is open and younger than ``wait_s``; an older one lapses."""
+        if self.session is not None and now - self.opened_at > wait_s:
+            self.session = None
+        return self.session is not None
 
     def close(self) -> None:
         """The offer lapses (a new question, the customer left)."""

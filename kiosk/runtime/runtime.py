@@ -481,7 +481,7 @@ class KioskRuntime:
             )
             if decision.action == "end":
                 await self.end_session("resolved")
-                offered = self.rating.open(session, decision.lang)  # one tap, or said; skipping is an answer
+                offered = self.rating.open(session, decision.lang, self._clock())  # a tap or words; skip counts
                 if self.screen is not None:
                     self.screen.show(said=ASK[self.rating.lang], buttons=offered)
             return record
@@ -817,7 +817,7 @@ class KioskRuntime:
             The mode shown now (pass it to the next step).
         """
         mode = self.mode()
-        if self.screen is None or self.session_id is not None:
+        if self.screen is None or self.session_id is not None or self.rating.waiting(self._clock()):
             return mode
         if mode == "attract":
             self.screen.attract_step()

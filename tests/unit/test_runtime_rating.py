@@ -38,6 +38,10 @@ def test_the_offer_takes_a_tap_words_or_lapses() -> None:
     offer.open("s4", "fr")
     assert offer.lang == "zh"
     assert offer.take(button="rate:excellent") is None
+    offer.open("s5", "en", now=100.0)
+    assert offer.waiting(110.0)
+    assert not offer.waiting(121.0)  # the screen stops asking; the session stays unrated
+    assert offer.take(button="rate:good") is None
 
 
 def ratings(store: Store) -> dict[str, str]:
