@@ -1,10 +1,12 @@
 """First-contact resolution, satisfaction and ticket conversion per intent, language and day (issue 14).
 
 A session's intent is the first intent the kiosk decided that is a service
-(not a greeting, small talk or goodbye); its language and day are the
-session's. Definitions (docs/adr/0021-why-this-answer-and-resolution.md):
+(not a greeting, small talk or goodbye), else ``(unclear)`` when the kiosk
+was unsure, else ``(none)``; its language and day are the session's.
+Definitions (docs/adr/0021-why-this-answer-and-resolution.md):
 
-- served: some turn answered or issued a ticket for an intent other than ``out_of_scope``;
+- served: some turn answered or issued a ticket for a service (not ``out_of_scope``, a greeting,
+  small talk or goodbye);
 - first-contact resolution: served, with no hand-off or risk alert and no repeat question
   (no turn where the kiosk had to clarify or ask again, and no service intent asked for twice;
   a flow completing its own intent is not a repeat);
@@ -23,6 +25,11 @@ from kiosk.admin.accounts import AdminDB
 
 GroupBy = Literal["intent", "lang", "day"]
 _NOT_A_SERVICE = frozenset({"greeting", "smalltalk", "goodbye"})
+_NOT_SERVED = _NOT_A_SERVICE | {"out_of_scope"}
+UNCLEAR = "(unclear)"
+"""The intent of a session in which the kiosk never decided a service and was unsure at least once."""
+NO_SERVICE = "(none)"
+"""The intent of a session of greetings and goodbyes only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +104,15 @@ def outcomes(db: AdminDB, since: str) -> list[SessionOutcome]:
         services = [t["intent"] for t in ts if t["stage"] != "fallback" and t["intent"] not in _NOT_A_SERVICE]
         asked = [t["intent"] for t in ts if t["stage"] not in ("fallback", "flow")]
         asked = [i for i in asked if i not in _NOT_A_SERVICE]
-        decided = [t["intent"] for t in ts if t["action"] in ("answer", "ticket", "ask", "handoff", "risk_alert")]
-        intent = services[0] if services else (decided[0] if decided else "none")
+        unsure = any(t["stage"] == "fallback" for t in ts)
+        intent = services[0] if services else UNCLEAR if unsure else NO_SERVICE
         out.append(
             SessionOutcome(
                 session_id=s["id"],
                 day=str(s["started_at"])[:10],
                 lang=s["lang"] or "?",
                 intent=intent,
-                served=any(t["action"] in ("answer", "ticket") and t["intent"] != "out_of_scope" for t in ts),
+                served=any(t["action"] in ("answer", "ticket") and t["intent"] not in _NOT_SERVED for t in ts),
                 handed_off=s["id"] in handoffs or any(t["action"] in ("handoff", "risk_alert") for t in ts),
                 repeated=any(t["action"] == "clarify" for t in ts)
                 or len(asked) != len(set(asked))

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from kiosk.admin.accounts import AdminDB
-from kiosk.config import DEFAULT_POLICY_DIR, Settings
+from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
 from tests.e2e.test_admin_browser import ARGS, CHROMIUM, free_port
 
 PASSWORD = "e2e password 2"  # noqa: S105 - a test account
@@ -32,7 +32,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterat
     from kiosk.assembly import Health, provision
 
     state = tmp_path_factory.mktemp("e2e-explain") / "state"
-    provision(Settings(state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle)), Health())
+    embedder = DEFAULT_SEED_DIR / "embedder"  # the MiniLM head runs on English: its nearest examples are shown
+    if not (embedder / "manifest.json").is_file():
+        pytest.fail(f"{embedder} is not built: run `make models`")
+    provision(Settings(state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle, embedder)), Health())
     db = AdminDB(state / "kiosk.db")
     db.create_user("supervisor", PASSWORD, "supervisor")
     db.close()
@@ -154,6 +157,8 @@ def test_ratings_reasons_and_resolution(server: str, browser: object, shots: Pat
     admin.goto(f"{server}/admin/review")
     row = admin.locator("table.review tr[data-turn]", has_text="money thing").first
     expect(row.locator("td.why summary")).to_contain_text("best guess")
+    row.locator("td.why summary").click()
+    expect(row.locator("li[data-kind=example]").first).to_be_visible()  # the MiniLM head's nearest examples
     admin.screenshot(path=shots / "review-why.png", full_page=True)
 
     # The metrics page: resolution and satisfaction per intent, language and day.

@@ -64,6 +64,11 @@ def db(tmp_path: Path) -> AdminDB:
     store.record_turn("d", "text", "x", turn("card_lost", "answer"), 1.0)
     store.record_turn("d", "text", "x", turn("human_agent", "handoff"), 1.0)
     store.add_handoff("d", "handoff", "requested", "zh", "s")
+    # e: a greeting, an unclear question and goodbye -> intent "(unclear)", not served; f: hello and goodbye only
+    for d in (turn("greeting", "answer", lang="en"), turn("fees", "clarify", "fallback", "en"), turn("goodbye", "end")):
+        store.record_turn("e", "text", "x", d, 1.0)
+    for d in (turn("greeting", "answer"), turn("goodbye", "end")):
+        store.record_turn("f", "text", "x", d, 1.0)
     assert store.rate_session("a", "good", "tap")
     assert store.rate_session("b", "good", "tap")
     assert store.rate_session("b", "bad", "text")  # the last rating counts
@@ -75,7 +80,8 @@ def db(tmp_path: Path) -> AdminDB:
 
 def test_first_contact_satisfaction_and_tickets(db: AdminDB) -> None:
     items = {o.session_id: o for o in outcomes(db, "2000-01-01")}
-    assert [items[s].first_contact for s in "abcd"] == [True, False, True, False]
+    assert [items[s].first_contact for s in "abcdef"] == [True, False, True, False, False, False]
+    assert (items["e"].intent, items["e"].served, items["f"].intent) == ("(unclear)", False, "(none)")
     assert (items["b"].repeated, items["d"].handed_off, items["c"].ticket) == (True, True, True)
     assert (items["a"].intent, items["c"].intent, items["c"].lang) == ("card_lost", "queue_ticket", "en")
     by_intent = {f.group: f for f in figures(list(items.values()), "intent")}
@@ -85,9 +91,9 @@ def test_first_contact_satisfaction_and_tickets(db: AdminDB) -> None:
     assert by_intent["queue_ticket"].satisfaction is None  # skipped only: counted, not scored
     assert by_intent["queue_ticket"].ticket_rate == 1.0
     by_lang = {f.group: f for f in figures(list(items.values()), "lang")}
-    assert (by_lang["zh"].sessions, by_lang["en"].sessions) == (3, 1)
+    assert (by_lang["zh"].sessions, by_lang["en"].sessions) == (5, 1)  # a session takes its last turn's language
     (day,) = figures(list(items.values()), "day")
-    assert (day.sessions, day.first_contact, day.tickets) == (4, 2, 1)
+    assert (day.sessions, day.first_contact, day.tickets) == (6, 2, 1)
     assert outcomes(db, "2999-01-01") == []
 
 
