@@ -17,6 +17,8 @@ BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
     "zh": (("rate:good", "满意"), ("rate:bad", "不满意"), ("rate:skipped", "跳过")),
     "en": (("rate:good", "Good"), ("rate:bad", "Bad"), ("rate:skipped", "Skip")),
 }
+# Said instead of tapped: added to the recogniser's grammar and hints while the offer is open.
+WORDS = {"zh": ("满意", "不满意", "跳过"), "en": ("good", "bad", "skip")}
 ASK = {"zh": "您对本次服务满意吗？", "en": "How did we do today?"}
 THANKS = {"zh": "谢谢您的评价！", "en": "Thank you for your feedback!"}
 # How long the screen keeps asking before the idle screen comes back (no rating: unrated, not skipped).

@@ -32,6 +32,7 @@ from kiosk.presence import PresenceEvent, PresenceTracker
 from kiosk.runtime.config import RuntimeConfig
 from kiosk.runtime.idcard import IdCardDesk
 from kiosk.runtime.rating import ASK, THANKS, RatingOffer
+from kiosk.runtime.rating import WORDS as RATING_WORDS
 from kiosk.runtime.supervisor import Supervisor
 from kiosk.runtime.timing import Backoff, closed_notes, is_open, screen_mode
 from kiosk.runtime.wording import PrintProblem, closed_greeting, closed_screen, print_problem, ticket_slip
@@ -335,7 +336,12 @@ class KioskRuntime:
         policy = self.conversations.engine.policy
         spoken = lang if lang in ("zh", "en") else self.lang
         grammar = self._phrases.grammar(policy, spoken) if self.config.voice.grammar else None
-        return grammar, self._phrases.hints(policy)
+        hints = self._phrases.hints(policy)
+        if self.rating.session is not None:  # the screen asks for a rating: its words may be said
+            words = RATING_WORDS["zh" if spoken == "zh" else "en"]
+            grammar = None if grammar is None else (*grammar, *words)
+            hints = (*hints, *words)
+        return grammar, hints
 
     def _recognise(self, engine: AsrEngine, pcm: Pcm, lang: str) -> Transcript:
         from kiosk.voice_turn import recognise

@@ -77,3 +77,13 @@ def test_the_runtime_asks_after_goodbye_and_stores_the_rating(tmp_path: Path) ->
     assert current not in (first, second, third)
     assert ratings(store) == {first: "good", second: "bad"}
     store.close()
+
+
+def test_rating_words_join_the_recognisers_phrases_while_asked() -> None:
+    engine = DialogueEngine(load_policy(DEFAULT_POLICY_DIR), None, tickets=MemoryTicketDispenser())
+    rt = KioskRuntime(Conversations(engine, None), Devices(), RuntimeConfig())
+    _, hints = rt._phrase_lists("zh")
+    assert "不满意" not in hints
+    rt.rating.open("s", "zh")
+    _, hints = rt._phrase_lists("zh")
+    assert {"满意", "不满意", "跳过"} <= set(hints)
