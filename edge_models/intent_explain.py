@@ -131,7 +131,7 @@ class ExampleIndex:
         """The ``k`` examples with the highest cosine to ``vector``, nearest first."""
         v = vector.astype(np.float32).reshape(-1)
         v = v / max(float(np.linalg.norm(v)), 1e-9)
-        sims = self.vectors @ v
+        sims = np.einsum("ij,j->i", self.vectors, v)  # no BLAS threads: they contend with onnxruntime's
         order = np.argsort(-sims)[:k]
         return tuple(NearExample(self.texts[i], self.intents[i], round(float(sims[i]), 4)) for i in order)
 

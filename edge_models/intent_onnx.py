@@ -175,6 +175,8 @@ class OnnxIntentClassifier:
         #: Training examples for nearest-example explanations (None: the bundle keeps none).
         self.examples = ExampleIndex.load(bundle_dir) if self._head is not None else None
         self._names: tuple[str, ...] | None = None
+        # The last sentence vector the head used (text, vector): explain() reuses it instead of embedding again.
+        self._last_vector: tuple[str, npt.NDArray[np.float32]] | None = None
 
     @property
     def threshold(self) -> float:
@@ -230,7 +232,9 @@ class OnnxIntentClassifier:
         logit = bias + sum(f.weight for f in found)
         examples: tuple[NearExample, ...] = ()
         if self.examples is not None and self._embedder is not None and text and not has_han(text):
-            examples = self.examples.nearest(self._embedder.embed([text])[0], k)
+            last = self._last_vector
+            vector = last[1] if last is not None and last[0] == text else self._embedder.embed([text])[0]
+            examples = self.examples.nearest(vector, k)
         return ModelExplanation(intent, tuple(found[:k]), round(bias, 4), round(logit, 4), examples)
 
     def predict_batch(self, texts: list[str]) -> npt.NDArray[np.float64]:
@@ -250,6 +254,7 @@ class OnnxIntentClassifier:
         latin = [i for i, text in enumerate(texts) if text and not has_han(text)]
         if latin:
             vectors = embedder.embed([texts[i] for i in latin])
+            self._last_vector = (texts[latin[-1]], vectors[-1])
             head_probs = softmax(head.logits(vectors), calibration.temperature)
             probs[latin] = mix_log_probs(probs[latin], head_probs, calibration.weight, calibration.mix_temperature)
         return probs
