@@ -19,6 +19,7 @@ import typer
 from kiosk.cli_admin import app as admin_app
 from kiosk.cli_avatar import register as register_avatar
 from kiosk.cli_demo import demo as demo_command
+from kiosk.cli_hq import register as register_hq
 from kiosk.cli_sync import hq_app, sync_app
 from kiosk.cli_voice import register as register_voice
 from kiosk.config import Settings, default_state_dir
@@ -27,6 +28,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Branch kiosk
 policy_app = typer.Typer(no_args_is_help=True, help="Policy bundles (HQ tooling).")
 app.add_typer(policy_app, name="policy")
 app.add_typer(hq_app, name="hq")
+register_hq(hq_app)  # kiosk hq enrol, revoke, kiosks, labels, add-user
 app.add_typer(sync_app, name="sync")
 app.add_typer(admin_app, name="admin")
 register_voice(app)  # kiosk asr, kiosk say
@@ -218,8 +220,6 @@ def run(
     ] = None,
 ) -> None:
     """Start the kiosk: the dialogue engine behind its local page."""
-    import uvicorn
-
     from kiosk.runtime import RuntimeConfig
     from kiosk.runtime.config import load_runtime_config
     from kiosk.web.app import create_app
@@ -240,12 +240,14 @@ def run(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
     from kiosk.sdnotify import Watchdog
+    from kiosk.web.serving import serve
 
-    watchdog = Watchdog()  # READY=1 and WATCHDOG=1 pings when systemd runs the kiosk (deploy/systemd/)
-    watchdog.start()
+    # READY=1 once the page listens, WATCHDOG=1 from the event loop (deploy/systemd/).
+    watchdog = Watchdog()
     try:
-        uvicorn.run(
+        serve(
             create_app(settings),
+            watchdog,
             host=host,
             port=port,
             log_level="info",

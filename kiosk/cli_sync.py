@@ -171,14 +171,16 @@ def sync_init(  # noqa: PLR0917 - typer maps parameters to options
     branch: Annotated[str, typer.Option(help="This kiosk's branch.")] = "",
     channel: Annotated[str, typer.Option(help="Release channel.")] = "stable",
     report_url: Annotated[str, typer.Option(help="Where to POST status reports.")] = "",
+    intake_url: Annotated[str, typer.Option(help="Where to POST labels and counts (default: beside reports).")] = "",
     poll_s: Annotated[float, typer.Option(help="Seconds between polls.")] = 300.0,
     health_window_s: Annotated[float, typer.Option(help="Watch after activation, seconds.")] = 60.0,
     max_backoff_s: Annotated[float, typer.Option(help="Longest wait between polls while HQ fails.")] = 3600.0,
 ) -> None:
-    """Provision this kiosk for sync: trusted root and HQ address."""
+    """Provision this kiosk for sync: trusted root, HQ address and its device key (printed for HQ to enrol)."""
     from pydantic import ValidationError
 
     from sync.agent import AgentConfig, save_config, trusted_root_path
+    from sync.agent.identity import create_identity, identity_dir
     from sync.bundle import atomic_write_bytes
 
     base = url.rstrip("/")
@@ -190,6 +192,7 @@ def sync_init(  # noqa: PLR0917 - typer maps parameters to options
             branch=branch,
             channel=channel,
             report_url=report_url,
+            intake_url=intake_url,
             poll_s=poll_s,
             health_window_s=health_window_s,
             max_backoff_s=max_backoff_s,
@@ -203,7 +206,9 @@ def sync_init(  # noqa: PLR0917 - typer maps parameters to options
         raise _fail(f"cannot read trusted root {root}: {err}") from err
     atomic_write_bytes(trusted_root_path(state_dir), data)
     save_config(state_dir, config)
-    _print(config.model_dump())
+    created, public_key = create_identity(state_dir)
+    key_file = identity_dir(state_dir) / "device.pub"
+    _print({**config.model_dump(), "public_key": public_key, "public_key_file": str(key_file), "new_key": created})
 
 
 @sync_app.command("run")
@@ -223,7 +228,8 @@ def sync_run(
         result = agent.sync_once()
         agent.watch()
         agent.report(result)
-        _print(result.__dict__)
+        uploaded = agent.upload()
+        _print({**result.__dict__, "uploaded": uploaded})
         raise typer.Exit(0 if result.ok else 1)
     os.nice(5)
     stop = threading.Event()
@@ -249,7 +255,7 @@ def sync_now(state_dir: StateOption = _DEFAULT_STATE) -> None:
 
 @sync_app.command("status")
 def sync_status(state_dir: StateOption = _DEFAULT_STATE) -> None:
-    """Active versions, the agent's journal and the latest history."""
+    """Active versions, the agent's journal, the latest history and items waiting for HQ."""
     from sync.activation import active_manifest, active_root
     from sync.agent.config import load_state
     from sync.history import sync_history
@@ -258,7 +264,10 @@ def sync_status(state_dir: StateOption = _DEFAULT_STATE) -> None:
     names = sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
     active = {n: m.version for n in names if (m := active_manifest(state_dir, n)) is not None}
     history = [e.__dict__ for e in sync_history(state_dir / "kiosk.db", limit=10)]
-    _print({"active": active, "state": load_state(state_dir).model_dump(), "history": history})
+    from sync.agent.outbox import Outbox
+
+    outbox = len(Outbox(state_dir))
+    _print({"active": active, "state": load_state(state_dir).model_dump(), "history": history, "outbox": outbox})
 
 
 @sync_app.command("rollback")

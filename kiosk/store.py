@@ -126,6 +126,7 @@ _HANDOFF_COLS = "id, session_id, at, kind, reason, lang, summary, status, summar
 _ADDED_COLUMNS = (
     ("handoffs", "summary_source", "TEXT"),
     ("turns", "reply_source", "TEXT"),
+    ("sessions", "elderly", "INTEGER"),  # the customer chose elderly-friendly mode (the fairness table)
     ("turns", "reason", "TEXT"),  # JSON of Decision.reason (issue 14), masked
 )
 
@@ -219,6 +220,12 @@ class Store(LockedSqlite):
                 "UPDATE sessions SET ended_at = ?, outcome = ? WHERE id = ? AND ended_at IS NULL",
                 (_now(), outcome, session_id),
             )
+
+    def set_session_elderly(self, session_id: str, on: bool) -> None:
+        """Record whether the customer of this session chose the elderly-friendly mode."""
+        self.start_session(session_id)
+        with self._tx() as db:
+            db.execute("UPDATE sessions SET elderly = ? WHERE id = ?", (int(on), session_id))
 
     def end_open_sessions(self, outcome: str = "interrupted") -> int:
         """End every session still open (left so by a kiosk that was killed); returns how many."""

@@ -99,7 +99,11 @@ def change_setting(
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResponse:
     """Who did what, when."""
-    return page(request, ctx, session, "audit", entries=db.audit_log(300), limited=ctx.limiter.blocked)
+    first = datetime.now(UTC).date().replace(day=1)
+    last_month = (first - timedelta(days=1)).strftime("%Y-%m")
+    return page(
+        request, ctx, session, "audit", entries=db.audit_log(300), limited=ctx.limiter.blocked, last_month=last_month
+    )
 
 
 # -- metrics ------------------------------------------------------------------------

@@ -293,6 +293,8 @@ class KioskRuntime:
             return TurnRecord(self.session_id or "", "button", "", "", self.lang, "", "ui", "language", "neutral")
         if button_id == "ui:elderly":  # this customer's choice: larger text, slower speech, until they leave
             self.elderly = not self.elderly
+            if self.session_id is not None and self.conversations.store is not None:
+                await asyncio.to_thread(self.conversations.store.set_session_elderly, self.session_id, self.elderly)
             if self.screen is not None:
                 self.screen.show(elderly=self.elderly)
             return TurnRecord(self.session_id or "", "button", "", "", self.lang, "", "ui", "elderly", "neutral")
@@ -351,7 +353,7 @@ class KioskRuntime:
         return recognise(engine, pcm, spoken, grammar, hints)
 
     async def _voice(self, recognise: Callable[[AsrEngine], Any], lang: str) -> TurnRecord:
-        from kiosk.dialogue.utterance import Utterance
+        from kiosk.voice_choices import Offer, offer_of, voice_utterance
 
         await self._interrupt()
         if self.session_id is None:
@@ -384,8 +386,13 @@ class KioskRuntime:
             )
             self._remember(record)
             return record
-        hint = transcript.lang if transcript.lang in ("zh", "en") else None
-        utterance = Utterance(text=transcript.text, source="voice", lang=hint, asr_confidence=transcript.confidence)
+        last = self.turns[-1] if self.turns and self.turns[-1].session == self.session_id else None
+        offer = offer_of(last.buttons, last.action) if last is not None else Offer()
+        policy = self.conversations.engine.policy
+        closed = self.config.voice.closed_vocabulary
+        # Matching by sound (pypinyin) is CPU work: off the event loop.
+        utterance, _picked = await asyncio.to_thread(voice_utterance, transcript, policy, offer, closed=closed)
+        asr_ms = (time.perf_counter() - started) * 1000  # the match is part of understanding what was heard
         return await self._turn(utterance, "voice", asr_ms=asr_ms)
 
     def _asr_engine(self) -> AsrEngine:

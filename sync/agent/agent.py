@@ -20,6 +20,7 @@ import json
 import logging
 import random
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,7 +30,9 @@ from typing import TYPE_CHECKING
 
 from sync.activation import activate, active_manifest, active_root, bundles_root, install_bundle, installed_dir
 from sync.agent.config import AgentConfig, AgentState, load_state, save_state, trusted_root_path
+from sync.agent.identity import DeviceSigner
 from sync.agent.timing import HealthWindow, PollSchedule
+from sync.agent.uplink import Uplink
 from sync.archive import unpack_bundle
 from sync.bundle import verify_bundle
 from sync.errors import (
@@ -343,12 +346,14 @@ class SyncAgent:
 
     # -- reporting and the loop -------------------------------------------------------------
 
+    def uplink(self) -> Uplink:
+        """Signed posts to HQ, and the outbox of labels and counts."""
+        return Uplink(self.state_dir, DeviceSigner(self.state_dir, self.config.kiosk_id), self.config.uplink_url)
+
     def report(self, result: CycleResult | None = None) -> None:
-        """POST this kiosk's versions and health to HQ (best effort, short timeout)."""
+        """POST this kiosk's versions and health to HQ, signed (best effort, short timeout)."""
         if not self.config.report_url:
             return
-        import urllib3
-
         state = load_state(self.state_dir)
         names = (
             sorted(p.name for p in active_root(self.state_dir).iterdir())
@@ -371,16 +376,28 @@ class SyncAgent:
             "rejected": {n: b.rejected for n, b in state.bundles.items() if b.rejected},
         }
         try:
-            urllib3.request(
-                "POST",
-                self.config.report_url,
-                body=json.dumps(body).encode(),
-                headers={"Content-Type": "application/json"},
-                timeout=urllib3.Timeout(connect=3.0, read=5.0),
-                retries=False,
-            )
-        except urllib3.exceptions.HTTPError as err:
-            _LOG.info("status report not delivered: %s", err)
+            sent = self.uplink().post(self.config.report_url, json.dumps(body).encode(), time.time())
+        except SyncError as err:
+            _LOG.warning("status report not signed: %s", err)
+            return
+        if sent.status != 200:
+            _LOG.info("status report not delivered: %s", sent.error or f"HTTP {sent.status} {sent.body[:200]!r}")
+
+    def upload(self, now: float | None = None) -> dict[str, object]:
+        """Queue new staff labels and finished days' counts, then send the outbox (best effort)."""
+        if not self.config.uplink_url:
+            return {"queued": 0, "sent": 0, "left": 0, "error": "no intake URL configured"}
+        now = time.time() if now is None else now
+        uplink = self.uplink()
+        try:
+            queued = uplink.collect(time.strftime("%Y-%m-%d", time.gmtime(now)))
+        except (OSError, sqlite3.Error) as err:
+            _LOG.warning("cannot read labels and counts: %s", err)
+            queued = 0
+        result = uplink.flush(now)
+        if result["error"] and result["left"]:
+            _LOG.info("%s item(s) wait for HQ: %s", result["left"], result["error"])
+        return {"queued": queued, **result}
 
     def run(self, stop: threading.Event, *, rand: Callable[[], float] = random.random) -> None:
         """Poll until ``stop`` is set: sync on schedule or on request, watch windows, report."""
@@ -395,6 +412,7 @@ class SyncAgent:
                 for line in result.activated:
                     _LOG.info("activated %s", line)
                 self.report(result)
+                self.upload()
                 next_poll = time.monotonic() + schedule.next_delay(result.ok, rand())
             for line in self.watch():
                 _LOG.info("%s", line)

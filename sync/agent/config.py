@@ -24,6 +24,9 @@ class AgentConfig(BaseModel):
     branch: str = Field(default="", max_length=128, description="This kiosk's branch code.")
     channel: str = Field(default="stable", pattern=r"^[a-z0-9_-]+$", description="Release channel it follows.")
     report_url: str = Field(default="", description="Where status reports are POSTed; empty: no reports.")
+    intake_url: str = Field(
+        default="", description="Where labels and daily counts are POSTed; empty: next to report_url (/api/intake)."
+    )
     poll_s: float = Field(default=300.0, gt=0, description="Seconds between polls.")
     jitter: float = Field(default=0.2, ge=0, le=1, description="Random share of the poll period.")
     max_backoff_s: float = Field(default=3600.0, gt=0, description="Longest wait while HQ is unreachable.")
@@ -33,6 +36,13 @@ class AgentConfig(BaseModel):
     read_timeout_s: float = Field(default=10.0, gt=0, description="Longest gap between received bytes.")
     total_timeout_s: float = Field(default=600.0, gt=0, description="Longest time for one download.")
     max_unpacked_bytes: int = Field(default=2 << 30, gt=0, description="Bound of an unpacked bundle.")
+
+    @property
+    def uplink_url(self) -> str:
+        """Where labels and counts go: ``intake_url``, else ``/api/intake`` beside ``report_url``."""
+        if self.intake_url or not self.report_url.endswith("/api/report"):
+            return self.intake_url
+        return self.report_url.removesuffix("/api/report") + "/api/intake"
 
 
 class BundleState(BaseModel):
