@@ -31,6 +31,8 @@ from kiosk.masking import mask_pii
 from kiosk.presence import PresenceEvent, PresenceTracker
 from kiosk.runtime.config import RuntimeConfig
 from kiosk.runtime.idcard import IdCardDesk
+from kiosk.runtime.rating import ASK, THANKS, RatingOffer
+from kiosk.runtime.rating import WORDS as RATING_WORDS
 from kiosk.runtime.supervisor import Supervisor
 from kiosk.runtime.timing import Backoff, closed_notes, is_open, screen_mode
 from kiosk.runtime.wording import PrintProblem, closed_greeting, closed_screen, print_problem, ticket_slip
@@ -159,6 +161,7 @@ class KioskRuntime:
         self._stopping = False
         self.ready = asyncio.Event()
         self.idcard = IdCardDesk(self, ocr)  # account opening with the ID card (kiosk/runtime/idcard.py)
+        self.rating = RatingOffer()  # the end-of-conversation rating (kiosk/runtime/rating.py)
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self) -> None:
@@ -237,6 +240,7 @@ class KioskRuntime:
     async def end_session(self, outcome: str = "left") -> None:
         """The customer left: end the session, forget it on screen (privacy), reset."""
         await self._interrupt()
+        self.rating.close()
         session = self.session_id
         if session is None:
             return
@@ -335,7 +339,12 @@ class KioskRuntime:
         policy = self.conversations.engine.policy
         spoken = lang if lang in ("zh", "en") else self.lang
         grammar = self._phrases.grammar(policy, spoken) if self.config.voice.grammar else None
-        return grammar, self._phrases.hints(policy)
+        hints = self._phrases.hints(policy)
+        if self.rating.session is not None:  # the screen asks for a rating: its words may be said
+            words = RATING_WORDS["zh" if spoken == "zh" else "en"]
+            grammar = None if grammar is None else (*grammar, *words)
+            hints = (*hints, *words)
+        return grammar, hints
 
     def _recognise(self, engine: AsrEngine, pcm: Pcm, lang: str) -> Transcript:
         from kiosk.voice_turn import recognise
@@ -407,6 +416,11 @@ class KioskRuntime:
     async def _turn(self, utterance: Any, source: str, asr_ms: float | None = None) -> TurnRecord:
         await self._interrupt()  # barge-in: a touch or a voice stops the kiosk's speech
         async with self._turn_lock:
+            if self.session_id is None and self.rating.session is not None:
+                button = utterance.button if utterance.source == "button" else None
+                taken = self.rating.take(button=button, text=None if button else utterance.text)
+                if taken is not None:
+                    return await self._rated(*taken, source)
             if self.session_id is None:
                 await self.arrive()
             session = self.session_id or ""
@@ -490,7 +504,24 @@ class KioskRuntime:
             )
             if decision.action == "end":
                 await self.end_session("resolved")
+                offered = self.rating.open(session, decision.lang, self._clock())  # a tap or words; skip counts
+                if self.screen is not None:
+                    self.screen.show(said=ASK[self.rating.lang], buttons=offered)
             return record
+
+    async def _rated(self, session: str, rating: str, how: str, source: str) -> TurnRecord:
+        """Store the customer's rating of the conversation that just ended, and thank them."""
+        store = self.conversations.store
+        if store is not None:
+            await asyncio.to_thread(store.rate_session, session, rating, how)
+        lang = self.rating.lang if self.rating.lang in THANKS else "zh"
+        self._log("rated", session=session, rating=rating, how=how)
+        reply = THANKS[lang] if rating != "skipped" else ""
+        if self.screen is not None:
+            self.screen.show(said=reply, buttons=())
+        record = TurnRecord(session, source, rating, reply, lang, "", "rating", "rating", "happy")
+        self._remember(record)
+        return record
 
     async def _stage(self, name: str, work: Callable[[], T]) -> T:
         """Run blocking ``work`` off the loop within the stage's budget.
@@ -809,7 +840,7 @@ class KioskRuntime:
             The mode shown now (pass it to the next step).
         """
         mode = self.mode()
-        if self.screen is None or self.session_id is not None:
+        if self.screen is None or self.session_id is not None or self.rating.waiting(self._clock()):
             return mode
         if mode == "attract":
             self.screen.attract_step()
