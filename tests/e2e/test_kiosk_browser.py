@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
-from tests.integration.runtime_helpers import device_headers
+from tests.integration.runtime_helpers import BUSY_MACHINE_TOML, device_headers
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -59,7 +59,9 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterato
     state = root / "state"
     provision(Settings(state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle)), Health())
     config = root / "runtime.toml"
-    config.write_text("speak = false\nwidth = 270\nheight = 480\nfps = 5.0\n[devices]\ncamera = 'none'\n")
+    config.write_text(
+        "speak = false\nwidth = 270\nheight = 480\nfps = 5.0\n[devices]\ncamera = 'none'\n" + BUSY_MACHINE_TOML
+    )
     port = free_port()
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
     proc = subprocess.Popen(

@@ -7,8 +7,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from kiosk.runtime.config import StageBudgets
+
 # Inside the demo branch's opening hours (branch.yaml): the runtime's injected local time.
 FRIDAY_MORNING = datetime(2026, 11, 27, 10, 30)
+# Tests check what the kiosk does, not how fast: on a busy 2-core machine no stage may be skipped for time.
+BUSY_MACHINE = StageBudgets(asr_s=60, dialogue_s=60, tts_s=60, print_s=60, presence_s=60, ocr_s=120)
+BUSY_MACHINE_TOML = "[budgets]\nasr_s = 60\ndialogue_s = 60\ntts_s = 60\nprint_s = 60\npresence_s = 60\nocr_s = 120\n"
 
 
 def wait_for(check: Callable[[], Any], timeout_s: float = 60.0) -> Any:

@@ -15,7 +15,7 @@ from kiosk.runtime import DevicesConfig, RuntimeConfig
 from kiosk.web import create_app
 from tests import fuzz_targets
 from tests.integration.admin_helpers import add_users, sign_in
-from tests.integration.runtime_helpers import FRIDAY_MORNING, kiosk_client
+from tests.integration.runtime_helpers import BUSY_MACHINE, FRIDAY_MORNING, kiosk_client
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -25,7 +25,9 @@ EXAMPLES = 200
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterator[TestClient]:
     state = tmp_path_factory.mktemp("fuzz") / "state"
-    config = RuntimeConfig(width=270, height=480, fps=5.0, speak=False, devices=DevicesConfig(camera="none"))
+    config = RuntimeConfig(
+        width=270, height=480, fps=5.0, speak=False, devices=DevicesConfig(camera="none"), budgets=BUSY_MACHINE
+    )
     settings = Settings(
         state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, use_embedder=False, runtime=config
     )

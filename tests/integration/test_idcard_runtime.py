@@ -23,7 +23,7 @@ from kiosk.policy.loader import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig
 from kiosk.runtime.devices import Devices, SceneCamera
 from kiosk.store import Store
-from tests.integration.runtime_helpers import FRIDAY_MORNING
+from tests.integration.runtime_helpers import BUSY_MACHINE, FRIDAY_MORNING
 
 T = TypeVar("T")
 
@@ -46,7 +46,9 @@ def _card(seed: int, degradation: str | None = None) -> tuple[SamplePerson, np.n
 def _kiosk(state: Path, reader: TextReader, camera: SceneCamera | None) -> tuple[KioskRuntime, Store]:
     engine = DialogueEngine(load_policy(DEFAULT_POLICY_DIR), None, tickets=MemoryTicketDispenser())
     store = Store(state / "kiosk.db")
-    rt = KioskRuntime(Conversations(engine, store), Devices(camera=camera), RuntimeConfig(), ocr=reader)
+    rt = KioskRuntime(
+        Conversations(engine, store), Devices(camera=camera), RuntimeConfig(budgets=BUSY_MACHINE), ocr=reader
+    )
     rt.now = lambda: FRIDAY_MORNING
     return rt, store
 

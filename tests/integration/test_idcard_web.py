@@ -19,13 +19,14 @@ from kiosk.presence import PresenceConfig
 from kiosk.runtime import DevicesConfig, RuntimeConfig
 from kiosk.web import create_app
 from tests.integration.admin_helpers import add_users, sign_in
-from tests.integration.runtime_helpers import FRIDAY_MORNING, kiosk_client, wait_for
+from tests.integration.runtime_helpers import BUSY_MACHINE, FRIDAY_MORNING, kiosk_client, wait_for
 
 
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterator[TestClient]:
     state = tmp_path_factory.mktemp("idcard") / "state"
     config = RuntimeConfig(
+        budgets=BUSY_MACHINE,
         presence=PresenceConfig(arrive_ms=300.0, leave_ms=800.0),
         width=270,
         height=480,

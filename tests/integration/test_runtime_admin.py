@@ -15,12 +15,13 @@ from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.runtime import Backoff, DevicesConfig, RuntimeConfig
 from kiosk.web import create_app
 from tests.integration.admin_helpers import add_users, csrf_of, sign_in
-from tests.integration.runtime_helpers import FRIDAY_MORNING, kiosk_client, wait_for
+from tests.integration.runtime_helpers import BUSY_MACHINE, FRIDAY_MORNING, kiosk_client, wait_for
 
 
 @pytest.fixture
 def kiosk(tmp_path: Path, nlu_bundle: Path) -> Iterator[TestClient]:
     config = RuntimeConfig(
+        budgets=BUSY_MACHINE,
         width=270,
         height=480,
         fps=5.0,

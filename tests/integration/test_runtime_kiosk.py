@@ -15,13 +15,14 @@ from kiosk.presence import PresenceConfig
 from kiosk.runtime import DevicesConfig, RuntimeConfig
 from kiosk.runtime.runtime import GREETING
 from kiosk.web import create_app
-from tests.integration.runtime_helpers import FRIDAY_MORNING, kiosk_client, wait_for
+from tests.integration.runtime_helpers import BUSY_MACHINE, FRIDAY_MORNING, kiosk_client, wait_for
 
 
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterator[TestClient]:
     state = tmp_path_factory.mktemp("runtime") / "state"
     config = RuntimeConfig(
+        budgets=BUSY_MACHINE,
         presence=PresenceConfig(arrive_ms=300.0, leave_ms=800.0),
         width=270,
         height=480,
@@ -130,6 +131,7 @@ def test_card_reader_and_bad_input(kiosk: TestClient) -> None:
 
 def test_a_broken_device_fails_that_device_not_the_kiosk(tmp_path: Path, nlu_bundle: Path) -> None:
     config = RuntimeConfig(
+        budgets=BUSY_MACHINE,
         width=270,
         height=480,
         speak=False,

@@ -25,7 +25,7 @@ from kiosk.store import Store
 from kiosk.web import create_app
 from kiosk.web.trust import DEVICE_COOKIE, DEVICE_HEADER
 from tests.integration.admin_helpers import add_users, sign_in
-from tests.integration.runtime_helpers import FRIDAY_MORNING, kiosk_client
+from tests.integration.runtime_helpers import BUSY_MACHINE, FRIDAY_MORNING, kiosk_client
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -51,7 +51,9 @@ def page(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterator
 def kiosk(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterator[TestClient]:
     """The whole kiosk on simulated devices (no speech: faster), as the kiosk screen."""
     state = tmp_path_factory.mktemp("kiosk") / "state"
-    config = RuntimeConfig(width=270, height=480, fps=5.0, speak=False, devices=DevicesConfig(camera="none"))
+    config = RuntimeConfig(
+        width=270, height=480, fps=5.0, speak=False, devices=DevicesConfig(camera="none"), budgets=BUSY_MACHINE
+    )
     with kiosk_client(create_app(_settings(state, nlu_bundle, runtime=config))) as client:
         client.app.state.runtime.now = lambda: FRIDAY_MORNING  # type: ignore[attr-defined]
         yield client
