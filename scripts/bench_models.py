@@ -12,6 +12,13 @@ compose call and how often the draft was shown vs the passage (and why),
 asked each FAQ entry's English question with the shipped policy's checks.
 
     .venv/bin/python scripts/bench_models.py --only compose   # just that part
+    .venv/bin/python scripts/bench_models.py --only llm --turns 40 --compose-questions 20
+
+``--only llm`` prints the LLM's figures alone (issue 12): adapter vs bare
+llama-cpp-python on the same prompt (goal >= 0.95x), label choice and composed
+answers (p50/p95, with the prefix cache; how many calls reused a saved prefix),
+and the machine's load average. ``--bundle`` measures another LLM bundle (e.g. the
+0.5B built with ``llm_bundle --model qwen0.5b``).
 """
 
 from __future__ import annotations
@@ -124,7 +131,46 @@ def bench_turns(texts: list[str], use_llm: bool) -> dict[str, Any]:
         return {**pct(samples), "stages": stages, "llm": health.llm_version, "rss_mb": rss_mb()}
 
 
-def bench_compose(bundle: Path, threads: int, limit: int) -> dict[str, Any]:
+def bench_label_choice(bundle: Path, threads: int, texts: list[str]) -> dict[str, Any]:
+    """Latency of the turns where the LLM chose the label, with the shipped policy (per-script thresholds).
+
+    The real engine decides when to ask the LLM (the intent model's top candidates
+    are the menu); a menu seen before is read from its saved KV state.
+    """
+    from edge_models.llm import LlamaModel, LlmConfig
+    from kiosk.dialogue.breaker import CircuitBreaker
+    from kiosk.llm_stage import LlmStage
+
+    with tempfile.TemporaryDirectory() as state:
+        engine, _ = build_engine(Settings(state_dir=Path(state), use_llm=False))
+        model = LlamaModel(bundle, LlmConfig(threads=threads, budget_s=120.0))
+        stage = LlmStage(model, {}, CircuitBreaker(failures=10_000))
+        engine.understander._llm = stage
+        asked: list[float] = []
+        others: list[float] = []
+        stages: dict[str, int] = {}
+        for text in texts:
+            calls = stage.calls
+            started = time.perf_counter()
+            _, u = engine.understand(text)
+            elapsed = (time.perf_counter() - started) * 1000
+            (asked if stage.calls > calls else others).append(elapsed)
+            stages[u.stage] = stages.get(u.stage, 0) + 1
+        return {
+            "texts": len(texts),
+            "llm_asked": len(asked),
+            "llm_turn": pct(asked) if asked else "LLM never asked",
+            "other_turn": pct(others) if others else "every turn asked the LLM",
+            "prefix_hits": model.prefix_hits,
+            "stages": stages,
+            "thresholds": engine.policy.thresholds.llm.model_dump()
+            if hasattr(engine.policy.thresholds.llm, "model_dump")
+            else engine.policy.thresholds.llm,
+            "load_average": Path("/proc/loadavg").read_text().split()[:3],
+        }
+
+
+def bench_compose(bundle: Path, threads: int, limit: int, lang: str = "en") -> dict[str, Any]:
     """Compose latency and outcomes over the FAQ passages' English questions.
 
     The budget is lifted so that the real latency is measured; ``over_budget``
@@ -149,15 +195,18 @@ def bench_compose(bundle: Path, threads: int, limit: int) -> dict[str, Any]:
     samples = []
     examples: list[dict[str, Any]] = []
     for entry in policy.knowledge.faq[:limit]:
+        question = entry.question.get(lang)
         started = time.perf_counter()
-        text, source = composer.answer(normalize(entry.question.en).text, FaqHit(entry, 1.0), "en")
+        text, source = composer.answer(normalize(question).text, FaqHit(entry, 1.0), lang)
         samples.append((time.perf_counter() - started) * 1000)
         if source.composed:
-            examples.append({"question": entry.question.en, "composed": text, "passage": entry.answer.en})
+            examples.append({"question": question, "composed": text, "passage": entry.answer.get(lang)})
     outcomes = dict(composer.outcomes.most_common())
     asked = len(samples)
     return {
+        "lang": lang,
         "questions": asked,
+        "prefix_hits": model.prefix_hits,
         **pct(samples),
         "over_budget": sum(ms > limits.llm_compose_budget_s * 1000 for ms in samples),
         "budget_s": limits.llm_compose_budget_s,
@@ -176,15 +225,33 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--compose-questions", type=int, default=1000, help="FAQ questions to compose answers for.")
-    parser.add_argument("--only", choices=["compose"], help="Run one part only.")
+    parser.add_argument("--only", choices=["compose", "llm"], help="Run one part only.")
+    parser.add_argument("--bundle", type=Path, default=DEFAULT_SEED_DIR / "llm", help="The LLM bundle measured.")
     args = parser.parse_args()
     normalize = Normalizer()
-    llm_bundle = DEFAULT_SEED_DIR / "llm"
+    llm_bundle = args.bundle
     if args.only == "compose":
         print(json.dumps(bench_compose(llm_bundle, args.threads, args.compose_questions), indent=2, ensure_ascii=False))
         return 0
     with (ROOT / "tests" / "data" / "nlu_hard.tsv").open(encoding="utf-8", newline="") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle, delimiter="\t")][: args.turns]
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    texts = [row["text"] for row in rows][: args.turns]
+    if args.only == "llm":
+        half = args.turns // 2  # as many Chinese lines as English ones (the LLM is asked per script)
+        mixed = [r["text"] for r in rows if r["lang"] == "zh"][:half] + [r["text"] for r in rows if r["lang"] == "en"][
+            :half
+        ]
+        llm_report = {
+            "bundle": str(llm_bundle),
+            "load_average_start": Path("/proc/loadavg").read_text().split()[:3],
+            "adapter_vs_bare": bench_llm(llm_bundle, args.threads, args.rounds),
+            "label_choice": bench_label_choice(llm_bundle, args.threads, mixed),
+            "compose_en": bench_compose(llm_bundle, args.threads, args.compose_questions, "en"),
+            "compose_zh": bench_compose(llm_bundle, args.threads, args.compose_questions, "zh"),
+            "rss_mb": rss_mb(),
+        }
+        print(json.dumps(llm_report, indent=2, ensure_ascii=False))
+        return 0
     report: dict[str, Any] = {"rss_mb_start": rss_mb()}
     report["turn_without_llm"] = bench_turns(texts, use_llm=False)
     report["turn_with_llm"] = bench_turns(texts, use_llm=True)
