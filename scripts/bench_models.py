@@ -56,61 +56,46 @@ def pct(samples: list[float]) -> dict[str, float]:
     }
 
 
-def generation(llm: Any, prompt: str, max_tokens: int) -> tuple[float, float]:
-    """(time to first token in s, tokens per second after it) for one streamed completion."""
-    started = time.perf_counter()
-    first = None
-    count = 0
-    for _ in llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, stream=True):
-        count += 1
-        if first is None:
-            first = time.perf_counter()
-    end = time.perf_counter()
-    if first is None:
-        raise RuntimeError("the model produced no token")
-    return first - started, (count - 1) / max(end - first, 1e-9)
-
-
 def bench_llm(bundle: Path, threads: int, rounds: int) -> dict[str, Any]:
+    """The adapter's greedy generation (per-token probabilities, budget checks) against bare llama-cpp-python.
+
+    Both read the same prompt and write greedily until the end token or 64 tokens; tokens per
+    second are over the whole call (prompt reading included, the same for both).
+    """
     from llama_cpp import Llama
 
     from edge_models.llm import LlamaModel, LlmConfig
 
-    ours = LlamaModel(bundle, LlmConfig(threads=threads, context=1024, budget_s=60))
-    prompt = ours.prompt("You are a helpful bank assistant.", PROMPT_WORDS + "Summarise this.")
+    ours = LlamaModel(bundle, LlmConfig(threads=threads, context=1024, budget_s=600))
+    prompt = ours.prompt("You are a helpful bank assistant.", PROMPT_WORDS + "Summarise this in three sentences.")
     bare = Llama(
         model_path=str(bundle / "model.gguf"),
         n_ctx=1024,
         n_threads=threads,
         n_threads_batch=threads,
-        logits_all=True,
         seed=0,
         verbose=False,
     )
-    results: dict[str, list[tuple[float, float]]] = {"adapter": [], "bare": []}
+    rows: dict[str, list[tuple[int, float]]] = {"adapter": [], "bare": []}
     for _ in range(rounds):
-        for name, llm in (("adapter", ours._llm), ("bare", bare)):
-            llm.reset()  # type: ignore[no-untyped-call]
-            results[name].append(generation(llm, prompt, 64))
-    # The adapter's own call path (grammar-free completion with its budget check), end to end:
-    started = time.perf_counter()
-    out = ours.complete(prompt, max_tokens=64)
-    adapter_call_s = time.perf_counter() - started
-    tokens = out["usage"]["completion_tokens"]
+        out = ours.generate(prompt, max_tokens=64, budget_s=600)
+        rows["adapter"].append((out.tokens, out.elapsed_s))
+        bare.reset()  # type: ignore[no-untyped-call]
+        started = time.perf_counter()
+        done: dict[str, Any] = bare.create_completion(prompt, max_tokens=64, temperature=0.0)  # type: ignore[assignment]
+        rows["bare"].append((int(done["usage"]["completion_tokens"]), time.perf_counter() - started))
 
-    def summary(rows: list[tuple[float, float]]) -> dict[str, float]:
-        return {
-            "ttft_s": round(statistics.median(r[0] for r in rows), 3),
-            "tokens_per_s": round(statistics.median(r[1] for r in rows), 1),
-        }
+    def rate(name: str) -> dict[str, float]:
+        best = min(rows[name], key=lambda r: r[1])  # the least disturbed round on a shared machine
+        return {"tokens": best[0], "seconds": round(best[1], 3), "tokens_per_s": round(best[0] / best[1], 2)}
 
-    a, b = summary(results["adapter"]), summary(results["bare"])
+    a, b = rate("adapter"), rate("bare")
     return {
         "prompt_tokens": len(bare.tokenize(prompt.encode())),
         "adapter": a,
         "bare": b,
-        "ratio_tokens_per_s": round(a["tokens_per_s"] / b["tokens_per_s"], 3),
-        "adapter_complete_call": {"seconds": round(adapter_call_s, 3), "tokens": tokens},
+        "ratio_tokens_per_s": round(a["tokens_per_s"] / b["tokens_per_s"], 3) if b["tokens_per_s"] else None,
+        "load_average": Path("/proc/loadavg").read_text().split()[:3],
     }
 
 
@@ -132,42 +117,29 @@ def bench_turns(texts: list[str], use_llm: bool) -> dict[str, Any]:
 
 
 def bench_label_choice(bundle: Path, threads: int, texts: list[str]) -> dict[str, Any]:
-    """Latency of the turns where the LLM chose the label, with the shipped policy (per-script thresholds).
+    """Latency of the LLM choosing among four labels (the policy's llm_candidates), with the prefix cache.
 
-    The real engine decides when to ask the LLM (the intent model's top candidates
-    are the menu); a menu seen before is read from its saved KV state.
+    Three menus of four labels in turn: the first call of a menu reads it (cold), later ones
+    restore its saved KV state and read only the customer's words (cached).
     """
     from edge_models.llm import LlamaModel, LlmConfig
-    from kiosk.dialogue.breaker import CircuitBreaker
-    from kiosk.llm_stage import LlmStage
+    from kiosk.intents import INTENTS
 
-    with tempfile.TemporaryDirectory() as state:
-        engine, _ = build_engine(Settings(state_dir=Path(state), use_llm=False))
-        model = LlamaModel(bundle, LlmConfig(threads=threads, budget_s=120.0))
-        stage = LlmStage(model, {}, CircuitBreaker(failures=10_000))
-        engine.understander._llm = stage
-        asked: list[float] = []
-        others: list[float] = []
-        stages: dict[str, int] = {}
-        for text in texts:
-            calls = stage.calls
-            started = time.perf_counter()
-            _, u = engine.understand(text)
-            elapsed = (time.perf_counter() - started) * 1000
-            (asked if stage.calls > calls else others).append(elapsed)
-            stages[u.stage] = stages.get(u.stage, 0) + 1
-        return {
-            "texts": len(texts),
-            "llm_asked": len(asked),
-            "llm_turn": pct(asked) if asked else "LLM never asked",
-            "other_turn": pct(others) if others else "every turn asked the LLM",
-            "prefix_hits": model.prefix_hits,
-            "stages": stages,
-            "thresholds": engine.policy.thresholds.llm.model_dump()
-            if hasattr(engine.policy.thresholds.llm, "model_dump")
-            else engine.policy.thresholds.llm,
-            "load_average": Path("/proc/loadavg").read_text().split()[:3],
-        }
+    model = LlamaModel(bundle, LlmConfig(threads=threads, budget_s=600.0))
+    menus = [list(INTENTS[i : i + 4]) for i in (0, 4, 8)]
+    cold: list[float] = []
+    cached: list[float] = []
+    for n, text in enumerate(texts):
+        hits = model.prefix_hits
+        guess = model.classify(text, menus[n % len(menus)], {})
+        (cached if model.prefix_hits > hits else cold).append(guess.elapsed_s * 1000)
+    return {
+        "texts": len(texts),
+        "cold_menu": pct(cold) if cold else None,
+        "cached_menu": pct(cached) if cached else None,
+        "prefix_hits": model.prefix_hits,
+        "load_average": Path("/proc/loadavg").read_text().split()[:3],
+    }
 
 
 def bench_compose(bundle: Path, threads: int, limit: int, lang: str = "en") -> dict[str, Any]:
@@ -194,21 +166,26 @@ def bench_compose(bundle: Path, threads: int, limit: int, lang: str = "en") -> d
     normalize = Normalizer()
     samples = []
     examples: list[dict[str, Any]] = []
+    cached: list[float] = []
     for entry in policy.knowledge.faq[:limit]:
         question = entry.question.get(lang)
-        started = time.perf_counter()
-        text, source = composer.answer(normalize(question).text, FaqHit(entry, 1.0), lang)
-        samples.append((time.perf_counter() - started) * 1000)
-        if source.composed:
-            examples.append({"question": question, "composed": text, "passage": entry.answer.get(lang)})
+        for ask in range(2):  # the second time, the passage is read from its saved KV state
+            hits = model.prefix_hits
+            started = time.perf_counter()
+            text, source = composer.answer(normalize(question).text, FaqHit(entry, 1.0), lang)
+            elapsed = (time.perf_counter() - started) * 1000
+            (cached if model.prefix_hits > hits else samples).append(elapsed)
+            if source.composed and ask == 0:
+                examples.append({"question": question, "composed": text, "passage": entry.answer.get(lang)})
     outcomes = dict(composer.outcomes.most_common())
-    asked = len(samples)
+    asked = len(samples) + len(cached)  # calls: each question twice
     return {
         "lang": lang,
-        "questions": asked,
+        "calls": asked,
         "prefix_hits": model.prefix_hits,
         **pct(samples),
-        "over_budget": sum(ms > limits.llm_compose_budget_s * 1000 for ms in samples),
+        "cached_passage": pct(cached) if cached else None,
+        "over_budget": sum(ms > limits.llm_compose_budget_s * 1000 for ms in samples + cached),
         "budget_s": limits.llm_compose_budget_s,
         "composed": outcomes.get("composed", 0),
         "passage_shown": asked - outcomes.get("composed", 0),
