@@ -88,6 +88,8 @@ class Renderer:
         self._text_cache: dict[tuple[str, int, Color], Any] = {}
         self._layers: dict[bool, dict[str, Any]] = {}
         self.layout = Layout.compute(width, height)
+        self._ui_key: tuple[Any, ...] | None = None  # what the still part of the screen shows now
+        self.full_redraws = 0  # frames drawn whole (the others redraw only the avatar and its status)
 
     # -- assets -------------------------------------------------------------
     def _svg(self, text: str) -> Any:
@@ -100,7 +102,7 @@ class Renderer:
         """Rasterise ``svg`` once into the screen's pixel format, cropped to what it covers.
 
         SDL_image returns ABGR surfaces that blit 10-20x slower than native
-        ARGB; converting and cropping once keeps a frame in a few ms.
+        ARGB; converting, cropping and run-length encoding once keeps a frame in a few ms.
         """
         pg = self._pg
         raw = self._svg(svg)
@@ -111,7 +113,11 @@ class Renderer:
         full = pg.Surface(raw.get_size(), pg.SRCALPHA, 32)
         full.blit(raw, (0, 0))
         box = full.get_bounding_rect()
-        return full.subsurface(box).copy(), (box.x, box.y)
+        layer = full.subsurface(box).copy()
+        # Run-length encoded: the layers are mostly fully transparent or opaque runs, and blit
+        # 4-10x faster so (blending differs by at most 1 in 255 on edge pixels).
+        layer.set_alpha(255, pg.RLEACCEL)
+        return layer, (box.x, box.y)
 
     def _art(self, layout: Layout, elderly: bool) -> dict[str, Any]:
         if elderly not in self._layers:
@@ -156,18 +162,35 @@ class Renderer:
             screen: Subtitles, buttons, language and mode.
             t_ms: Time for small UI animations (status dots).
         """
+        pg = self._pg
         layout = Layout.compute(*self.size, elderly=screen.elderly, n_buttons=len(screen.shown_buttons))
         self.layout = layout
         layers = self._art(layout, screen.elderly)
         surf = self.surface
-        surf.blit(layers["background"][0], (0, 0))
-        surf.set_clip(self._pg.Rect(layout.avatar))
+        # Only the avatar and its status pill move from frame to frame: while the rest of the screen
+        # (subtitles, buttons, bars) stays the same, only their region is drawn again.
+        dirty = pg.Rect(layout.avatar).union(pg.Rect(layout.status))
+        still = (layout.top_bar, layout.lang_button, layout.staff_button, layout.subtitles, layout.elderly_button)
+        key = (layout, screen.lang, screen.said, screen.heard, screen.shown_buttons, screen.elderly)
+        whole = key != self._ui_key or any(dirty.colliderect(pg.Rect(r)) for r in (*still, *layout.buttons))
+        if whole:
+            surf.blit(layers["background"][0], (0, 0))
+            self._draw_ui(surf, layout, screen)
+            self._ui_key = key
+            self.full_redraws += 1
+        else:
+            surf.blit(layers["background"][0], dirty.topleft, area=dirty)
+        surf.set_clip(pg.Rect(layout.avatar))
         self._draw_avatar(surf, layers, pose)
         surf.set_clip(None)
-        self._draw_ui(surf, layout, screen, pose.state, t_ms)
+        self._draw_status(surf, layout, screen, pose.state, t_ms)
         if self._window is not None:
-            self._window.blit(surf, (0, 0))
-            self._pg.display.flip()
+            if whole:
+                self._window.blit(surf, (0, 0))
+                pg.display.flip()
+            else:
+                self._window.blit(surf, dirty.topleft, area=dirty)
+                pg.display.update(dirty)
         return surf
 
     def _draw_avatar(self, surf: Any, layers: dict[str, Any], pose: Pose) -> None:
@@ -367,7 +390,26 @@ class Renderer:
             lines.append(line)
         return lines
 
-    def _draw_ui(self, surf: Any, layout: Layout, screen: ScreenModel, state: AvatarState, t_ms: float) -> None:
+    def _draw_status(self, surf: Any, layout: Layout, screen: ScreenModel, state: AvatarState, t_ms: float) -> None:
+        """The status pill under the avatar (it changes with the avatar's state and time)."""
+        pg = self._pg
+        u = layout.unit
+        sx, sy, sw, sh = layout.status
+        label = UI_TEXT[screen.lang][state]
+        if state in (AvatarState.THINKING, AvatarState.LISTENING):
+            label += "." * (1 + int(t_ms // 400) % 3)
+        text = self._text(label, layout.small_px, NAVY)
+        pill_w = text.get_width() + round(90 * u)
+        pill = pg.Rect(sx + (sw - pill_w) // 2, sy, pill_w, sh)
+        pg.draw.rect(surf, WHITE, pill, border_radius=sh // 2)
+        pg.draw.rect(surf, (190, 205, 222), pill, width=2, border_radius=sh // 2)
+        dot_color = {AvatarState.LISTENING: (46, 160, 90), AvatarState.SPEAKING: GOLD}.get(state, (150, 165, 182))
+        pulse = 0.75 + 0.25 * math.sin(t_ms / 160.0) if state == AvatarState.LISTENING else 1.0
+        pg.draw.circle(surf, dot_color, (pill.x + round(40 * u), pill.centery), max(2, round(12 * u * pulse)))
+        surf.blit(text, (pill.x + round(64 * u), pill.centery - text.get_height() // 2))
+
+    def _draw_ui(self, surf: Any, layout: Layout, screen: ScreenModel) -> None:
+        """Everything but the avatar and its status: drawn again only when it changes."""
         pg = self._pg
         words = UI_TEXT[screen.lang]
         high = screen.elderly
@@ -394,20 +436,6 @@ class Renderer:
             ink=WHITE,
             border=(150, 20, 20),
         )
-        # Status pill under the avatar.
-        sx, sy, sw, sh = layout.status
-        label = words[state]
-        if state in (AvatarState.THINKING, AvatarState.LISTENING):
-            label += "." * (1 + int(t_ms // 400) % 3)
-        text = self._text(label, layout.small_px, NAVY)
-        pill_w = text.get_width() + round(90 * u)
-        pill = pg.Rect(sx + (sw - pill_w) // 2, sy, pill_w, sh)
-        pg.draw.rect(surf, WHITE, pill, border_radius=sh // 2)
-        pg.draw.rect(surf, (190, 205, 222), pill, width=2, border_radius=sh // 2)
-        dot_color = {AvatarState.LISTENING: (46, 160, 90), AvatarState.SPEAKING: GOLD}.get(state, (150, 165, 182))
-        pulse = 0.75 + 0.25 * math.sin(t_ms / 160.0) if state == AvatarState.LISTENING else 1.0
-        pg.draw.circle(surf, dot_color, (pill.x + round(40 * u), pill.centery), max(2, round(12 * u * pulse)))
-        surf.blit(text, (pill.x + round(64 * u), pill.centery - text.get_height() // 2))
         # Subtitles: what the kiosk says, and what it heard.
         px, py, pw, ph = layout.subtitles
         panel = pg.Rect(layout.subtitles)

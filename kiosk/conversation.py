@@ -52,7 +52,9 @@ class Conversations:
         if summaries is None and store is not None:
             llm = engine.understander.llm
             # The engine may be rebuilt with a new policy: its limits are read at each summary.
-            summarizer = HandoffSummarizer(llm if isinstance(llm, LlmSummarizer) else None, self._thresholds)
+            summarizer = HandoffSummarizer(
+                llm if isinstance(llm, LlmSummarizer) else None, self._thresholds, staff_lang=self._staff_lang
+            )
             summaries = SummaryWorker(store, summarizer)
             if resume_summaries:
                 summaries.resume()
@@ -66,6 +68,9 @@ class Conversations:
 
     def _thresholds(self) -> Thresholds:
         return self.engine.policy.thresholds
+
+    def _staff_lang(self) -> str:
+        return self.engine.policy.branch.staff_lang
 
     def session(self, session_id: str) -> DialogueSession:
         """The session with this id, created on first use."""

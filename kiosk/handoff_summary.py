@@ -6,6 +6,11 @@ and the customer's last lines). A background thread then asks the LLM for a
 one-paragraph summary of the same turns and replaces the extractive one
 when it passes its checks: the customer's reply never waits for it.
 
+Both summaries are written in the staff's language (the branch policy's
+``staff_lang``, Chinese by default), whatever language the customer used;
+the customer's own words are quoted as they were said. An LLM that does not
+write the staff's language is not asked.
+
 Everything here reads the turns as stored, so personal data was masked
 before any of it reaches the LLM, and every summary is masked again before
 it is stored: the LLM's words too.
@@ -25,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
-from edge_models.grounding import grounded
+from edge_models.grounding import grounded, in_language
 from kiosk.dialogue.compose import Draft
 from kiosk.masking import mask_pii
 from kiosk.policy.schema import Thresholds
@@ -40,15 +45,24 @@ MAX_SUMMARY_CHARS = 700
 _LAST_CUSTOMER_LINES = 3
 _TURNS_READ = 40
 _MAX_SENTENCES = 4
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")
+_FULL_STOPS = (".", "!", "?", "。", "！", "？")
+_LEADS = ("Summary:", "summary:", "总结：", "总结:", "摘要：", "摘要:")
 
 
 @runtime_checkable
 class LlmSummarizer(Protocol):
     """The LLM stage's third use: a hand-off summary."""
 
-    def summarize(self, lines: Sequence[str], *, budget_s: float, max_tokens: int, wait_s: float) -> Draft | None:
-        """A summary of (masked) conversation ``lines``, or None when skipped, late or failed."""
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages the model writes well enough to be asked."""
+        ...
+
+    def summarize(
+        self, lines: Sequence[str], *, lang: str, budget_s: float, max_tokens: int, wait_s: float
+    ) -> Draft | None:
+        """A summary in ``lang`` of (masked) conversation ``lines``, or None when skipped, late or failed."""
         ...
 
     def stop_background(self) -> None:
@@ -77,27 +91,43 @@ def transcript(turns: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def extractive_summary(turns: Sequence[Mapping[str, Any]], reason: str, lang: str) -> str:
-    """What the kiosk understood, turn by turn, and what the customer said last (masked)."""
-    path = " → ".join(f"{t['intent']} ({t['stage']})" for t in turns[-6:]) or "no turns recorded"
+def extractive_summary(turns: Sequence[Mapping[str, Any]], reason: str, lang: str, staff_lang: str = "zh") -> str:
+    """What the kiosk understood, turn by turn, and what the customer said last (masked), in ``staff_lang``.
+
+    ``lang`` is the customer's language; the customer's lines are quoted as said.
+    """
+    path = " → ".join(f"{t['intent']} ({t['stage']})" for t in turns[-6:])
     said = [str(t["text"]) for t in turns if t.get("source") != "button" and t.get("text")]
-    quoted = " | ".join(f"“{line[:160]}”" for line in said[-_LAST_CUSTOMER_LINES:]) or "nothing typed or said"
-    text = f"Hand-off ({reason}, {lang}) after {len(turns)} turn(s). Kiosk understood: {path}. Customer said: {quoted}."
+    quoted = " | ".join(f"“{line[:160]}”" for line in said[-_LAST_CUSTOMER_LINES:])
+    if staff_lang == "zh":
+        language = {"zh": "中文", "en": "英文"}.get(lang, lang)
+        text = (
+            f"转人工（原因：{reason}，顾客语言：{language}），共 {len(turns)} 轮。"
+            f"自助机的理解：{path or '没有记录'}。顾客说：{quoted or '没有输入或说话'}。"
+        )
+    else:
+        text = (
+            f"Hand-off ({reason}, {lang}) after {len(turns)} turn(s). "
+            f"Kiosk understood: {path or 'no turns recorded'}. Customer said: {quoted or 'nothing typed or said'}."
+        )
     return mask_pii(text)
 
 
 def _clean(text: str) -> str:
-    """One paragraph of at most four sentences, none said twice and none cut off by the token limit."""
+    """One paragraph of at most four sentences, none said twice and none cut off by the token limit.
+
+    English sentences are joined with a space, Chinese ones (ending in 。！？) without.
+    """
     paragraph = " ".join(text.split())
-    for lead in ("Summary:", "summary:"):
+    for lead in _LEADS:
         paragraph = paragraph.removeprefix(lead).strip()
     kept: list[str] = []
     for sentence in _SENTENCE_END.split(paragraph):
         if sentence and not any(k.lower().startswith(sentence.lower().rstrip(".!?。！？")) for k in kept):
             kept.append(sentence)
-    if len(kept) > 1 and not kept[-1].endswith((".", "!", "?", "。", "！", "？")):
+    if len(kept) > 1 and not kept[-1].endswith(_FULL_STOPS):
         kept.pop()  # cut off by the token limit
-    return " ".join(kept[:_MAX_SENTENCES])
+    return "".join(s if s.endswith(("。", "！", "？")) else f"{s} " for s in kept[:_MAX_SENTENCES]).strip()
 
 
 class HandoffSummarizer:
@@ -108,14 +138,27 @@ class HandoffSummarizer:
         limits: The policy's thresholds (``llm_summary_budget_s``, ``llm_summary_tokens``), or a
             function that returns the current ones (the policy may be reloaded between conversations).
         wait_s: How long a summary may wait for a customer's LLM call to finish.
+        staff_lang: The staff's language (``zh`` or ``en``), or a function that returns the
+            current one (the branch policy's ``staff_lang``).
     """
 
     def __init__(
-        self, llm: LlmSummarizer | None, limits: Thresholds | Callable[[], Thresholds], *, wait_s: float = 30.0
+        self,
+        llm: LlmSummarizer | None,
+        limits: Thresholds | Callable[[], Thresholds],
+        *,
+        wait_s: float = 30.0,
+        staff_lang: str | Callable[[], str] = "zh",
     ) -> None:
         self._llm = llm
         self._limits = limits if callable(limits) else lambda: limits
         self._wait_s = wait_s
+        self._staff_lang = staff_lang if callable(staff_lang) else lambda: staff_lang
+
+    @property
+    def staff_lang(self) -> str:
+        """The language summaries are written in now."""
+        return self._staff_lang()
 
     def stop(self) -> None:
         """Cut the LLM's summary being written (shutdown): it ends with the extractive summary."""
@@ -124,31 +167,38 @@ class HandoffSummarizer:
 
     @property
     def uses_llm(self) -> bool:
-        """True when an LLM is there to be asked."""
-        return self._llm is not None
+        """True when an LLM is there to be asked (it writes the staff's language)."""
+        return self._llm is not None and self.staff_lang in self._llm.languages
 
     def summarize(self, turns: Sequence[Mapping[str, Any]], reason: str, lang: str) -> Summary:
         """The LLM's paragraph when it is there, in time and checks out, else the extractive summary.
 
         The LLM's paragraph is used only when it is not empty, not too long,
-        and every number and name in it occurs in the conversation; it is
-        masked like everything else.
+        in the staff's language, and every number and name in it occurs in
+        the conversation; it is masked like everything else.
+
+        Args:
+            turns: The stored (masked) turns, oldest first.
+            reason: Why the customer was handed over.
+            lang: The customer's language.
         """
         lines = transcript(turns)
-        if self._llm is not None and lines:
+        staff_lang = self.staff_lang
+        if self._llm is not None and lines and staff_lang in self._llm.languages:
             limits = self._limits()
             draft = self._llm.summarize(
                 lines,
+                lang=staff_lang,
                 budget_s=limits.llm_summary_budget_s,
                 max_tokens=limits.llm_summary_tokens,
                 wait_s=self._wait_s,
             )
             if draft is not None:
                 text = mask_pii(_clean(draft.text))
-                if text and len(text) <= MAX_SUMMARY_CHARS and grounded(text, lines):
+                if text and len(text) <= MAX_SUMMARY_CHARS and in_language(text, staff_lang) and grounded(text, lines):
                     return Summary(text, "llm")
-                _LOG.info("LLM summary not used (empty, too long or with facts not in the conversation)")
-        return Summary(extractive_summary(turns, reason, lang), "extractive")
+                _LOG.info("LLM summary not used (empty, too long, wrong language or facts not in the conversation)")
+        return Summary(extractive_summary(turns, reason, lang, staff_lang), "extractive")
 
 
 class SummaryWorker:
@@ -173,7 +223,7 @@ class SummaryWorker:
             The hand-off's id.
         """
         turns = self._store.turns(session_id, limit=_TURNS_READ)
-        extract = extractive_summary(turns, reason, lang)
+        extract = extractive_summary(turns, reason, lang, self.summarizer.staff_lang)
         source = "pending" if self.summarizer.uses_llm else "extractive"
         handoff_id = self._store.add_handoff(session_id, kind, reason, lang, extract, summary_source=source)
         if self.summarizer.uses_llm:

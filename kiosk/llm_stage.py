@@ -131,14 +131,16 @@ class LlmStage:
         """Cut a hand-off summary being written at its next token (shutdown)."""
         self.model.stop_background()
 
-    def summarize(self, lines: Sequence[str], *, budget_s: float, max_tokens: int, wait_s: float) -> Draft | None:
-        """A hand-off summary of (masked) ``lines`` (unchecked), or None.
+    def summarize(
+        self, lines: Sequence[str], *, lang: str, budget_s: float, max_tokens: int, wait_s: float
+    ) -> Draft | None:
+        """A hand-off summary in ``lang`` of (masked) ``lines`` (unchecked), or None.
 
         ``wait_s`` is how long it may wait for a customer's call to finish
         with the model; the budget starts when it has the model.
         """
         out = self._run(
             "summary",
-            lambda: self.model.summarize(lines, budget_s=budget_s, max_tokens=max_tokens, wait_s=wait_s),
+            lambda: self.model.summarize(lines, lang=lang, budget_s=budget_s, max_tokens=max_tokens, wait_s=wait_s),
         )
         return None if out is None else Draft(out.text, out.confidence)

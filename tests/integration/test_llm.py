@@ -188,7 +188,8 @@ def test_the_real_model_cannot_be_talked_into_an_answer(stage: LlmStage, relaxed
 
 def test_a_handoff_gets_a_summary_from_the_real_model(stage: LlmStage, relaxed: Policy, tmp_path: Path) -> None:
     store = Store(tmp_path / "kiosk.db")
-    engine = DialogueEngine(relaxed, llm=stage, composer=stage)
+    english_staff = replace(relaxed, branch=relaxed.branch.model_copy(update={"staff_lang": "en"}))  # SmolLM2: English
+    engine = DialogueEngine(english_staff, llm=stage, composer=stage)
     conversations = Conversations(engine, store)
     try:
         calls = stage.calls
@@ -248,7 +249,8 @@ def test_shutdown_cuts_a_summary_between_tokens_and_staff_keep_the_extract(bundl
 
     own = LlamaModel(bundle, LlmConfig(threads=2, budget_s=600))  # stop_background() is for good: not the shared model
     stage = LlmStage(own, {})
-    summarizer = HandoffSummarizer(stage, policy.thresholds.model_copy(update={"llm_summary_tokens": 400}))
+    limits = policy.thresholds.model_copy(update={"llm_summary_tokens": 400})
+    summarizer = HandoffSummarizer(stage, limits, staff_lang="en")  # SmolLM2 writes English only
     turns = [
         {
             "text": "my card was swallowed by the machine",

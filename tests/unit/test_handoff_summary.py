@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,8 @@ PHONE = "13812345678"
 CARD = "6222021234567890123"
 LOST = "我的卡丢了"
 WAIT_S = 30.0  # generous: only a deadlock would reach it
+ZH_SUMMARY = "顾客的银行卡丢了，要求找工作人员。自助机已转人工。"
+BOTH = ("zh", "en")
 
 
 @dataclass
@@ -39,14 +41,24 @@ class FakeSummarizer:
     seen: list[list[str]] = field(default_factory=list)
     languages: tuple[str, ...] = ("en",)
     stopped: bool = False
+    zh_text: str = ZH_SUMMARY
+    asked: list[str] = field(default_factory=list)  # the language of each summary asked for
 
-    def summarize(self, lines: Sequence[str], *, budget_s: float, max_tokens: int, wait_s: float) -> Draft | None:
+    def written(self, lang: str) -> str | None:
+        """What it writes when asked for ``lang``."""
+        return self.zh_text if lang == "zh" else self.text
+
+    def summarize(
+        self, lines: Sequence[str], *, lang: str, budget_s: float, max_tokens: int, wait_s: float
+    ) -> Draft | None:
         self.seen.append(list(lines))
+        self.asked.append(lang)
         if self.gate is not None and not self.gate.wait(WAIT_S):
             return None
         if self.stopped:  # cut at shutdown, as the real model does between two tokens
             return None
-        return None if self.text is None else Draft(self.text, 0.8)
+        text = self.written(lang)
+        return None if text is None else Draft(text, 0.8)
 
     def stop_background(self) -> None:
         self.stopped = True
@@ -111,12 +123,13 @@ def test_the_extractive_summary_says_what_happened(policy: Policy) -> None:
     ids=["llm", "no-draft", "empty", "made-up-numbers", "too-long"],
 )
 def test_the_llm_paragraph_is_used_only_when_it_checks_out(policy: Policy, llm_text: str | None, source: str) -> None:
-    summary = HandoffSummarizer(FakeSummarizer(llm_text), policy.thresholds).summarize(rows(policy), "requested", "en")
+    summarizer = HandoffSummarizer(FakeSummarizer(llm_text), policy.thresholds, staff_lang="en")
+    summary = summarizer.summarize(rows(policy), "requested", "en")
     assert summary.source == source
     if source == "llm":
         assert summary.text == llm_text
     else:
-        assert summary.text == extractive_summary(rows(policy), "requested", "en")
+        assert summary.text == extractive_summary(rows(policy), "requested", "en", "en")
 
 
 @pytest.mark.parametrize(
@@ -136,7 +149,8 @@ def test_the_llm_paragraph_is_used_only_when_it_checks_out(policy: Policy, llm_t
     ids=["repeated", "repeat-cut-off", "cut-off", "too-many"],
 )
 def test_the_paragraph_is_tidied(policy: Policy, written: str, kept: str) -> None:
-    summary = HandoffSummarizer(FakeSummarizer(written), policy.thresholds).summarize(rows(policy), "requested", "en")
+    summarizer = HandoffSummarizer(FakeSummarizer(written), policy.thresholds, staff_lang="en")
+    summary = summarizer.summarize(rows(policy), "requested", "en")
     assert summary.text == kept
 
 
@@ -147,7 +161,7 @@ def test_without_an_llm_the_summary_is_extractive(policy: Policy) -> None:
 
 def test_the_llm_output_is_masked_too(policy: Policy) -> None:
     leaky = FakeSummarizer("The customer, wang.fang@example.com, my name is Fang, lost a card.")
-    summary = HandoffSummarizer(leaky, policy.thresholds).summarize(rows(policy), "requested", "en")
+    summary = HandoffSummarizer(leaky, policy.thresholds, staff_lang="en").summarize(rows(policy), "requested", "en")
     assert summary.source == "llm"
     assert "wang.fang@example.com" not in summary.text
     assert "Fang" not in summary.text
@@ -163,7 +177,9 @@ class FailingModel:
         self.error = error
         self.calls = 0
 
-    def summarize(self, lines: Sequence[str], *, budget_s: float, max_tokens: int, wait_s: float) -> Generation:
+    def summarize(
+        self, lines: Sequence[str], *, lang: str, budget_s: float, max_tokens: int, wait_s: float
+    ) -> Generation:
         self.calls += 1
         if self.error is not None:
             raise self.error
@@ -173,7 +189,7 @@ class FailingModel:
 def test_late_llm_opens_the_breaker_and_staff_get_the_extract(policy: Policy) -> None:
     model = FailingModel(LlmTimeoutError("late"))
     stage = LlmStage(model, {}, CircuitBreaker(failures=2, cooldown_s=60), clock=lambda: 0.0)  # type: ignore[arg-type]
-    summarizer = HandoffSummarizer(stage, policy.thresholds)
+    summarizer = HandoffSummarizer(stage, policy.thresholds, staff_lang="en")
     for error in (LlmTimeoutError("late"), ModelError("crashed")):
         model.error = error
         assert summarizer.summarize(rows(policy), "requested", "en").source == "extractive"
@@ -185,7 +201,7 @@ def test_late_llm_opens_the_breaker_and_staff_get_the_extract(policy: Policy) ->
 
 def test_the_customer_never_waits_for_the_summary(policy: Policy, store: Store) -> None:
     gate = threading.Event()
-    llm = FakeSummarizer(gate=gate)
+    llm = FakeSummarizer(gate=gate, languages=BOTH)
     worker = SummaryWorker(store, HandoffSummarizer(llm, policy.thresholds))
     conversations = Conversations(engine(policy), store, summaries=worker)
     try:
@@ -193,13 +209,14 @@ def test_the_customer_never_waits_for_the_summary(policy: Policy, store: Store) 
         (queued,) = store.handoffs("waiting")
         assert queued.summary_source == "pending"
         assert "human_agent (safety)" in queued.summary  # the extract is there at once
+        assert queued.summary.startswith("转人工")  # in the staff's language
         assert PHONE not in queued.summary
         assert CARD not in queued.summary
         gate.set()
         assert worker.wait_idle(WAIT_S)
         row = store.handoff(queued.id)
         assert row is not None
-        assert (row.summary_source, row.summary) == ("llm", llm.text)
+        assert (row.summary_source, row.summary) == ("llm", ZH_SUMMARY)
         (lines,) = llm.seen
         assert all(PHONE not in line and CARD not in line for line in lines)  # the LLM saw masked turns only
         assert any(f"****{PHONE[-4:]}" in line for line in lines)
@@ -210,7 +227,7 @@ def test_the_customer_never_waits_for_the_summary(policy: Policy, store: Store) 
 
 def test_closing_with_a_cut_settles_every_summary_at_once(policy: Policy, store: Store) -> None:
     gate = threading.Event()  # the LLM holds the first summary until it is cut
-    llm = FakeSummarizer(gate=gate)
+    llm = FakeSummarizer(gate=gate, languages=BOTH)
     worker = SummaryWorker(store, HandoffSummarizer(llm, policy.thresholds))
     conversations = Conversations(engine(policy), store, summaries=worker)
     talk(conversations)
@@ -223,14 +240,81 @@ def test_closing_with_a_cut_settles_every_summary_at_once(policy: Policy, store:
 
 
 def test_conversations_wire_the_engines_llm_by_default(policy: Policy, store: Store) -> None:
-    llm = FakeSummarizer()
+    llm = FakeSummarizer(languages=BOTH)
     conversations = Conversations(engine(policy, llm), store)
     assert conversations.summaries is not None
     talk(conversations)
     assert conversations.summaries.wait_idle(WAIT_S)
     (row,) = store.handoffs("waiting")
-    assert (row.summary_source, row.summary) == ("llm", llm.text)
+    assert (row.summary_source, row.summary) == ("llm", ZH_SUMMARY)  # the branch's staff read Chinese
+    assert llm.asked == ["zh"]
     conversations.summaries.close()
+
+
+def test_the_branch_policy_sets_the_staff_language(policy: Policy, store: Store) -> None:
+    english_staff = replace(policy, branch=policy.branch.model_copy(update={"staff_lang": "en"}))
+    llm = FakeSummarizer(languages=BOTH)
+    conversations = Conversations(engine(english_staff, llm), store)
+    assert conversations.summaries is not None
+    talk(conversations)  # a Chinese-speaking customer
+    (queued,) = store.handoffs("waiting")
+    assert queued.summary.startswith("Hand-off (")
+    assert queued.lang == "zh"
+    assert conversations.summaries.wait_idle(WAIT_S)
+    (row,) = store.handoffs("waiting")
+    assert (row.summary_source, row.summary) == ("llm", llm.text)
+    assert llm.asked == ["en"]
+    conversations.summaries.close()
+
+
+def test_an_llm_that_does_not_write_the_staff_language_is_not_asked(policy: Policy, store: Store) -> None:
+    llm = FakeSummarizer(languages=("en",))
+    worker = SummaryWorker(store, HandoffSummarizer(llm, policy.thresholds))  # Chinese staff by default
+    conversations = Conversations(engine(policy), store, summaries=worker)
+    talk(conversations)
+    assert worker.wait_idle(WAIT_S)
+    (row,) = store.handoffs("waiting")
+    assert row.summary_source == "extractive"  # final at once: nothing pending
+    assert row.summary.startswith("转人工")
+    assert llm.seen == []
+    worker.close()
+
+
+@pytest.mark.parametrize(
+    ("written", "source"),
+    [
+        (ZH_SUMMARY, "llm"),
+        ("The customer lost a card and wants staff.", "extractive"),  # not the staff's language
+        ("顾客要把5000元转到尾号8812的账户。", "extractive"),  # numbers not in the conversation
+        ("顾客想办理「金卡理财」。", "extractive"),  # a product the conversation never named
+    ],
+    ids=["chinese", "english", "made-up-numbers", "made-up-product"],
+)
+def test_a_chinese_summary_is_checked_like_an_english_one(policy: Policy, written: str, source: str) -> None:
+    llm = FakeSummarizer(languages=BOTH, zh_text=written)
+    summary = HandoffSummarizer(llm, policy.thresholds, staff_lang="zh").summarize(rows(policy), "requested", "en")
+    assert (summary.source, llm.asked) == (source, ["zh"])
+    if source == "llm":
+        assert summary.text == written
+    else:
+        assert summary.text == extractive_summary(rows(policy), "requested", "en", "zh")
+        assert "“my card is gone" in summary.text  # the customer's words quoted as said
+        assert "顾客语言：英文" in summary.text
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("总结：顾客的卡丢了。顾客的卡丢了。要求转人工。", "顾客的卡丢了。要求转人工。"),
+        ("顾客的卡丢了。要求转人工。顾客还问了", "顾客的卡丢了。要求转人工。"),
+        ("一。二。三。四。五。", "一。二。三。四。"),
+    ],
+    ids=["repeated", "cut-off", "too-many"],
+)
+def test_a_chinese_paragraph_is_tidied(policy: Policy, written: str, kept: str) -> None:
+    llm = FakeSummarizer(languages=BOTH, zh_text=written)
+    summary = HandoffSummarizer(llm, policy.thresholds, staff_lang="zh").summarize(rows(policy), "requested", "en")
+    assert summary.text == kept
 
 
 def test_without_an_llm_the_extract_is_final(policy: Policy, store: Store) -> None:
@@ -282,7 +366,7 @@ def test_summaries_left_pending_by_a_stopped_kiosk_are_resumed(policy: Policy, s
     resolved = store.add_handoff("b", "handoff", "requested", "en", "extract b", summary_source="pending")
     store.set_handoff_status(resolved, "resolved", "clerk")
     llm = FakeSummarizer()
-    worker = SummaryWorker(store, HandoffSummarizer(llm, policy.thresholds))
+    worker = SummaryWorker(store, HandoffSummarizer(llm, policy.thresholds, staff_lang="en"))
     try:
         assert worker.resume() == 2
         assert worker.wait_idle(WAIT_S)
