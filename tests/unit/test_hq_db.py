@@ -183,3 +183,18 @@ def test_a_bad_url_is_a_clear_error(tmp_path: Path) -> None:
         HqDB("mysql://u@h/db")
     with pytest.raises(HqError, match="not a database URL"):
         HqDB("not a url")
+
+
+def test_an_unreachable_store_is_a_clear_error_without_its_password(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kiosk.cli import app
+
+    url = f"postgresql://hq:s3cret-pw@/hq?host={tmp_path / 'no-server'}"
+    result = CliRunner().invoke(app, ["hq", "kiosks", str(tmp_path), "--db-url", url])
+    assert result.exit_code == 1
+    assert "s3cret-pw" not in result.output
+    assert "hq:***@" in result.output
+    env = CliRunner().invoke(app, ["hq", "kiosks", str(tmp_path)], env={"KIOSK_HQ_DB_URL": "mysql://x@y/z"})
+    assert env.exit_code == 1
+    assert "not 'mysql'" in env.output
