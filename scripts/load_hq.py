@@ -102,6 +102,12 @@ async def run(
     return latencies, statuses
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -143,10 +149,12 @@ def main() -> None:
         start = time.time() + 2
         plan = presign(keys, args.minutes, start)
         load_before = os.getloadavg()
+        server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
         t0 = time.perf_counter()
         latencies, statuses = asyncio.run(run(base, plan, args.connections))
         elapsed = time.perf_counter() - t0
         load_after = os.getloadavg()
+        server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
         errors = {k: v for k, v in statuses.items() if k != "200"}
         check = HqDB(url)
         try:
@@ -157,6 +165,10 @@ def main() -> None:
             f"{args.db}: {len(latencies)} reports from {args.kiosks} kiosks over {args.minutes} min in {elapsed:.1f} s"
             f" = {len(latencies) / elapsed:.1f} req/s; latency from scheduled send p50 {pct(latencies, 0.5):.1f} ms,"
             f" p95 {pct(latencies, 0.95):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, max {max(latencies) * 1000:.0f} ms"
+        )
+        print(
+            f"CPU per report: HQ server process {server_cpu / len(latencies) * 1000:.2f} ms"
+            f" (database processes not counted), load client {client_cpu / len(latencies) * 1000:.2f} ms"
         )
         print(f"errors: {sum(errors.values())} {dict(errors) or ''}; kiosks in the fleet view: {reported}")
         print(f"load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f},"
