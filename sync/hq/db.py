@@ -37,7 +37,7 @@ from sync.hq.schema import (
 from sync.hq.schema import labels as labels_table
 from sync.messages import CountsItem, IntakeBatch, IntakeReceipt, LabelItem
 
-__all__ = ["SCHEMA_VERSION", "Enrolment", "HqDB", "HqStoreError", "hq_db_path", "hq_db_url"]
+__all__ = ["SCHEMA_VERSION", "Enrolment", "FleetReport", "HqDB", "HqStoreError", "hq_db_path", "hq_db_url"]
 
 LabelStatus = Literal["new", "accepted", "rejected"]
 LABEL_STATUSES: tuple[LabelStatus, ...] = ("new", "accepted", "rejected")
@@ -61,6 +61,18 @@ class Enrolment:
     enrolled_at: str
     revoked_at: str | None
     last_counter: int
+
+
+@dataclass(frozen=True, slots=True)
+class FleetReport:
+    """A kiosk's latest status: versions, health, failed activations."""
+
+    kiosk_id: str
+    branch: str
+    versions: Mapping[str, str]
+    healthy: bool
+    last_error: str
+    rejected: Mapping[str, list[str]]
 
 
 def hq_db_path(home: Path) -> Path:
@@ -209,9 +221,14 @@ class HqDB:
         return [Enrolment(**r) for r in self._rows(select(enrolments).order_by(enrolments.c.kiosk_id))]
 
     def accept(
-        self, envelope: Envelope, now: float, window: ReplayWindow, batch: IntakeBatch | None = None
+        self,
+        envelope: Envelope,
+        now: float,
+        window: ReplayWindow,
+        batch: IntakeBatch | None = None,
+        report: FleetReport | None = None,
     ) -> IntakeReceipt:
-        """Admit a verified envelope: fresh and newer than the last; store ``batch`` in the same transaction.
+        """Admit a verified envelope: fresh and newer than the last; store ``batch`` or ``report`` with it.
 
         The signature is checked by the caller; here the counter moves only with the items stored.
         The kiosk's row is locked (``FOR UPDATE`` on PostgreSQL, the write lock on SQLite) from the
@@ -237,6 +254,8 @@ class HqDB:
                 .where(enrolments.c.kiosk_id == envelope.kiosk_id)
                 .values(last_counter=envelope.counter)
             )
+            if report is not None:
+                self._store_report(conn, report)
             for item in batch.items if batch is not None else ():
                 received = _now_iso()
                 stmt = self._insert(intake_items).values(
@@ -334,18 +353,21 @@ class HqDB:
         last_error: str,
         rejected: Mapping[str, list[str]],
     ) -> None:
-        """Store a kiosk's latest status report (replacing the one before)."""
+        """Store a kiosk's latest status report (replacing the one before), outside any envelope."""
+        with self._tx() as conn:
+            self._store_report(conn, FleetReport(kiosk_id, branch, versions, healthy, last_error, rejected))
+
+    def _store_report(self, conn: Connection, report: FleetReport) -> None:
         values = {
-            "branch": branch,
-            "versions": json.dumps(versions, ensure_ascii=False, sort_keys=True),
-            "healthy": int(healthy),
-            "last_error": last_error,
-            "rejected": json.dumps(rejected, ensure_ascii=False, sort_keys=True),
+            "branch": report.branch,
+            "versions": json.dumps(dict(report.versions), ensure_ascii=False, sort_keys=True),
+            "healthy": int(report.healthy),
+            "last_error": report.last_error,
+            "rejected": json.dumps(dict(report.rejected), ensure_ascii=False, sort_keys=True),
             "last_seen": _now_iso(),
         }
-        stmt = self._insert(fleet_reports).values(kiosk_id=kiosk_id, **values)
-        with self._tx() as conn:
-            conn.execute(stmt.on_conflict_do_update(index_elements=[fleet_reports.c.kiosk_id], set_=values))
+        stmt = self._insert(fleet_reports).values(kiosk_id=report.kiosk_id, **values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=[fleet_reports.c.kiosk_id], set_=values))
 
     def fleet(self) -> list[dict[str, Any]]:
         """Every kiosk that reported: versions, last seen, health, failed activations."""

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sync.envelope import Envelope, EnvelopeError, ReplayWindow
-from sync.hq.db import HqDB, HqStoreError, hq_db_url
+from sync.hq.db import FleetReport, HqDB, HqStoreError, hq_db_url
 from sync.hq.identity import authenticate
 from sync.messages import IntakeBatch, IntakeReceipt
 
@@ -143,16 +143,10 @@ def create_hq_app(
             raise _RefusedError(422, f"not a status report: {err.error_count()} error(s)") from err
         if status.kiosk_id != envelope.kiosk_id:
             raise _RefusedError(403, f"kiosk {envelope.kiosk_id!r} cannot report for {status.kiosk_id!r}")
-        await asyncio.to_thread(hq.accept, envelope, clock(), rules)
-        await asyncio.to_thread(
-            hq.record_report,
-            status.kiosk_id,
-            branch=status.branch,
-            versions=status.versions,
-            healthy=status.healthy,
-            last_error=status.last_error,
-            rejected=status.rejected,
+        fleet_report = FleetReport(
+            status.kiosk_id, status.branch, status.versions, status.healthy, status.last_error, status.rejected
         )
+        await asyncio.to_thread(hq.accept, envelope, clock(), rules, None, fleet_report)  # one transaction
         return {"ok": True}
 
     @app.post("/api/intake")

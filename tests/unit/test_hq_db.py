@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import create_engine, text
 
 from sync.envelope import Envelope, ReplayError, ReplayWindow, UnknownKioskError, public_key_text
 from sync.errors import HqError
-from sync.hq.db import SCHEMA_VERSION, HqDB
+from sync.hq.db import SCHEMA_VERSION, FleetReport, HqDB
 from sync.messages import IntakeBatch, LabelItem
 
 NOW = 1_800_000_000.0
@@ -94,12 +95,14 @@ def test_judging_labels(db: HqDB) -> None:
         db.judge(ids[0], "maybe", "ops")  # type: ignore[arg-type]
 
 
-def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    HqDB(tmp_path / "hq.db").close()
-    with closing(sqlite3.connect(tmp_path / "hq.db")) as conn, conn:
-        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(HqError, match="schema 99"):
-        HqDB(tmp_path / "hq.db")
+def test_a_newer_schema_is_refused(hq_store_url: str) -> None:
+    HqDB(hq_store_url).close()
+    engine = create_engine(hq_store_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
+    engine.dispose()
+    with pytest.raises(HqError, match="schema 99; this HQ reads up to 2"):
+        HqDB(hq_store_url)
 
 
 def test_a_64_bit_counter_is_kept(db: HqDB) -> None:
@@ -198,3 +201,12 @@ def test_an_unreachable_store_is_a_clear_error_without_its_password(tmp_path: Pa
     env = CliRunner().invoke(app, ["hq", "kiosks", str(tmp_path)], env={"KIOSK_HQ_DB_URL": "mysql://x@y/z"})
     assert env.exit_code == 1
     assert "not 'mysql'" in env.output
+
+
+def test_a_report_moves_with_its_counter(db: HqDB) -> None:
+    """A report accepted with its envelope is in the fleet; a replayed one changes nothing."""
+    first = FleetReport("k1", "sh01", {"nlu": "1.0"}, True, "", {})
+    db.accept(envelope(3), NOW, ReplayWindow(), report=first)
+    with pytest.raises(ReplayError):
+        db.accept(envelope(3), NOW, ReplayWindow(), report=FleetReport("k1", "evil", {}, False, "x", {}))
+    assert [(r["branch"], r["versions"], r["healthy"]) for r in db.fleet()] == [("sh01", {"nlu": "1.0"}, True)]
