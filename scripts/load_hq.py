@@ -108,6 +108,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu(pg: LocalPostgres | None) -> dict[int, float]:
+    """CPU seconds of the PostgreSQL server and each of its backends, by pid."""
+    if pg is None:
+        return {}
+    master = int((pg.data / "postmaster.pid").read_text().split()[0])
+    found = {master: cpu_seconds(master)}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    found[int(entry.name)] = cpu_seconds(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue  # gone meanwhile
+    return found
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -149,12 +165,13 @@ def main() -> None:
         start = time.time() + 2
         plan = presign(keys, args.minutes, start)
         load_before = os.getloadavg()
-        server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
+        server_cpu, client_cpu, pg_cpu = cpu_seconds(server.pid), time.process_time(), postgres_cpu(pg)
         t0 = time.perf_counter()
         latencies, statuses = asyncio.run(run(base, plan, args.connections))
         elapsed = time.perf_counter() - t0
         load_after = os.getloadavg()
         server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
+        db_cpu = sum(t - pg_cpu.get(pid, 0.0) for pid, t in postgres_cpu(pg).items())
         errors = {k: v for k, v in statuses.items() if k != "200"}
         check = HqDB(url)
         try:
@@ -167,8 +184,9 @@ def main() -> None:
             f" p95 {pct(latencies, 0.95):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, max {max(latencies) * 1000:.0f} ms"
         )
         print(
-            f"CPU per report: HQ server process {server_cpu / len(latencies) * 1000:.2f} ms"
-            f" (database processes not counted), load client {client_cpu / len(latencies) * 1000:.2f} ms"
+            f"CPU per report: HQ server process {server_cpu / len(latencies) * 1000:.2f} ms, PostgreSQL"
+            f" {db_cpu / len(latencies) * 1000:.2f} ms (0 for SQLite: in the server), load client"
+            f" {client_cpu / len(latencies) * 1000:.2f} ms"
         )
         print(f"errors: {sum(errors.values())} {dict(errors) or ''}; kiosks in the fleet view: {reported}")
         print(f"load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f},"
