@@ -14,6 +14,29 @@ from typing import Annotated, Any
 import typer
 
 HomeArg = Annotated[Path, typer.Argument(help="The HQ repository folder.")]
+DbUrlOpt = Annotated[
+    str,
+    typer.Option(
+        "--db-url",
+        envvar="KIOSK_HQ_DB_URL",
+        help="HQ's store (postgresql+psycopg://… or sqlite:///…); else hq.json's db_url, else HOME/hq.db.",
+    ),
+]
+
+
+def store_url(home: Path, db_url: str) -> str:
+    """The store HQ uses: ``--db-url`` / ``KIOSK_HQ_DB_URL``, else hq.json's ``db_url``, else ``HOME/hq.db``."""
+    from pydantic import ValidationError
+
+    from sync.hq.db import hq_db_url
+    from sync.hq.repository import HqSettings
+
+    if not db_url and (home / "hq.json").is_file():
+        try:
+            db_url = HqSettings.model_validate_json((home / "hq.json").read_bytes()).db_url
+        except (OSError, ValidationError) as err:
+            raise _fail(f"{home / 'hq.json'}: {err}") from err
+    return hq_db_url(home, db_url)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -29,17 +52,18 @@ def enrol(
     home: HomeArg,
     kiosk_id: Annotated[str, typer.Option("--kiosk-id", help="The kiosk's id (as `kiosk sync init` printed).")],
     public_key: Annotated[Path, typer.Option("--public-key", help="File with the kiosk's public key (device.pub).")],
+    db_url: DbUrlOpt = "",
 ) -> None:
     """Enrol a kiosk: HQ takes its signed reports, labels and counts from now on."""
     from sync.errors import HqError
-    from sync.hq.db import HqDB, hq_db_path
+    from sync.hq.db import HqDB
 
     try:
         text = public_key.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as err:
         raise _fail(f"cannot read public key {public_key}: {err}") from err
     try:
-        db = HqDB(hq_db_path(home))
+        db = HqDB(store_url(home, db_url))
         try:
             enrolment = db.enrol(kiosk_id, text)
         finally:
@@ -49,13 +73,15 @@ def enrol(
     _print({"kiosk_id": enrolment.kiosk_id, "public_key": enrolment.public_key, "enrolled_at": enrolment.enrolled_at})
 
 
-def revoke(home: HomeArg, kiosk_id: Annotated[str, typer.Argument(help="The kiosk to revoke.")]) -> None:
+def revoke(
+    home: HomeArg, kiosk_id: Annotated[str, typer.Argument(help="The kiosk to revoke.")], db_url: DbUrlOpt = ""
+) -> None:
     """Revoke a kiosk: every further message from it is refused."""
     from sync.errors import HqError
-    from sync.hq.db import HqDB, hq_db_path
+    from sync.hq.db import HqDB
 
     try:
-        db = HqDB(hq_db_path(home))
+        db = HqDB(store_url(home, db_url))
         try:
             db.revoke(kiosk_id)
         finally:
@@ -65,13 +91,13 @@ def revoke(home: HomeArg, kiosk_id: Annotated[str, typer.Argument(help="The kios
     _print({"kiosk_id": kiosk_id, "revoked": True})
 
 
-def kiosks(home: HomeArg) -> None:
+def kiosks(home: HomeArg, db_url: DbUrlOpt = "") -> None:
     """List enrolled kiosks (one JSON line each)."""
     from sync.errors import HqError
-    from sync.hq.db import HqDB, hq_db_path
+    from sync.hq.db import HqDB
 
     try:
-        db = HqDB(hq_db_path(home))
+        db = HqDB(store_url(home, db_url))
     except HqError as err:
         raise _fail(str(err)) from err
     try:
@@ -86,15 +112,16 @@ def labels(
     accept: Annotated[int | None, typer.Option("--accept", help="Accept the label of this id.")] = None,
     reject: Annotated[int | None, typer.Option("--reject", help="Reject the label of this id.")] = None,
     status: Annotated[str | None, typer.Option(help="List only 'new', 'accepted' or 'rejected'.")] = None,
+    db_url: DbUrlOpt = "",
 ) -> None:
     """List labels from the fleet (masked text, intent, versions, status), or judge one."""
     from sync.errors import HqError
-    from sync.hq.db import HqDB, hq_db_path
+    from sync.hq.db import HqDB
 
     if accept is not None and reject is not None:
         raise _fail("--accept and --reject exclude each other")
     try:
-        db = HqDB(hq_db_path(home))
+        db = HqDB(store_url(home, db_url))
         try:
             if accept is not None:
                 _print(db.judge(accept, "accepted", by="cli"))

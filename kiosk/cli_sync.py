@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from kiosk.cli_hq import DbUrlOpt, store_url
 from kiosk.config import default_state_dir
 
 hq_app = typer.Typer(no_args_is_help=True, help="HQ: the signed update repository.")
@@ -119,24 +120,38 @@ def hq_serve(
     home: HomeArg,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8700,
+    db_url: DbUrlOpt = "",
 ) -> None:
     """Serve the repository, receive kiosk reports, show the fleet (/api/fleet)."""
     import uvicorn
 
+    from sync.errors import HqError
     from sync.hq.server import create_hq_app
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
-    uvicorn.run(create_hq_app(home), host=host, port=port, log_level="warning")
+    try:
+        app = create_hq_app(home, db_url=store_url(home, db_url))
+    except HqError as err:
+        raise _fail(str(err)) from err
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @hq_app.command("fleet")
-def hq_fleet(home: HomeArg) -> None:
+def hq_fleet(home: HomeArg, db_url: DbUrlOpt = "") -> None:
     """Print the fleet: one JSON line per kiosk (versions, last seen, health, rejections)."""
-    from sync.hq.server import fleet
+    from sync.errors import HqError
+    from sync.hq.db import HqDB
 
-    for row in fleet(home / "fleet.db"):
-        _print(row)
+    try:
+        db = HqDB(store_url(home, db_url))
+    except HqError as err:
+        raise _fail(str(err)) from err
+    try:
+        for row in db.fleet():
+            _print(row)
+    finally:
+        db.close()
 
 
 # -- the kiosk's agent ------------------------------------------------------------------------

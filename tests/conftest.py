@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR
 from kiosk.policy import Policy, load_policy
+from sync.hq.localpg import LocalPostgres
 from tests.fakes import ROOT
 
 # Kiosk processes started by tests skip the LLM stage (it loads a 98 MB model
@@ -32,3 +34,22 @@ def nlu_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundles") / "nlu"
     build(ROOT / "edge_models" / "data", out, origin="seed")
     return out
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[LocalPostgres]:
+    """A private PostgreSQL 15 on a unix socket (initdb + pg_ctl in a temporary folder), stopped at the end."""
+    server = LocalPostgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hq_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """HQ's store on each engine: a file under tmp_path, or a fresh database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hq-store' / 'hq.db'}"
+    server: LocalPostgres = request.getfixturevalue("pg_server")
+    return server.create_database()

@@ -1,71 +1,51 @@
-"""HQ's own database (``<home>/hq.db``): enrolled kiosks, labels and daily counts from them.
+"""HQ's store: enrolled kiosks, labels and daily counts from them, the fleet's latest reports.
 
-One schema with a version in ``meta``; a newer file is refused, not misread.
+One schema (:mod:`sync.hq.schema`) on two engines, chosen by a URL:
+``sqlite:///HOME/hq.db`` (the embedded default, one box) or
+``postgresql://…`` (production, psycopg 3). A newer store is refused, not misread.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
 from kiosk.masking import mask_pii
-from kiosk.sqlite_base import LockedSqlite
+from kiosk.sqlite_base import tighten_state_file
 from sync.envelope import KIOSK_ID, Envelope, ReplayWindow, UnknownKioskError, load_public_key
 from sync.errors import HqError
+from sync.hq.schema import (
+    SCHEMA_VERSION,
+    NewerSchemaError,
+    daily_counts,
+    enrolments,
+    fleet_reports,
+    intake_items,
+    migrate,
+)
+from sync.hq.schema import labels as labels_table
 from sync.messages import CountsItem, IntakeBatch, IntakeReceipt, LabelItem
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "Enrolment", "FleetReport", "HqDB", "HqStoreError", "hq_db_path", "hq_db_url"]
+
 LabelStatus = Literal["new", "accepted", "rejected"]
 LABEL_STATUSES: tuple[LabelStatus, ...] = ("new", "accepted", "rejected")
+DB_URL_ENV = "KIOSK_HQ_DB_URL"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS enrolments (
-    kiosk_id TEXT PRIMARY KEY,
-    public_key TEXT NOT NULL,
-    enrolled_at TEXT NOT NULL,
-    revoked_at TEXT,
-    last_counter INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS intake_items (
-    kiosk_id TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (kiosk_id, item_id)
-);
-CREATE TABLE IF NOT EXISTS labels (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kiosk_id TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    text TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    intent TEXT NOT NULL,
-    policy_version TEXT NOT NULL,
-    model_version TEXT NOT NULL,
-    labelled_at TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'new',
-    judged_by TEXT,
-    judged_at TEXT,
-    UNIQUE (kiosk_id, item_id)
-);
-CREATE TABLE IF NOT EXISTS daily_counts (
-    kiosk_id TEXT NOT NULL,
-    day TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    intent TEXT NOT NULL,
-    turns INTEGER NOT NULL,
-    decided INTEGER NOT NULL,
-    clarified INTEGER NOT NULL,
-    handed_off INTEGER NOT NULL,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (kiosk_id, day, lang, intent)
-);
-"""
+
+class HqStoreError(HqError):
+    """The database cannot be reached or failed mid-transaction (nothing of it was kept)."""
 
 
 def _now_iso() -> str:
@@ -83,36 +63,110 @@ class Enrolment:
     last_counter: int
 
 
+@dataclass(frozen=True, slots=True)
+class FleetReport:
+    """A kiosk's latest status: versions, health, failed activations."""
+
+    kiosk_id: str
+    branch: str
+    versions: Mapping[str, str]
+    healthy: bool
+    last_error: str
+    rejected: Mapping[str, list[str]]
+
+
 def hq_db_path(home: Path) -> Path:
-    """HQ's database, next to its repository."""
+    """HQ's embedded database, next to its repository."""
     return home / "hq.db"
 
 
-class HqDB(LockedSqlite):
-    """Thread-safe access to ``hq.db``.
+def hq_db_url(home: Path, configured: str = "") -> str:
+    """The store's URL: ``configured`` (flag, env or hq.json) or the embedded ``sqlite:///HOME/hq.db``."""
+    return configured or f"sqlite:///{hq_db_path(home).resolve()}"
+
+
+def _engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise HqError("an HQ store on SQLite needs a file: sqlite:////path/to/hq.db")
+        path = Path(url.database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            dbapi_conn.execute("PRAGMA busy_timeout=10000")
+            tighten_state_file(path)
+
+        @event.listens_for(engine, "begin")
+        def on_begin(conn: Connection) -> None:
+            # Writers take the lock up front: a read-then-write never fails half-way on a busy file.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("hq_write") else "BEGIN")
+
+        return engine
+    if url.get_backend_name() == "postgresql":
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True, pool_recycle=3600)
+    raise HqError(f"HQ stores on sqlite or postgresql, not {url.get_backend_name()!r}")
+
+
+class HqDB:
+    """Thread-safe access to HQ's store (a pool of connections, short transactions).
+
+    Args:
+        store: A database URL, or the path of an SQLite file.
 
     Raises:
-        HqError: the file is of a newer schema.
+        HqError: a bad URL or a store of a newer schema.
+        HqStoreError: the database cannot be reached.
     """
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._connect(path)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is not None and int(row[0]) > SCHEMA_VERSION:
-            self._db.close()
-            raise HqError(f"{path} has schema {row[0]}; this HQ reads up to {SCHEMA_VERSION}")
-        if row is None:
-            with self._tx() as db:
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    def __init__(self, store: Path | str) -> None:
+        try:
+            url = make_url(f"sqlite:///{store}" if isinstance(store, Path) else store)
+        except ArgumentError as err:
+            raise HqError(f"not a database URL: {err}") from err
+        self.url = url.render_as_string(hide_password=True)
+        try:
+            self._engine = _engine(url)
+        except (NoSuchModuleError, ImportError) as err:
+            raise HqError(f"{self.url}: no driver ({err}); install the 'hq' extra") from err
+        self._pg = self._engine.dialect.name == "postgresql"
+        self._writer = self._engine.execution_options(hq_write=True)
+        try:
+            migrate(self._tx)
+        except NewerSchemaError as err:
+            self._engine.dispose()
+            raise HqError(f"{self.url} has {err}") from err
+        except HqError:
+            self._engine.dispose()
+            raise
 
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            return [dict(r) for r in self._db.execute(sql, args).fetchall()]
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """A write transaction, committed at the end, rolled back on any error."""
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        except DBAPIError as err:
+            raise HqStoreError(f"{self.url}: {err.orig or err}") from err
+
+    def _rows(self, query: Any, args: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        try:
+            with self._engine.connect() as conn:
+                return [dict(r._mapping) for r in conn.execute(query, args or {})]
+        except DBAPIError as err:
+            raise HqStoreError(f"{self.url}: {err.orig or err}") from err
+
+    def _insert(self, table: Table) -> Any:
+        return pg_insert(table) if self._pg else sqlite_insert(table)
 
     # -- enrolment --------------------------------------------------------------------------
 
@@ -128,16 +182,15 @@ class HqDB(LockedSqlite):
             load_public_key(public_key)
         except ValueError as err:
             raise HqError(f"public key: {err}") from err
-        with self._tx() as db:
-            row = db.execute("SELECT revoked_at FROM enrolments WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
-            if row is not None and row[0] is None:
+        stmt = self._insert(enrolments).values(kiosk_id=kiosk_id, public_key=public_key.strip(), enrolled_at=_now_iso())
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[enrolments.c.kiosk_id],
+            set_={"public_key": stmt.excluded.public_key, "enrolled_at": stmt.excluded.enrolled_at, "revoked_at": None},
+            where=enrolments.c.revoked_at.is_not(None),  # one statement: two enrolments cannot both win
+        )
+        with self._tx() as conn:
+            if conn.execute(stmt.returning(enrolments.c.kiosk_id)).first() is None:
                 raise HqError(f"kiosk {kiosk_id!r} is already enrolled; revoke it first to replace its key")
-            db.execute(
-                "INSERT INTO enrolments (kiosk_id, public_key, enrolled_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(kiosk_id) DO UPDATE SET public_key = excluded.public_key,"
-                " enrolled_at = excluded.enrolled_at, revoked_at = NULL",
-                (kiosk_id, public_key.strip(), _now_iso()),
-            )
         found = self.enrolment(kiosk_id)
         if found is None:  # just written in the transaction above
             raise HqError(f"kiosk {kiosk_id!r} vanished")
@@ -149,28 +202,37 @@ class HqDB(LockedSqlite):
         Raises:
             HqError: the kiosk is not enrolled (or already revoked).
         """
-        with self._tx() as db:
-            cur = db.execute(
-                "UPDATE enrolments SET revoked_at = ? WHERE kiosk_id = ? AND revoked_at IS NULL", (_now_iso(), kiosk_id)
-            )
-            if cur.rowcount == 0:
+        stmt = (
+            enrolments.update()
+            .where(enrolments.c.kiosk_id == kiosk_id, enrolments.c.revoked_at.is_(None))
+            .values(revoked_at=_now_iso())
+        )
+        with self._tx() as conn:
+            if conn.execute(stmt).rowcount == 0:
                 raise HqError(f"kiosk {kiosk_id!r} is not enrolled (or already revoked)")
 
     def enrolment(self, kiosk_id: str) -> Enrolment | None:
         """A kiosk's enrolment, revoked or not."""
-        rows = self._rows("SELECT * FROM enrolments WHERE kiosk_id = ?", (kiosk_id,))
+        rows = self._rows(select(enrolments).where(enrolments.c.kiosk_id == kiosk_id))
         return Enrolment(**rows[0]) if rows else None
 
     def enrolments(self) -> list[Enrolment]:
         """Every enrolment."""
-        return [Enrolment(**r) for r in self._rows("SELECT * FROM enrolments ORDER BY kiosk_id")]
+        return [Enrolment(**r) for r in self._rows(select(enrolments).order_by(enrolments.c.kiosk_id))]
 
     def accept(
-        self, envelope: Envelope, now: float, window: ReplayWindow, batch: IntakeBatch | None = None
+        self,
+        envelope: Envelope,
+        now: float,
+        window: ReplayWindow,
+        batch: IntakeBatch | None = None,
+        report: FleetReport | None = None,
     ) -> IntakeReceipt:
-        """Admit a verified envelope: fresh and newer than the last; store ``batch`` in the same transaction.
+        """Admit a verified envelope: fresh and newer than the last; store ``batch`` or ``report`` with it.
 
         The signature is checked by the caller; here the counter moves only with the items stored.
+        The kiosk's row is locked (``FOR UPDATE`` on PostgreSQL, the write lock on SQLite) from the
+        counter check to the commit, so two concurrent replays of one message cannot both pass.
 
         Raises:
             UnknownKioskError: not enrolled or revoked.
@@ -178,39 +240,81 @@ class HqDB(LockedSqlite):
         """
         stored: list[str] = []
         duplicates: list[str] = []
-        with self._tx() as db:
-            row = db.execute(
-                "SELECT last_counter, revoked_at FROM enrolments WHERE kiosk_id = ?", (envelope.kiosk_id,)
-            ).fetchone()
+        with self._tx() as conn:
+            row = conn.execute(
+                select(enrolments.c.last_counter, enrolments.c.revoked_at)
+                .where(enrolments.c.kiosk_id == envelope.kiosk_id)
+                .with_for_update()
+            ).one_or_none()
             if row is None or row[1] is not None:
                 raise UnknownKioskError(f"kiosk {envelope.kiosk_id!r} is not enrolled or was revoked")
             window.check(envelope, int(row[0]), now)
-            db.execute(
-                "UPDATE enrolments SET last_counter = ? WHERE kiosk_id = ?", (envelope.counter, envelope.kiosk_id)
+            conn.execute(
+                enrolments.update()
+                .where(enrolments.c.kiosk_id == envelope.kiosk_id)
+                .values(last_counter=envelope.counter)
             )
+            if report is not None:
+                self._store_report(conn, report)
             for item in batch.items if batch is not None else ():
                 received = _now_iso()
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO intake_items VALUES (?, ?, ?, ?)",
-                    (envelope.kiosk_id, item.item_id, item.kind, received),
+                stmt = self._insert(intake_items).values(
+                    kiosk_id=envelope.kiosk_id, item_id=item.item_id, kind=item.kind, received_at=received
                 )
-                if cur.rowcount == 0:
+                inserted = conn.execute(stmt.on_conflict_do_nothing().returning(intake_items.c.item_id)).first()
+                if inserted is None:
                     duplicates.append(item.item_id)
                     continue
                 stored.append(item.item_id)
                 if isinstance(item, LabelItem):
-                    _store_label(db, envelope.kiosk_id, item, received)
+                    self._store_label(conn, envelope.kiosk_id, item, received)
                 else:
-                    _store_counts(db, envelope.kiosk_id, item, received)
+                    self._store_counts(conn, envelope.kiosk_id, item, received)
         return IntakeReceipt(stored=tuple(stored), duplicates=tuple(duplicates))
+
+    def _store_label(self, conn: Connection, kiosk_id: str, item: LabelItem, received: str) -> None:
+        stmt = self._insert(labels_table).values(
+            kiosk_id=kiosk_id,
+            item_id=item.item_id,
+            text=mask_pii(item.text),  # defence in depth: the kiosk masked it already
+            lang=item.lang,
+            intent=item.intent,
+            policy_version=item.policy_version,
+            model_version=item.model_version,
+            labelled_at=item.labelled_at,
+            received_at=received,
+        )
+        conn.execute(stmt.on_conflict_do_nothing())
+
+    def _store_counts(self, conn: Connection, kiosk_id: str, item: CountsItem, received: str) -> None:
+        for r in item.rows:
+            stmt = self._insert(daily_counts).values(
+                kiosk_id=kiosk_id,
+                day=item.day,
+                lang=r.lang,
+                intent=r.intent,
+                turns=r.turns,
+                decided=r.decided,
+                clarified=r.clarified,
+                handed_off=r.handed_off,
+                received_at=received,
+            )
+            keys = ("turns", "decided", "clarified", "handed_off", "received_at")
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[daily_counts.c[k] for k in ("kiosk_id", "day", "lang", "intent")],
+                    set_={k: stmt.excluded[k] for k in keys},
+                )
+            )
 
     # -- labels and counts ------------------------------------------------------------------
 
     def labels(self, status: str | None = None) -> list[dict[str, Any]]:
         """Labels from the fleet, oldest first, optionally of one status."""
-        if status is None:
-            return self._rows("SELECT * FROM labels ORDER BY id")
-        return self._rows("SELECT * FROM labels WHERE status = ? ORDER BY id", (status,))
+        query = select(labels_table).order_by(labels_table.c.id)
+        if status is not None:
+            query = query.where(labels_table.c.status == status)
+        return self._rows(query)
 
     def judge(self, label_id: int, status: LabelStatus, by: str) -> dict[str, Any]:
         """Accept or reject a label (it can be judged again).
@@ -220,43 +324,56 @@ class HqDB(LockedSqlite):
         """
         if status not in LABEL_STATUSES:
             raise HqError(f"status must be one of {', '.join(LABEL_STATUSES)}")
-        with self._tx() as db:
-            cur = db.execute(
-                "UPDATE labels SET status = ?, judged_by = ?, judged_at = ? WHERE id = ?",
-                (status, by, _now_iso(), label_id),
-            )
-            if cur.rowcount == 0:
+        stmt = (
+            labels_table.update()
+            .where(labels_table.c.id == label_id)
+            .values(status=status, judged_by=by, judged_at=_now_iso())
+        )
+        with self._tx() as conn:
+            if conn.execute(stmt).rowcount == 0:
                 raise HqError(f"no label {label_id}")
-        return self._rows("SELECT * FROM labels WHERE id = ?", (label_id,))[0]
+        return self._rows(select(labels_table).where(labels_table.c.id == label_id))[0]
 
     def daily_counts(self, kiosk_id: str | None = None) -> list[dict[str, Any]]:
         """Daily counts from the fleet."""
+        c = daily_counts.c
         if kiosk_id is None:
-            return self._rows("SELECT * FROM daily_counts ORDER BY day, kiosk_id, lang, intent")
-        return self._rows("SELECT * FROM daily_counts WHERE kiosk_id = ? ORDER BY day, lang, intent", (kiosk_id,))
+            return self._rows(select(daily_counts).order_by(c.day, c.kiosk_id, c.lang, c.intent))
+        return self._rows(select(daily_counts).where(c.kiosk_id == kiosk_id).order_by(c.day, c.lang, c.intent))
 
+    # -- the fleet's status reports ---------------------------------------------------------
 
-def _store_label(db: sqlite3.Connection, kiosk_id: str, item: LabelItem, received: str) -> None:
-    db.execute(
-        "INSERT OR IGNORE INTO labels (kiosk_id, item_id, text, lang, intent, policy_version, model_version,"
-        " labelled_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            kiosk_id,
-            item.item_id,
-            mask_pii(item.text),  # defence in depth: the kiosk masked it already
-            item.lang,
-            item.intent,
-            item.policy_version,
-            item.model_version,
-            item.labelled_at,
-            received,
-        ),
-    )
+    def record_report(
+        self,
+        kiosk_id: str,
+        *,
+        branch: str,
+        versions: Mapping[str, str],
+        healthy: bool,
+        last_error: str,
+        rejected: Mapping[str, list[str]],
+    ) -> None:
+        """Store a kiosk's latest status report (replacing the one before), outside any envelope."""
+        with self._tx() as conn:
+            self._store_report(conn, FleetReport(kiosk_id, branch, versions, healthy, last_error, rejected))
 
+    def _store_report(self, conn: Connection, report: FleetReport) -> None:
+        values = {
+            "branch": report.branch,
+            "versions": json.dumps(dict(report.versions), ensure_ascii=False, sort_keys=True),
+            "healthy": int(report.healthy),
+            "last_error": report.last_error,
+            "rejected": json.dumps(dict(report.rejected), ensure_ascii=False, sort_keys=True),
+            "last_seen": _now_iso(),
+        }
+        stmt = self._insert(fleet_reports).values(kiosk_id=report.kiosk_id, **values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=[fleet_reports.c.kiosk_id], set_=values))
 
-def _store_counts(db: sqlite3.Connection, kiosk_id: str, item: CountsItem, received: str) -> None:
-    for r in item.rows:
-        db.execute(
-            "INSERT OR REPLACE INTO daily_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (kiosk_id, item.day, r.lang, r.intent, r.turns, r.decided, r.clarified, r.handed_off, received),
-        )
+    def fleet(self) -> list[dict[str, Any]]:
+        """Every kiosk that reported: versions, last seen, health, failed activations."""
+        rows = self._rows(select(fleet_reports).order_by(fleet_reports.c.branch, fleet_reports.c.kiosk_id))
+        for row in rows:
+            row["versions"] = json.loads(row["versions"])
+            row["rejected"] = json.loads(row["rejected"])
+            row["healthy"] = bool(row["healthy"])
+        return rows

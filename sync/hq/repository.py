@@ -53,6 +53,11 @@ class HqSettings(BaseModel):
     targets_days: float = Field(default=90, gt=0, description="Validity of targets metadata in days.")
     snapshot_days: float = Field(default=7, gt=0, description="Validity of snapshot metadata in days.")
     timestamp_days: float = Field(default=1, gt=0, description="Validity of timestamp metadata in days.")
+    db_url: str = Field(
+        default="",
+        max_length=1000,
+        description="HQ's store: a postgresql:// or sqlite:/// URL; empty for the embedded HOME/hq.db.",
+    )
 
     def validity(self, role: str) -> timedelta:
         """How long a new version of ``role`` stays valid."""

@@ -9,10 +9,8 @@ messages signed by an enrolled kiosk (:mod:`sync.envelope`); the fleet
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +19,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sync.envelope import Envelope, EnvelopeError, ReplayWindow
-from sync.hq.db import HqDB, hq_db_path
+from sync.hq.db import FleetReport, HqDB, HqStoreError, hq_db_url
 from sync.hq.identity import authenticate
 from sync.messages import IntakeBatch, IntakeReceipt
 
 MAX_REPORT_BYTES = 64 * 1024
-
-_FLEET_SCHEMA = """
-CREATE TABLE IF NOT EXISTS kiosks (
-    kiosk_id TEXT PRIMARY KEY,
-    branch TEXT NOT NULL,
-    versions TEXT NOT NULL,
-    healthy INTEGER NOT NULL,
-    last_error TEXT NOT NULL,
-    rejected TEXT NOT NULL,
-    last_seen TEXT NOT NULL
-);
-"""
 
 
 class StatusReport(BaseModel):
@@ -51,62 +37,6 @@ class StatusReport(BaseModel):
     healthy: bool = Field(default=True, description="Whether its last cycle went well.")
     last_error: str = Field(default="", max_length=2000, description="Its last sync error.")
     rejected: dict[str, list[str]] = Field(default_factory=dict, description="Versions it rejected or rolled back.")
-
-
-def _db(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=10)
-    conn.executescript(_FLEET_SCHEMA)
-    return conn
-
-
-def record_report(db_path: Path, report: StatusReport) -> None:
-    """Store a kiosk's latest report."""
-    conn = _db(db_path)
-    try:
-        with conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO kiosks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    report.kiosk_id,
-                    report.branch,
-                    _dumps(report.versions),
-                    int(report.healthy),
-                    report.last_error,
-                    _dumps(report.rejected),
-                    datetime.now(UTC).isoformat(timespec="seconds"),
-                ),
-            )
-    finally:
-        conn.close()
-
-
-def _dumps(obj: Any) -> str:
-    import json
-
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True)
-
-
-def fleet(db_path: Path) -> list[dict[str, Any]]:
-    """Every kiosk that reported: versions, last seen, health, failed activations."""
-    import json
-
-    conn = _db(db_path)
-    try:
-        rows = conn.execute("SELECT * FROM kiosks ORDER BY branch, kiosk_id").fetchall()
-    finally:
-        conn.close()
-    return [
-        {
-            "kiosk_id": r[0],
-            "branch": r[1],
-            "versions": json.loads(r[2]),
-            "healthy": bool(r[3]),
-            "last_error": r[4],
-            "rejected": json.loads(r[5]),
-            "last_seen": r[6],
-        }
-        for r in rows
-    ]
 
 
 def fleet_html(rows: list[dict[str, Any]]) -> str:
@@ -149,20 +79,25 @@ def fleet_html(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def create_hq_app(home: Path, window: ReplayWindow | None = None, clock: Callable[[], float] = time.time) -> Any:
+def create_hq_app(
+    home: Path, window: ReplayWindow | None = None, clock: Callable[[], float] = time.time, db_url: str = ""
+) -> Any:
     """The HQ server: static ``/metadata`` and ``/targets``, signed kiosk posts, the signed-in fleet view.
 
     Args:
-        home: The HQ repository folder (``hq.db``, ``fleet.db`` and ``operators.db`` live there).
+        home: The HQ repository folder (``operators.db``, and ``hq.db`` unless ``db_url`` says otherwise).
         window: Freshness rules of signed messages.
         clock: Wall time in seconds (tests move it).
+        db_url: HQ's store (:func:`sync.hq.db.hq_db_url`); default ``sqlite:///HOME/hq.db``.
+
+    Raises:
+        HqError: the store cannot be opened.
     """
     from fastapi.staticfiles import StaticFiles
 
     from sync.hq.operators import add_operator_routes, signed_in
 
-    db_path = home / "fleet.db"
-    hq = HqDB(hq_db_path(home))
+    hq = HqDB(hq_db_url(home, db_url))
     rules = window or ReplayWindow()
     app = FastAPI(title="Kiosk HQ", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.hq_db = hq
@@ -191,6 +126,10 @@ def create_hq_app(home: Path, window: ReplayWindow | None = None, clock: Callabl
         )
         return envelope, body
 
+    @app.exception_handler(HqStoreError)
+    async def store_down(_request: Request, _err: HqStoreError) -> JSONResponse:
+        return JSONResponse({"detail": "HQ's store is unavailable; send again later"}, 503)
+
     @app.exception_handler(_RefusedError)
     async def refused_body(_request: Request, err: _RefusedError) -> JSONResponse:
         return JSONResponse({"detail": err.detail}, err.status)
@@ -204,8 +143,10 @@ def create_hq_app(home: Path, window: ReplayWindow | None = None, clock: Callabl
             raise _RefusedError(422, f"not a status report: {err.error_count()} error(s)") from err
         if status.kiosk_id != envelope.kiosk_id:
             raise _RefusedError(403, f"kiosk {envelope.kiosk_id!r} cannot report for {status.kiosk_id!r}")
-        await asyncio.to_thread(hq.accept, envelope, clock(), rules)
-        await asyncio.to_thread(record_report, db_path, status)
+        fleet_report = FleetReport(
+            status.kiosk_id, status.branch, status.versions, status.healthy, status.last_error, status.rejected
+        )
+        await asyncio.to_thread(hq.accept, envelope, clock(), rules, None, fleet_report)  # one transaction
         return {"ok": True}
 
     @app.post("/api/intake")
@@ -223,14 +164,14 @@ def create_hq_app(home: Path, window: ReplayWindow | None = None, clock: Callabl
     async def fleet_view(request: Request) -> list[dict[str, Any]] | JSONResponse:
         if not signed_in(request):
             return JSONResponse({"detail": "sign in at /login first"}, 401)
-        return await asyncio.to_thread(fleet, db_path)
+        return await asyncio.to_thread(hq.fleet)
 
     @app.get("/fleet", response_class=HTMLResponse)
     async def fleet_page(request: Request) -> Response:
         if not signed_in(request):
             return Response(status_code=303, headers={"Location": "/login"})
         return HTMLResponse(
-            fleet_html(await asyncio.to_thread(fleet, db_path)),
+            fleet_html(await asyncio.to_thread(hq.fleet)),
             headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
         )
 

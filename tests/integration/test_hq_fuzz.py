@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from sync.agent.identity import DeviceSigner, create_identity
 from sync.envelope import seal
 from sync.hq import HqRepository
-from sync.hq.db import HqDB, hq_db_path
-from sync.hq.server import create_hq_app, fleet
+from sync.hq.db import HqDB
+from sync.hq.server import create_hq_app
 from tests.fuzz_targets import JSON, SAFE_TEXT
 
 EXAMPLES = 200
@@ -56,13 +56,14 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def test_fuzz_hq_endpoints(tmp_path: Path) -> None:
+def test_fuzz_hq_endpoints(tmp_path: Path, hq_store_url: str) -> None:
     home = HqRepository.init(tmp_path / "hq").home
     state = tmp_path / "kiosk"
     _, public = create_identity(state)
-    db = HqDB(hq_db_path(home))
+    db = HqDB(hq_store_url)
     db.enrol("k1", public)
-    client = TestClient(create_hq_app(home), raise_server_exceptions=False)
+    app = create_hq_app(home, db_url=hq_store_url)
+    client = TestClient(app, raise_server_exceptions=False)
     signer = DeviceSigner(state, "k1")
     stranger = Ed25519PrivateKey.generate()
     outcomes: Counter[str] = Counter()
@@ -99,5 +100,6 @@ def test_fuzz_hq_endpoints(tmp_path: Path) -> None:
     check()
     assert {"401", "403", "405", "409", "422"} & set(outcomes)
     assert set(stored_by) <= {"good"}  # only a fresh message signed by the kiosk stores anything
-    assert all(row["kiosk_id"] == "k1" for row in fleet(home / "fleet.db"))
+    assert all(row["kiosk_id"] == "k1" for row in db.fleet())
     db.close()
+    app.state.hq_db.close()

@@ -27,13 +27,14 @@ from typer.testing import CliRunner
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.cli import app as kiosk_cli
+from kiosk.cli_hq import store_url
 from kiosk.dialogue.decision import Decision
 from kiosk.store import Store
 from sync.agent import SyncAgent, load_config
 from sync.agent.identity import DeviceSigner
 from sync.envelope import seal
 from sync.hq import HqRepository
-from sync.hq.db import HqDB, hq_db_path
+from sync.hq.db import HqDB
 from sync.hq.server import MAX_REPORT_BYTES, create_hq_app
 
 CARD = "6222020200112233445"
@@ -45,6 +46,7 @@ runner = CliRunner()
 class Hq:
     home: Path
     base: str
+    store: str
 
 
 def cli(*args: str, stdin: str | None = None) -> dict[str, Any]:
@@ -54,13 +56,19 @@ def cli(*args: str, stdin: str | None = None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    """HQ's server (uvicorn, port 0, in a thread) over a fresh repository, with one operator."""
+def hq(tmp_path: Path, hq_store_url: str) -> Iterator[Hq]:
+    """HQ's server (uvicorn, port 0, in a thread) over a fresh repository, with one operator.
+
+    The store is SQLite or PostgreSQL, named in hq.json (so every ``kiosk hq`` command finds it).
+    """
     import uvicorn
 
     home = HqRepository.init(tmp_path / "hq").home
+    settings = json.loads((home / "hq.json").read_text())
+    (home / "hq.json").write_text(json.dumps(settings | {"db_url": hq_store_url}))
     cli("hq", "add-user", str(home), "ops", "--password-stdin", stdin=PASSWORD + "\n")
-    server = uvicorn.Server(uvicorn.Config(create_hq_app(home), host="127.0.0.1", port=0, log_level="warning"))
+    app = create_hq_app(home, db_url=store_url(home, ""))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -69,10 +77,11 @@ def hq(tmp_path: Path) -> Iterator[Hq]:
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Hq(home, f"http://127.0.0.1:{port}")
+        yield Hq(home, f"http://127.0.0.1:{port}", hq_store_url)
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+        app.state.hq_db.close()
 
 
 def provision(tmp_path: Path, hq: Hq, kiosk_id: str = "kiosk-7", base: str | None = None) -> tuple[Path, SyncAgent]:
@@ -114,7 +123,7 @@ def fleet(hq: Hq) -> list[dict[str, Any]]:
 
 
 def hq_labels(hq: Hq) -> list[dict[str, Any]]:
-    db = HqDB(hq_db_path(hq.home))
+    db = HqDB(hq.store)
     try:
         return db.labels()
     finally:
@@ -122,8 +131,13 @@ def hq_labels(hq: Hq) -> list[dict[str, Any]]:
 
 
 def last_counter(hq: Hq, kiosk_id: str) -> int:
-    with closing(sqlite3.connect(hq_db_path(hq.home))) as db:
-        return int(db.execute("SELECT last_counter FROM enrolments WHERE kiosk_id = ?", (kiosk_id,)).fetchone()[0])
+    db = HqDB(hq.store)
+    try:
+        enrolment = db.enrolment(kiosk_id)
+    finally:
+        db.close()
+    assert enrolment is not None
+    return enrolment.last_counter
 
 
 def staff_labels(state: Path, texts: list[str], yesterday: bool = False) -> None:
@@ -202,7 +216,7 @@ def test_labels_and_counts_arrive_once_after_an_offline_period(tmp_path: Path, h
         ("kiosk-7", "card_lost", "new")
     }
     assert all(CARD not in json.dumps(label) for label in labels)
-    db = HqDB(hq_db_path(hq.home))
+    db = HqDB(hq.store)
     counts = db.daily_counts("kiosk-7")
     db.close()
     assert [(c["day"], c["intent"], c["turns"], c["clarified"], c["decided"]) for c in counts] == [
