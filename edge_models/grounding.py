@@ -22,7 +22,48 @@ _EN_NEGATIONS = frozenset(
 _ZH_NEGATIONS = ("不", "没", "无", "未", "别", "勿", "非")
 _EN_AFFIRMATIONS = frozenset({"yes", "yeah", "sure", "certainly", "definitely"})
 _ZH_AFFIRMATIONS = ("是的", "对的", "当然", "肯定")
+# Words that qualify a fact ("usually free", "可能收取"): an answer that restates a qualified sentence without
+# any of them states it as always true.
+_EN_HEDGES = frozenset(
+    {
+        "usually",
+        "generally",
+        "typically",
+        "normally",
+        "often",
+        "may",
+        "might",
+        "some",
+        "most",
+        "mostly",
+        "depending",
+        "depends",
+        "vary",
+        "varies",
+        "subject",
+        "possibly",
+        "sometimes",
+        "certain",
+    }
+)
+_ZH_HEDGES = (
+    "一般",
+    "通常",
+    "可能",
+    "部分",
+    "视",
+    "大多",
+    "原则上",
+    "为准",
+    "一些",
+    "或许",
+    "多数",
+    "不一定",
+    "酌情",
+    "有些",
+)
 _SENTENCE = re.compile(r"[^.!?;。！？；]+")
+_CLAUSE = re.compile(r"[^.!?;。！？；,，]+")  # a qualifier belongs to its clause: Chinese joins them with commas
 _SAME_SENTENCE = 0.3  # Jaccard overlap of content units at which an answer sentence restates a source sentence
 # Words that carry no fact: leaving them out of the support count keeps short answers fair.
 _STOPWORD_TEXT = """
@@ -122,4 +163,31 @@ def flipped_sentence(answer: str, sources: Sequence[str]) -> bool:
         overlap = len(units & best_units) / len(units | best_units)
         if overlap >= _SAME_SENTENCE and bool(negations(sentence)) != best_negated:
             return True
+    return False
+
+
+def hedges(text: str) -> set[str]:
+    """Qualifying words of ``text`` (English words, Chinese terms)."""
+    found = {w for w in _WORD.findall(text.lower()) if w in _EN_HEDGES}
+    found.update(term for term in _ZH_HEDGES if term in text)
+    return found
+
+
+def dropped_qualifier(answer: str, sources: Sequence[str]) -> bool:
+    """True when a clause of the answer restates a qualified source clause without any qualifier.
+
+    "Transfers to other banks are usually free" restated as "No fee for transfers to other
+    banks" turns a rule with exceptions into a promise the bank did not make.
+    """
+    restated = [(content_units(c), bool(hedges(c))) for src in sources for c in _CLAUSE.findall(src)]
+    for sentence in _SENTENCE.findall(answer):
+        if hedges(sentence):  # "In most cases, withdrawals are free": qualified, whichever clause says it
+            continue
+        for clause in _CLAUSE.findall(sentence):
+            units = content_units(clause)
+            if len(units) < 2 or not restated:
+                continue
+            best_units, best_hedged = max(restated, key=lambda item: len(units & item[0]) / len(units | item[0]))
+            if best_hedged and len(units & best_units) / len(units | best_units) >= _SAME_SENTENCE:
+                return True
     return False

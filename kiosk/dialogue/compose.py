@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from edge_models.grounding import flipped_sentence, grounded, in_language, new_affirmation, new_negation, support
+from edge_models.grounding import (
+    dropped_qualifier,
+    flipped_sentence,
+    grounded,
+    in_language,
+    new_affirmation,
+    new_negation,
+    support,
+)
 from kiosk.dialogue.decision import ReplySource
 from kiosk.dialogue.faq import FaqHit
 from kiosk.policy.schema import Thresholds
@@ -68,7 +76,8 @@ def check_draft(text: str, confidence: float, passages: Sequence[str], lang: str
     Reasons, in the order checked: ``empty``, ``wrong_language``,
     ``ungrounded`` (a number or name not in the passages), ``polarity`` (a
     "not" or a "yes" they do not have, or a sentence of theirs restated with
-    the opposite polarity), ``unsupported`` (too many content words not in
+    the opposite polarity), ``qualifier`` (a sentence of theirs that says "usually" / "可能"
+    restated as always true), ``unsupported`` (too many content words not in
     them), ``unsure`` (model confidence below ``limits.llm_compose``).
     """
     if not text:
@@ -79,6 +88,8 @@ def check_draft(text: str, confidence: float, passages: Sequence[str], lang: str
         return "ungrounded"
     if new_negation(text, passages) or new_affirmation(text, passages) or flipped_sentence(text, passages):
         return "polarity"
+    if dropped_qualifier(text, passages):
+        return "qualifier"
     if support(text, passages) < limits.llm_compose_support:
         return "unsupported"
     if confidence < limits.llm_compose:

@@ -56,7 +56,7 @@ class ReplySource(BaseModel):
     note: str | None = Field(
         default=None,
         description="Why the passage is shown as written: 'off', 'language', 'no_draft' (LLM skipped, late or "
-        "failed), 'ungrounded', 'polarity', 'unsupported', 'unsure', ...; None when composed.",
+        "failed), 'ungrounded', 'polarity', 'qualifier', 'unsupported', 'unsure', ...; None when composed.",
     )
 
 

@@ -159,7 +159,16 @@ def test_the_engine_composes_a_faq_answer_with_the_real_model(stage: LlmStage, r
         assert check_draft(d.reply, d.source.confidence, [faq.answer.en], "en", relaxed.thresholds) is None
     else:
         assert d.reply == faq.answer.en
-        assert d.source.note in {"copied", "empty", "wrong_language", "ungrounded", "polarity", "unsupported", "unsure"}
+        assert d.source.note in {
+            "copied",
+            "empty",
+            "wrong_language",
+            "ungrounded",
+            "polarity",
+            "qualifier",
+            "unsupported",
+            "unsure",
+        }
 
 
 @pytest.mark.parametrize(

@@ -107,6 +107,18 @@ CASES = {
         "polarity",
         "A freeze ordered by a court or the police cannot be lifted by the bank itself. Please contact the authority.",
     ),
+    "qualifier-in-another-clause": Case(
+        "In most cases, withdrawals at our own ATMs with our card are free.", "en", True
+    ),
+    "dropped-qualifier": Case("Withdrawals at our own ATMs with our card are free.", "en", False, "qualifier"),
+    "zh-dropped-qualifier": Case("用本行卡在本行取款机取款免费。", "zh", False, "qualifier"),
+    "qualifier-made-absolute": Case(
+        "Transfers to other banks have no fee.",
+        "en",
+        False,
+        "qualifier",
+        "App transfers to other banks usually have no fee. Counter transfers follow the fee schedule.",
+    ),
     "unsupported": Case("You will receive a gift voucher with every withdrawal today.", "en", False, "unsupported"),
     "wrong-language": Case("Withdrawals at our own ATMs are usually free.", "zh", False, "wrong_language"),
     "empty": Case("   ", "en", False, "empty"),
