@@ -35,28 +35,15 @@
   }
 
   function add(cls, text, meta) {
-    const div = document.createElement("div");
-    div.className = "msg " + cls;
-    div.textContent = text;
-    if (meta) {
-      const span = document.createElement("span");
-      span.className = "meta";
-      span.textContent = meta;
-      div.appendChild(span);
-    }
-    log.appendChild(div);
-    div.scrollIntoView({ block: "end" });
+    KioskPage.line(log, "msg " + cls, text, meta);
   }
 
   function showButtons(list) {
     buttons.replaceChildren();
     for (const b of list) {
-      const el = document.createElement("button");
-      el.type = "button";
-      el.textContent = b.label;
+      const el = KioskPage.button(b.label, () => send({ button: b.id }, b.label));
       el.dataset.id = b.id;
       if (b.id === "staff") el.className = "staff";
-      el.addEventListener("click", () => send({ button: b.id }, b.label));
       buttons.appendChild(el);
     }
   }

@@ -5,32 +5,12 @@
   const health = document.getElementById("health");
   let shownTurns = 0;
 
-  async function post(url, body, raw) {
-    // Same-origin only: the kiosk's device cookie (HttpOnly, SameSite=Strict) goes with each request.
-    const r = await fetch(url, raw ? { method: "POST", headers: { "Content-Type": "audio/wav" }, body: body } : {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-    });
-    if (!r.ok) {
-      let detail = r.statusText;
-      try { detail = JSON.stringify((await r.json()).detail); } catch (e) { /* not JSON */ }
-      addLine("error", `${r.status}: ${detail}`);
-      return null;
-    }
-    return r.json();
+  function post(url, body, raw) {
+    return KioskPage.post(url, body, (message) => addLine("error", message), raw ? "audio/wav" : undefined);
   }
 
   function addLine(cls, text, meta) {
-    const div = document.createElement("div");
-    div.className = "turn " + cls;
-    div.textContent = text;
-    if (meta) {
-      const span = document.createElement("span");
-      span.className = "meta";
-      span.textContent = meta;
-      div.appendChild(span);
-    }
-    log.appendChild(div);
-    div.scrollIntoView({ block: "end" });
+    KioskPage.line(log, "turn " + cls, text, meta);
   }
 
   function showTurn(t) {
@@ -43,11 +23,7 @@
   function showButtons(list) {
     buttons.replaceChildren();
     for (const [id, label] of list) {
-      const el = document.createElement("button");
-      el.type = "button";
-      el.textContent = label;
-      el.addEventListener("click", () => post("/api/kiosk/input", { button: id }));
-      buttons.appendChild(el);
+      buttons.appendChild(KioskPage.button(label, () => post("/api/kiosk/input", { button: id })));
     }
   }
 
