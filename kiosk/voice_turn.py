@@ -25,7 +25,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -454,7 +453,7 @@ def voice_turns(
             yield {"error": f"audio rejected: {err}", "file": str(path)}
             continue
         spoken_lang = file_lang(path) or lang
-        session = conversations.session(session_id)
+        conversations.session(session_id)  # a new conversation first gets the engine of the active bundles
         policy = conversations.engine.policy
         grammar = phrases.grammar(policy, spoken_lang) if config.grammar else None
         heard = listen(mic, engine, spoken_lang, listener, grammar=grammar, hints=phrases.hints(policy))
@@ -464,12 +463,8 @@ def voice_turns(
         utterance = Utterance(
             text=text, source="voice", lang=hint, asr_confidence=transcript.confidence if transcript else 0.0
         )
-        started = time.perf_counter()
-        decision = conversations.engine.handle(session, utterance, datetime.now(UTC))
-        decide_ms = (time.perf_counter() - started) * 1000
+        decision, decide_ms = conversations.turn(session_id, utterance=utterance)  # stored, hand-off queued, ended
         store = conversations.store
-        if store is not None:
-            store.record_turn(session_id, "voice", text, decision, decide_ms)
         staff = staff_voice(store.get_setting) if store is not None else {}
         spoken = speak(synth, speaker, decision.reply, decision.lang, speech_settings(config, staff))
         out = out_dir / f"{number:03d}-{path.stem}-reply.wav"

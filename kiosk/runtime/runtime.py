@@ -20,7 +20,6 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -31,6 +30,7 @@ from kiosk.masking import mask_pii
 from kiosk.presence import PresenceEvent, PresenceTracker
 from kiosk.runtime.config import RuntimeConfig
 from kiosk.runtime.idcard import IdCardDesk
+from kiosk.runtime.record import KioskStep, TurnRecord
 from kiosk.runtime.supervisor import Supervisor
 from kiosk.runtime.timing import Backoff, closed_notes, is_open, screen_mode
 from kiosk.runtime.wording import PrintProblem, closed_greeting, closed_screen, print_problem, ticket_slip
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from hardware.audio import Microphone
     from kiosk.conversation import Conversations
     from kiosk.dialogue.decision import Decision
+    from kiosk.dialogue.utterance import Utterance
     from kiosk.runtime.devices import Devices
     from kiosk.runtime.screen import LiveScreen
     from kiosk.voice_turn import ListenEvent, VoiceListener
@@ -71,28 +72,6 @@ SORRY: dict[str, dict[Lang, str]] = {
 
 class RuntimeStageError(Exception):
     """A stage of a turn failed or ran past its budget (the turn goes on without it)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TurnRecord:
-    """What one turn gave the customer (masked; for the page, the demo summary and tests)."""
-
-    session: str
-    source: str
-    heard: str
-    reply: str
-    lang: str
-    intent: str
-    stage: str
-    action: str
-    emotion: str
-    buttons: tuple[tuple[str, str], ...] = ()
-    ticket: str | None = None
-    printed: bool = False
-    handoff: str | None = None
-    skipped: tuple[str, ...] = ()
-    asr_confidence: float | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
 
 
 class KioskRuntime:
@@ -243,10 +222,7 @@ class KioskRuntime:
         self.elderly = False
         self.idcard.forget()
         self._idle_since = self._clock()
-        store = self.conversations.store
-        if store is not None:
-            await asyncio.to_thread(store.end_session, session, outcome)
-        self.conversations.session(session).ended = True
+        await asyncio.to_thread(self.conversations.end, session, outcome, now=self.now())
         self.sessions_closed += 1
         self._log("session_closed", session=session, outcome=outcome)
         if self.screen is not None:
@@ -269,7 +245,7 @@ class KioskRuntime:
             await self._interrupt()
         if self.idcard.editing:  # the customer types a correction of the ID card form
             return await self.idcard.correction(text[:200])
-        return await self._turn(Utterance(text=text[:2000]), "text")
+        return await self._turn(Utterance(text=text), "text")  # cut to length at the door (Conversations)
 
     async def id_card(self, rgb: npt.NDArray[np.uint8] | None = None) -> TurnRecord:
         """The customer holds their ID card to the camera (or ``rgb`` comes from a document scanner)."""
@@ -286,12 +262,12 @@ class KioskRuntime:
             self.lang = "en" if self.lang == "zh" else "zh"
             if self.screen is not None:
                 self.screen.show(lang=self.lang)
-            return TurnRecord(self.session_id or "", "button", "", "", self.lang, "", "ui", "language", "neutral")
+            return self._record("button", "", KioskStep("", self.lang, "ui", "language"), remember=False)
         if button_id == "ui:elderly":  # this customer's choice: larger text, slower speech, until they leave
             self.elderly = not self.elderly
             if self.screen is not None:
                 self.screen.show(elderly=self.elderly)
-            return TurnRecord(self.session_id or "", "button", "", "", self.lang, "", "ui", "elderly", "neutral")
+            return self._record("button", "", KioskStep("", self.lang, "ui", "elderly"), remember=False)
         if button_id.startswith("idcard:"):
             record = await self.idcard.button(button_id)
             if record is not None:
@@ -299,7 +275,7 @@ class KioskRuntime:
         if button_id == "staff:call":
             text = "请帮我叫工作人员" if self.lang == "zh" else "I want to talk to a staff member"
             return await self._turn(Utterance(text=text), "button")
-        return await self._turn(Utterance(source="button", button=button_id[:200]), "button")
+        return await self._turn(Utterance(source="button", button=button_id), "button")
 
     async def voice(self, pcm: Pcm, lang: str = "auto") -> TurnRecord:
         """The customer said ``pcm`` (a whole utterance, 16 kHz mono)."""
@@ -359,22 +335,10 @@ class KioskRuntime:
         if transcript is None or not transcript.text.strip():
             reply = SORRY["asr"][self.lang]
             await self._say(reply, self.lang, "apologetic", ())
-            record = TurnRecord(
-                self.session_id or "",
-                "voice",
-                "",
-                reply,
-                self.lang,
-                "",
-                "asr",
-                "clarify",
-                "apologetic",
-                skipped=("asr",),
-                asr_confidence=0.0,
-                timings_ms={"asr": round(asr_ms, 1)},
+            step = KioskStep(reply, self.lang, "asr", "clarify", "apologetic", confidence=0.0)
+            return self._record(
+                "voice", "", step, skipped=("asr",), asr_confidence=0.0, timings_ms={"asr": round(asr_ms, 1)}
             )
-            self._remember(record)
-            return record
         hint = transcript.lang if transcript.lang in ("zh", "en") else None
         utterance = Utterance(text=transcript.text, source="voice", lang=hint, asr_confidence=transcript.confidence)
         return await self._turn(utterance, "voice", asr_ms=asr_ms)
@@ -387,7 +351,10 @@ class KioskRuntime:
         return self._asr  # type: ignore[return-value]
 
     # -- the turn ---------------------------------------------------------------
-    async def _turn(self, utterance: Any, source: str, asr_ms: float | None = None) -> TurnRecord:
+    async def _turn(self, utterance: Utterance, source: str, asr_ms: float | None = None) -> TurnRecord:
+        from kiosk.conversation import at_the_door
+
+        utterance = at_the_door(utterance)  # cut to length as the engine will see it
         await self._interrupt()  # barge-in: a touch or a voice stops the kiosk's speech
         async with self._turn_lock:
             if self.session_id is None:
@@ -399,13 +366,14 @@ class KioskRuntime:
                 self.screen.show(heard=mask_pii(shown) if source != "button" else "", state="thinking")
             timings: dict[str, float] = {} if asr_ms is None else {"asr": round(asr_ms, 1)}
             hours = self.branch_hours
-            closed = None if hours is None else closed_notes(hours, self.now())
+            now = self.now()  # the runtime's clock reaches the engine and the store
+            closed = None if hours is None else closed_notes(hours, now)
 
             def decide() -> tuple[Decision, Any]:
                 # In the worker: a new session may first load the bundles the sync agent switched to.
                 # Out of hours the engine issues no queue ticket and says when the branch opens next.
                 self.conversations.session(session).closed = closed
-                return self.conversations.turn(session, utterance=utterance)
+                return self.conversations.turn(session, utterance=utterance, now=now)
 
             started = time.perf_counter()
             try:
@@ -414,21 +382,8 @@ class KioskRuntime:
                 timings["dialogue"] = round((time.perf_counter() - started) * 1000, 1)
                 reply = SORRY["dialogue"][self.lang]
                 await self._say(reply, self.lang, "apologetic", ())
-                record = TurnRecord(
-                    session,
-                    source,
-                    mask_pii(shown),
-                    reply,
-                    self.lang,
-                    "",
-                    "error",
-                    "answer",
-                    "apologetic",
-                    skipped=("dialogue",),
-                    timings_ms=timings,
-                )
-                self._remember(record)
-                return record
+                step = KioskStep(reply, self.lang, "error", "answer", "apologetic", confidence=0.0)
+                return self._record(source, shown, step, skipped=("dialogue",), timings_ms=timings)
             timings["dialogue"] = round((time.perf_counter() - started) * 1000, 1)
             self.lang = decision.lang
             skipped: list[str] = []
@@ -444,25 +399,16 @@ class KioskRuntime:
             say_started = time.perf_counter()
             await self._say(reply, decision.lang, decision.emotion, buttons, timings)
             timings.setdefault("first_audio", round((time.perf_counter() - say_started) * 1000, 1))
-            record = TurnRecord(
-                session=session,
-                source=source,
-                heard=mask_pii(shown),
+            record = self._record(
+                source,
+                shown,
+                decision,
                 reply=reply,
-                lang=decision.lang,
-                intent=decision.intent,
-                stage=decision.stage,
-                action=decision.action,
-                emotion=decision.emotion,
-                buttons=buttons,
-                ticket=decision.ticket,
                 printed=printed,
-                handoff=decision.handoff.kind if decision.handoff else None,
                 skipped=tuple(skipped),
                 asr_confidence=utterance.asr_confidence,
                 timings_ms=timings,
             )
-            self._remember(record)
             self._log(
                 "turn",
                 session=session,
@@ -803,9 +749,38 @@ class KioskRuntime:
             self.screen.reset(mode)
         return mode
 
-    def _remember(self, record: TurnRecord) -> None:
-        self.turns.append(record)
-        self.turn_count += 1
+    def _record(
+        self,
+        source: str,
+        heard: str,
+        decision: Decision | KioskStep,
+        *,
+        reply: str | None = None,
+        remember: bool = True,
+        **details: Any,
+    ) -> TurnRecord:
+        """The turn's record (the customer's words masked here), kept for the page unless ``remember`` is off.
+
+        Args:
+            source: ``text``, ``voice``, ``button`` or ``idcard``.
+            heard: What the customer said or typed (masked here).
+            decision: The engine's decision or the kiosk's own step.
+            reply: What the kiosk said, when not the decision's reply.
+            remember: Keep it in :attr:`turns` (screen buttons are not turns).
+            **details: ``printed``, ``skipped``, ``asr_confidence``, ``timings_ms``.
+        """
+        record = TurnRecord(
+            self.session_id or "",
+            source,
+            mask_pii(heard),
+            decision,
+            decision.reply if reply is None else reply,
+            **details,
+        )
+        if remember:
+            self.turns.append(record)
+            self.turn_count += 1
+        return record
 
     def _log(self, kind: str, **data: Any) -> None:
         self.events.append({"at": round(time.time(), 3), "event": kind, **data})

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kiosk.config import Settings
+from kiosk.conversation import MAX_INPUT_CHARS
 from kiosk.web.avatar_stream import router as avatar_router
 from kiosk.web.errors import UnicodeText, install_error_handlers
 from kiosk.web.trust import BoundaryPolicy, TrustBoundary, host_allow_list, new_device_token, require_device
@@ -34,7 +35,7 @@ class TurnRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    text: UnicodeText | None = Field(default=None, max_length=2000)
+    text: UnicodeText | None = Field(default=None, max_length=MAX_INPUT_CHARS)
     button: UnicodeText | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
