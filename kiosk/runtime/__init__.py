@@ -8,6 +8,7 @@ from kiosk.runtime.assemble import build_runtime
 from kiosk.runtime.config import DevicesConfig, RuntimeConfig, StageBudgets, load_runtime_config
 from kiosk.runtime.record import KioskStep, TurnRecord
 from kiosk.runtime.runtime import KioskRuntime, RuntimeStageError
+from kiosk.runtime.stages import StageEnded, StageEvent, StageStarted
 from kiosk.runtime.supervisor import ComponentStatus, Supervisor
 from kiosk.runtime.timing import Backoff, is_open, screen_mode
 
@@ -20,6 +21,9 @@ __all__ = [
     "RuntimeConfig",
     "RuntimeStageError",
     "StageBudgets",
+    "StageEnded",
+    "StageEvent",
+    "StageStarted",
     "Supervisor",
     "TurnRecord",
     "build_runtime",

@@ -24,7 +24,7 @@ from kiosk.runtime.config import RuntimeConfig
 from kiosk.runtime.idcard import IdCardDesk
 from kiosk.runtime.loops import Loops
 from kiosk.runtime.record import TurnRecord
-from kiosk.runtime.stages import RuntimeStageError
+from kiosk.runtime.stages import RuntimeStageError, StageEvent
 from kiosk.runtime.supervisor import Supervisor
 from kiosk.runtime.timing import Backoff
 from kiosk.runtime.turns import GREETING, SORRY
@@ -93,6 +93,7 @@ class KioskRuntime(Loops):
         self.lang: Lang = "zh"
         self.turns: deque[TurnRecord] = deque(maxlen=self.config.max_turn_log)
         self.events: deque[dict[str, Any]] = deque(maxlen=self.config.max_turn_log)
+        self.stage_events: deque[StageEvent] = deque(maxlen=4 * self.config.max_turn_log)
         self.sessions_closed = 0
         self.turn_count = 0
         self.tickets_printed: list[str] = []

@@ -10,8 +10,9 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 from kiosk.masking import mask_pii
 from kiosk.presence import PresenceTracker
@@ -35,8 +36,37 @@ T = TypeVar("T")
 Lang = Literal["zh", "en"]
 
 
+StageOutcome = Literal["ok", "late", "failed", "cancelled"]
+
+
 class RuntimeStageError(Exception):
     """A stage of a turn failed or ran past its budget (the turn goes on without it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StageStarted:
+    """A stage (asr, dialogue, tts, print, presence) started, in this session (None: between customers)."""
+
+    stage: str
+    session: str | None
+    at: float  # the runtime's clock (monotonic seconds)
+    kind: Literal["started"] = "started"
+
+
+@dataclass(frozen=True, slots=True)
+class StageEnded:
+    """A stage ended: how (``ok``, ``late``: past its budget, ``failed``, ``cancelled``) and how long it took."""
+
+    stage: str
+    session: str | None
+    at: float  # the runtime's clock (monotonic seconds)
+    ms: float
+    outcome: StageOutcome
+    error: str | None = None
+    kind: Literal["ended"] = "ended"
+
+
+StageEvent: TypeAlias = StageStarted | StageEnded
 
 
 class RuntimeParts:
@@ -45,6 +75,7 @@ class RuntimeParts:
     The runtime is one object built in layers, one module each: :class:`RuntimeParts`
     (stages), ``Speaking`` (speech), ``Turns`` (sessions and the turn), ``Listening``
     (voice input), ``Loops`` (the supervised loops) and ``KioskRuntime`` (wiring, lifecycle).
+    Each stage run leaves a :class:`StageStarted` and a :class:`StageEnded` in ``stage_events``.
     """
 
     conversations: Conversations
@@ -77,6 +108,7 @@ class RuntimeParts:
     _stopping: bool
     ready: asyncio.Event
     idcard: IdCardDesk
+    stage_events: deque[StageEvent]
 
     async def _stage(self, name: str, work: Callable[[], T]) -> T:
         """Run blocking ``work`` off the loop within the stage's budget.
@@ -85,18 +117,31 @@ class RuntimeParts:
             RuntimeStageError: It failed or ran past its budget.
         """
         budget = getattr(self.config.budgets, f"{name}_s")
+        session = self.session_id
+        self.stage_events.append(StageStarted(name, session, self._clock()))
+        started = time.perf_counter()
+
+        def ended(outcome: StageOutcome, error: str | None = None) -> None:
+            ms = round((time.perf_counter() - started) * 1000, 1)
+            self.stage_events.append(StageEnded(name, session, self._clock(), ms, outcome, error))
+
         try:
-            return await asyncio.wait_for(asyncio.to_thread(work), timeout=budget)
+            result = await asyncio.wait_for(asyncio.to_thread(work), timeout=budget)
         except asyncio.CancelledError:
+            ended("cancelled")
             raise
         except TimeoutError as err:
+            ended("late")
             _LOG.warning("stage %s ran past its %.1f s budget; skipped", name, budget)
             self._log("stage_late", stage=name)
             raise RuntimeStageError(f"{name} ran past its budget") from err
         except Exception as err:
+            ended("failed", type(err).__name__)
             _LOG.exception("stage %s failed; skipped", name)
             self._log("stage_failed", stage=name, error=type(err).__name__)
             raise RuntimeStageError(f"{name} failed: {err}") from err
+        ended("ok")
+        return result
 
     def _record(
         self,
