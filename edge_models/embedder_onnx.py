@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bundles.manifest import Manifest
 from edge_models.errors import ModelCorruptError, ModelMissingError, verify_model_bundle
-from sync.bundle import Manifest
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sync.bundle import Manifest
+    from bundles.manifest import Manifest
 
 
 class ModelError(Exception):
@@ -33,7 +33,7 @@ def verify_model_bundle(bundle_dir: Path, kind: str | None) -> Manifest:
         ModelCorruptError: the manifest is malformed or of another kind, or a
             file fails its size or sha256 check.
     """
-    from sync.bundle import verify_bundle
+    from bundles.manifest import verify_bundle
     from sync.errors import BundleError, BundleMissingError
 
     try:

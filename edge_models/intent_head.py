@@ -28,8 +28,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from bundles.manifest import Manifest
 from edge_models.errors import ModelCorruptError, ModelMissingError
-from sync.bundle import Manifest
 
 HEAD_FILE = "head_embed.onnx"
 GEMMA_HEAD_FILE = "head_gemma.onnx"

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bundles.manifest import Manifest
 from edge_models.errors import ModelCorruptError, ModelHealthError, ModelMissingError, verify_model_bundle
 from edge_models.features import Featurizer, has_han
 from edge_models.intent_head import (
@@ -30,7 +31,6 @@ from edge_models.intent_head import (
     embedder_identity,
     mix_log_probs,
 )
-from sync.bundle import Manifest
 
 MODEL_FILE = "model.onnx"
 FEATURES_FILE = "features.json"

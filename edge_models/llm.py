@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bundles.manifest import Manifest
 from edge_models.cpu import llm_threads
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.grounding import grounded
-from sync.bundle import Manifest
 
 LLM_CONFIG_FILE = "llm.json"
 # Prompt tokens evaluated between two looks at the clock: small enough that a

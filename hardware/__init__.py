@@ -6,4 +6,6 @@ The foundation runs on touch/keyboard text alone; the device drivers arrive
 with the voice, avatar and runtime issues.
 """
 
-__all__: list[str] = []
+from hardware.errors import DeviceError, DeviceUnavailableError
+
+__all__ = ["DeviceError", "DeviceUnavailableError"]

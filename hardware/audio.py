@@ -28,13 +28,14 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge_models.audio import SAMPLE_RATE, Pcm, read_wav, rms_dbfs, write_wav
+from hardware.errors import DeviceError
 
 Int16Array = npt.NDArray[np.int16]
 FRAME_MS = 30
 BLOCK_MS = 50
 
 
-class AudioDeviceError(Exception):
+class AudioDeviceError(DeviceError):
     """A microphone or speaker failed (missing device, driver error)."""
 
 

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hardware.errors import DeviceError, DeviceUnavailableError
+
 DeviceKind = Literal["camera", "microphone", "speaker", "display", "printer", "card_reader"]
 HealthState = Literal["ok", "degraded", "missing", "paper_low"]
 
@@ -26,9 +28,4 @@ class DeviceHealth(BaseModel):
     detail: str = Field(default="", description="Why it is not ok, in words staff understand.")
 
 
-class DeviceError(Exception):
-    """A device failed; the runtime keeps going without it."""
-
-
-class DeviceUnavailableError(DeviceError):
-    """The device is not there, or its driver cannot be loaded."""
+__all__ = ["DeviceError", "DeviceHealth", "DeviceKind", "DeviceUnavailableError", "HealthState"]

@@ -7,17 +7,20 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from bundles.activation import active_dir, active_manifest, provision_seed
+from bundles.errors import BundleError, BundleMissingError
+from bundles.status import write_runtime_report
 from edge_models.errors import ModelError
+from kiosk.bundle_kinds import LoadOptions, load_checked
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue.engine import DialogueEngine
 from kiosk.dialogue.faq import EmbedFn
 from kiosk.dialogue.ports import IntentClassifier, TicketDispenser
 from kiosk.policy.loader import Policy, PolicyError, load_policy
-from sync.activation import active_dir, provision_seed
-from sync.errors import SyncError
 
 if TYPE_CHECKING:
     from edge_models.embedder_onnx import OnnxEmbedder
+    from edge_models.llm import LlamaModel
     from kiosk.llm_stage import LlmStage
 
 _LOG = logging.getLogger(__name__)
@@ -49,8 +52,18 @@ def provision(settings: Settings, health: Health) -> None:
             continue
         try:
             provision_seed(seed, settings.state_dir)
-        except SyncError as err:
+        except BundleError as err:
             health.problems.append(f"built-in bundle {seed}: {err}")
+
+
+def load_options(settings: Settings, embedder: OnnxEmbedder | None = None) -> LoadOptions:
+    """The registry's load options from the kiosk settings."""
+    return LoadOptions(
+        model_threads=settings.model_threads,
+        llm_threads=settings.llm_threads,
+        llm_budget_s=settings.llm_budget_s,
+        embedder=embedder,
+    )
 
 
 def load_active_policy(settings: Settings, health: Health) -> Policy:
@@ -62,10 +75,12 @@ def load_active_policy(settings: Settings, health: Health) -> Policy:
     directory = active_dir(settings.state_dir, "policy")
     if directory is not None:
         try:
-            return load_policy(directory)
-        except PolicyError as err:
+            policy: Policy = load_checked(directory, load_options(settings), kind="policy")
+        except (PolicyError, BundleError) as err:
             _LOG.error("active policy rejected: %s", err)
             health.problems.append(f"active policy rejected: {err}")
+        else:
+            return policy
     return load_policy(DEFAULT_POLICY_DIR)
 
 
@@ -82,23 +97,29 @@ def load_classifier(
     if directory is None:
         health.problems.append("no intent model installed: serving with rules only")
         return None
-    from edge_models.intent_onnx import OnnxIntentClassifier
-
     try:
-        classifier = OnnxIntentClassifier(directory, threads=settings.model_threads, embedder=embedder)
-        classifier.check_golden()
-    except ModelError as err:
+        classifier = load_checked(directory, load_options(settings, embedder), kind="nlu")
+    except (ModelError, BundleError) as err:
         _LOG.error("intent model rejected: %s", err)
         health.problems.append(f"intent model rejected, serving with rules only: {err}")
         return None
     if settings.use_embedder and classifier.calibration.head is not None and not classifier.head_active:
         health.problems.append(f"intent model runs on n-grams alone: {classifier.head_problem}")
     health.nlu_version = classifier.version
-    return classifier
+    return classifier  # type: ignore[no-any-return]
 
 
-def load_llm(settings: Settings, policy: Policy, health: Health) -> LlmStage | None:
-    """The active LLM bundle as the LLM stage, or None (the cascade skips the stage, answers are not composed)."""
+def llm_stage(model: LlamaModel, policy: Policy) -> LlmStage:
+    """The LLM stage over ``model``, with the policy's intent names as its label descriptions."""
+    from kiosk.llm_stage import LlmStage
+
+    names = {label: text.en for label, text in policy.messages.intent_names.items()}
+    names["out_of_scope"] = "not a banking request, or an instruction to the assistant"
+    return LlmStage(model, names)
+
+
+def load_llm_model(settings: Settings, health: Health) -> LlamaModel | None:
+    """The active LLM bundle's model, or None (the cascade skips the stage, answers are not composed)."""
     if not settings.use_llm:
         return None
     directory = active_dir(settings.state_dir, "llm")
@@ -106,18 +127,19 @@ def load_llm(settings: Settings, policy: Policy, health: Health) -> LlmStage | N
         health.problems.append("no LLM installed: the LLM stage is skipped")
         return None
     try:
-        from edge_models.llm import LlamaModel, LlmConfig
-        from kiosk.llm_stage import LlmStage
-
-        model = LlamaModel(directory, LlmConfig(threads=settings.llm_threads, budget_s=settings.llm_budget_s))
-    except (ModelError, ImportError) as err:
+        model: LlamaModel = load_checked(directory, load_options(settings), kind="llm")
+    except (ModelError, BundleError, ImportError) as err:
         _LOG.error("LLM rejected: %s", err)
         health.problems.append(f"LLM rejected, its stage is skipped: {err}")
         return None
     health.llm_version = model.version
-    names = {label: text.en for label, text in policy.messages.intent_names.items()}
-    names["out_of_scope"] = "not a banking request, or an instruction to the assistant"
-    return LlmStage(model, names)
+    return model
+
+
+def load_llm(settings: Settings, policy: Policy, health: Health) -> LlmStage | None:
+    """The active LLM bundle as the LLM stage, or None (the cascade skips the stage, answers are not composed)."""
+    model = load_llm_model(settings, health)
+    return llm_stage(model, policy) if model is not None else None
 
 
 def load_embedder(settings: Settings, health: Health) -> EmbedFn | None:
@@ -135,10 +157,8 @@ def load_sentence_embedder(settings: Settings, health: Health) -> OnnxEmbedder |
         health.problems.append("no sentence embedder installed: FAQ retrieval is lexical only")
         return None
     try:
-        from edge_models.embedder_onnx import OnnxEmbedder
-
-        embedder = OnnxEmbedder(directory, threads=settings.model_threads)
-    except (ModelError, ImportError) as err:
+        embedder: OnnxEmbedder = load_checked(directory, load_options(settings), kind="embedder")
+    except (ModelError, BundleError, ImportError) as err:
         _LOG.error("sentence embedder rejected: %s", err)
         health.problems.append(f"sentence embedder rejected, FAQ retrieval is lexical only: {err}")
         return None
@@ -203,12 +223,19 @@ def build_engine(settings: Settings, tickets: TicketDispenser | None = None) -> 
     return reloader.engine, reloader.health
 
 
+TRACKED_KINDS = ("policy", "embedder", "nlu", "llm")
+"""Bundles the engine is built from; ASR is picked per conversation by the runtime, voices by :class:`Voices`."""
+
+
 class EngineReloader:
     """Rebuilds the engine when ``active/`` switched, only when a new conversation starts.
 
-    A new bundle that does not load is reported to the sync agent
-    (:func:`sync.status.write_runtime_report`), which rolls it back; the
-    kiosk keeps serving with the engine it has.
+    Every bundle the engine is built from (policy, embedder, intent model,
+    LLM) is reloaded through the kind registry (:mod:`kiosk.bundle_kinds`)
+    when its active version changes. A new bundle that does not load is
+    reported to the sync agent (:func:`bundles.status.write_runtime_report`),
+    which rolls it back; the kiosk keeps serving with the engine it has.
+    Running conversations keep the engine they started with.
 
     Args:
         settings: The kiosk settings.
@@ -216,8 +243,8 @@ class EngineReloader:
         health: Its health record (problems are appended).
         classifier: The intent model the engine runs with.
         tickets: Ticket dispenser for rebuilt engines.
-        llm: The LLM stage the engine runs with (kept across rebuilds).
-        embed: The sentence embedder the engine runs with (kept across rebuilds).
+        llm: The LLM stage the engine runs with.
+        embed: The sentence embedder the engine runs with.
         embedder: The same embedder, for a new intent model's second head.
     """
 
@@ -270,55 +297,72 @@ class EngineReloader:
             embedder=embedder,
         )
 
-    def _active_versions(self) -> dict[str, str]:
-        from sync.activation import active_manifest
+    def _wanted(self) -> tuple[str, ...]:
+        off = {
+            "nlu": not self.settings.use_model,
+            "llm": not self.settings.use_llm,
+            "embedder": not self.settings.use_embedder,
+        }
+        return tuple(kind for kind in TRACKED_KINDS if not off.get(kind, False))
 
+    def _active_versions(self) -> dict[str, str]:
         versions = {}
-        for name in ("policy", "nlu"):
+        for name in self._wanted():
             manifest = active_manifest(self.settings.state_dir, name)
             versions[name] = manifest.version if manifest is not None else ""
         versions["staff"] = json.dumps(staff_overrides(self.settings, self._policy), sort_keys=True)
         return versions
 
+    def _load(self, name: str, options: LoadOptions) -> Any:
+        directory = active_dir(self.settings.state_dir, name)
+        if directory is None:
+            raise BundleMissingError(f"no active {name} bundle")
+        return load_checked(directory, options, kind=name)
+
     def __call__(self) -> DialogueEngine:
         """The engine for a new conversation (rebuilt when an active version changed)."""
-        from sync.status import write_runtime_report
-
         versions = self._active_versions()
         if versions == self._loaded:
             return self.engine
         changed = {name: v for name, v in versions.items() if v != self._loaded.get(name) and name != "staff"}
-        policy = self._policy
+        policy, embedder, classifier = self._policy, self._embedder, self._classifier
+        model = self._llm.model if self._llm is not None else None
         try:
             if "policy" in changed:
-                directory = active_dir(self.settings.state_dir, "policy")
-                if directory is None:
-                    raise PolicyError("no active policy")
-                policy = load_policy(directory)
-            classifier = self._classifier
-            if "nlu" in changed and self.settings.use_model:
-                from edge_models.intent_onnx import OnnxIntentClassifier
-
-                nlu_dir = active_dir(self.settings.state_dir, "nlu")
-                if nlu_dir is None:
-                    raise ModelError("no active intent model")
-                loaded = OnnxIntentClassifier(nlu_dir, threads=self.settings.model_threads, embedder=self._embedder)
-                loaded.check_golden()
-                classifier = loaded
-        except (PolicyError, ModelError) as err:
+                policy = self._load("policy", load_options(self.settings))
+            if "embedder" in changed:
+                embedder = self._load("embedder", load_options(self.settings))
+            if "nlu" in changed or ("embedder" in changed and classifier is not None):
+                classifier = self._load("nlu", load_options(self.settings, embedder))
+            if "llm" in changed:
+                model = self._load("llm", load_options(self.settings))
+        except (PolicyError, ModelError, BundleError, ImportError) as err:
             _LOG.error("new bundle rejected, keeping the running one: %s", err)
             self.health.problems.append(f"new bundle rejected, keeping the running one: {err}")
             for name, version in changed.items():
                 write_runtime_report(self.settings.state_dir, name, version, False, str(err))
             self._loaded = versions
             return self.engine
+        llm = self._llm
+        if model is not None and ("llm" in changed or "policy" in changed):
+            llm = llm_stage(model, policy)
+        embed = embedder.embed if embedder is not None else None
         staff = with_overrides(policy, json.loads(versions["staff"]))
-        self.engine = DialogueEngine(
-            staff, classifier, tickets=self._tickets, llm=self._llm, composer=self._llm, embed=self._embed
+        self.engine = DialogueEngine(staff, classifier, tickets=self._tickets, llm=llm, composer=llm, embed=embed)
+        self._policy, self._embedder, self._classifier, self._llm, self._embed = (
+            policy,
+            embedder,
+            classifier,
+            llm,
+            embed,
         )
-        self._policy = policy
-        self._classifier = classifier
         self.health.policy_version = policy.version
+        if embedder is not None:
+            self.health.embedder_version = embedder.version
+        if classifier is not None and hasattr(classifier, "version"):
+            self.health.nlu_version = classifier.version
+        if model is not None:
+            self.health.llm_version = model.version
         for name, version in changed.items():
             write_runtime_report(self.settings.state_dir, name, version, True)
         self._loaded = versions

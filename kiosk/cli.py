@@ -19,6 +19,7 @@ import typer
 from kiosk.cli_admin import app as admin_app
 from kiosk.cli_avatar import register as register_avatar
 from kiosk.cli_demo import demo as demo_command
+from kiosk.cli_hq import register as register_hq
 from kiosk.cli_sync import hq_app, sync_app
 from kiosk.cli_voice import register as register_voice
 from kiosk.config import Settings, default_state_dir
@@ -27,6 +28,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Branch kiosk
 policy_app = typer.Typer(no_args_is_help=True, help="Policy bundles (HQ tooling).")
 app.add_typer(policy_app, name="policy")
 app.add_typer(hq_app, name="hq")
+register_hq(hq_app)  # kiosk hq enrol, revoke, kiosks, labels, add-user
 app.add_typer(sync_app, name="sync")
 app.add_typer(admin_app, name="admin")
 register_voice(app)  # kiosk asr, kiosk say
@@ -196,8 +198,6 @@ def run(
     ] = None,
 ) -> None:
     """Start the kiosk: the dialogue engine behind its local page."""
-    import uvicorn
-
     from kiosk.runtime import RuntimeConfig
     from kiosk.runtime.config import load_runtime_config
     from kiosk.web.app import create_app
@@ -210,20 +210,23 @@ def run(
     web, tls = _serving(runtime.web, host, state_dir)
     settings = _settings(state_dir, no_model, no_llm, host=host, port=port, runtime=runtime, web=web)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the previous
+    # handler. This one exits with status 0, both then and when the signal comes while the
+    # models still load (before uvicorn listens, a no-op handler would swallow a stop).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_on_signal)
     scheme = "https" if tls else "http"
     typer.echo(f"kiosk: serving on {scheme}://{host}:{port} (state in {state_dir})", err=True)
     typer.echo(f"kiosk: the kiosk screen opens {scheme}://127.0.0.1:{port}/kiosk on this machine", err=True)
-    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the
-    # previous handler: a no-op handler lets the process exit with status 0.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: None)
     from kiosk.sdnotify import Watchdog
+    from kiosk.web.serving import serve
 
-    watchdog = Watchdog()  # READY=1 and WATCHDOG=1 pings when systemd runs the kiosk (deploy/systemd/)
-    watchdog.start()
+    # READY=1 once the page listens, WATCHDOG=1 from the event loop (deploy/systemd/).
+    watchdog = Watchdog()
     try:
-        uvicorn.run(
+        serve(
             create_app(settings),
+            watchdog,
             host=host,
             port=port,
             log_level="info",
@@ -236,7 +239,11 @@ def run(
         )
     finally:
         watchdog.stop()
-    typer.echo("kiosk: stopped", err=True)
+        typer.echo("kiosk: stopped", err=True)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _serving(web: Any, host: str, state_dir: Path) -> tuple[Any, bool]:
@@ -277,8 +284,8 @@ def policy_manifest(
     origin: Annotated[str, typer.Option(help="'hq' or 'seed'.")] = "hq",
 ) -> None:
     """Validate a policy directory and write its manifest.json."""
+    from bundles.manifest import write_manifest
     from kiosk.policy import PolicyError, load_policy
-    from sync.bundle import write_manifest
 
     try:
         load_policy(directory, verify=False)

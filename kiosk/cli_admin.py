@@ -76,3 +76,37 @@ def export_labels(
             os.fsync(fh.fileno())
         os.replace(tmp, out)
     typer.echo(f"kiosk: exported {len(rows)} labels", err=True)
+
+
+def _last_month() -> str:
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date()
+    return f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}"
+
+
+@app.command("report")
+def report(
+    out: Annotated[Path, typer.Option("--out", help="PDF file to write.")],
+    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: last month).")] = None,
+    state_dir: StateOption = _DEFAULT_STATE,
+) -> None:
+    """Write the monthly compliance report (PDF): outcomes, risk alerts, versions, settings changes, fairness."""
+    from kiosk.admin.accounts import AdminDB
+    from kiosk.admin.compliance import ReportError, gather
+    from kiosk.admin.compliance_pdf import write_pdf
+
+    if not (state_dir / "kiosk.db").is_file():
+        typer.echo(f"kiosk: no kiosk database in {state_dir}", err=True)
+        raise typer.Exit(1)
+    db = AdminDB(state_dir / "kiosk.db")
+    try:
+        figures = gather(db, state_dir, month or _last_month())
+        size = write_pdf(figures, out)
+        db.audit("cli", "compliance_report", figures.month, {"out": str(out)})
+    except ReportError as err:
+        typer.echo(f"kiosk: {err}", err=True)
+        raise typer.Exit(2) from err
+    finally:
+        db.close()
+    typer.echo(json.dumps({"month": figures.month, "out": str(out), "bytes": size, "turns": figures.overall.turns}))

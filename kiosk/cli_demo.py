@@ -190,6 +190,7 @@ async def run_demo(
     started = time.monotonic()
     store = Store(settings.db_path)
     notes: list[str] = []
+    conversations: Conversations | None = None
     try:
         engine, health = await asyncio.to_thread(build_engine, settings, store)
         conversations = Conversations(engine, store, resume_summaries=False)
@@ -238,6 +239,8 @@ async def run_demo(
             },
         }
     finally:
+        if conversations is not None and conversations.summaries is not None:
+            conversations.summaries.close(timeout=5.0, cut=True)  # the worker stops before the store closes
         store.close()
     (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str) + "\n")
     return summary

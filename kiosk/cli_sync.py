@@ -57,13 +57,13 @@ def hq_init(  # noqa: PLR0917 - typer maps parameters to options
     targets_threshold: Annotated[int, typer.Option(help="Targets keys that must sign.")] = 1,
 ) -> None:
     """Create keys and an empty signed repository."""
-    from sync.errors import SyncError
+    from sync.errors import BundleError, SyncError
     from sync.hq import HqRepository, RoleKeys
 
     keys = {"root": RoleKeys(root_keys, root_threshold), "targets": RoleKeys(targets_keys, targets_threshold)}
     try:
         repo = HqRepository.init(home, keys=keys, offline_keys=offline_keys)
-    except SyncError as err:
+    except (SyncError, BundleError) as err:
         raise _fail(str(err)) from err
     _print({"home": str(home), "root": str(repo.home / "signed" / "root.json"), "offline_keys": str(repo.offline_keys)})
 
@@ -77,13 +77,13 @@ def hq_add(
     channel: Annotated[str, typer.Option(help="Release channel.")] = "stable",
 ) -> None:
     """Stage a bundle as a target (published by `kiosk hq publish`)."""
-    from sync.errors import SyncError
+    from sync.errors import BundleError, SyncError
     from sync.hq import HqRepository
 
     branch_list = tuple(b.strip() for b in branches.split(",") if b.strip())
     try:
         added = HqRepository(home).add(bundle, channel=channel, branches=branch_list, percent=percent)
-    except SyncError as err:
+    except (SyncError, BundleError) as err:
         raise _fail(str(err)) from err
     _print(added)
 
@@ -91,12 +91,12 @@ def hq_add(
 @hq_app.command("publish")
 def hq_publish(home: HomeArg, offline_keys: OfflineOption = None) -> None:
     """Sign staged targets, then snapshot and timestamp."""
-    from sync.errors import SyncError
+    from sync.errors import BundleError, SyncError
     from sync.hq import HqRepository
 
     try:
         result = HqRepository(home, offline_keys=offline_keys).publish()
-    except SyncError as err:
+    except (SyncError, BundleError) as err:
         raise _fail(str(err)) from err
     _print(result.__dict__)
 
@@ -104,12 +104,12 @@ def hq_publish(home: HomeArg, offline_keys: OfflineOption = None) -> None:
 @hq_app.command("resign")
 def hq_resign(home: HomeArg) -> None:
     """Re-sign snapshot and timestamp when they near expiry (online keys only; run from cron)."""
-    from sync.errors import SyncError
+    from sync.errors import BundleError, SyncError
     from sync.hq import HqRepository
 
     try:
         result = HqRepository(home).resign()
-    except SyncError as err:
+    except (SyncError, BundleError) as err:
         raise _fail(str(err)) from err
     _print(result.__dict__)
 
@@ -142,18 +142,19 @@ def hq_fleet(home: HomeArg) -> None:
 # -- the kiosk's agent ------------------------------------------------------------------------
 
 
-def _checkers() -> dict[str, Any]:
-    def check_policy(directory: Path) -> None:
-        from kiosk.policy import load_policy
+def _checkers() -> Any:
+    """The agent's health check per kind: the kind registry's load and golden check (every kind)."""
+    from kiosk.bundle_kinds import HealthChecks, LoadOptions
+    from kiosk.config import Settings
 
-        load_policy(directory)
-
-    def check_nlu(directory: Path) -> None:
-        from edge_models.intent_onnx import OnnxIntentClassifier
-
-        OnnxIntentClassifier(directory).check_golden()
-
-    return {"policy": check_policy, "nlu": check_nlu}
+    settings = Settings()
+    return HealthChecks(
+        LoadOptions(
+            model_threads=settings.model_threads,
+            llm_threads=settings.llm_threads,
+            llm_budget_s=settings.llm_budget_s,
+        )
+    )
 
 
 def _agent(state_dir: Path) -> Any:
@@ -171,15 +172,17 @@ def sync_init(  # noqa: PLR0917 - typer maps parameters to options
     branch: Annotated[str, typer.Option(help="This kiosk's branch.")] = "",
     channel: Annotated[str, typer.Option(help="Release channel.")] = "stable",
     report_url: Annotated[str, typer.Option(help="Where to POST status reports.")] = "",
+    intake_url: Annotated[str, typer.Option(help="Where to POST labels and counts (default: beside reports).")] = "",
     poll_s: Annotated[float, typer.Option(help="Seconds between polls.")] = 300.0,
     health_window_s: Annotated[float, typer.Option(help="Watch after activation, seconds.")] = 60.0,
     max_backoff_s: Annotated[float, typer.Option(help="Longest wait between polls while HQ fails.")] = 3600.0,
 ) -> None:
-    """Provision this kiosk for sync: trusted root and HQ address."""
+    """Provision this kiosk for sync: trusted root, HQ address and its device key (printed for HQ to enrol)."""
     from pydantic import ValidationError
 
+    from bundles.manifest import atomic_write_bytes
     from sync.agent import AgentConfig, save_config, trusted_root_path
-    from sync.bundle import atomic_write_bytes
+    from sync.agent.identity import create_identity, identity_dir
 
     base = url.rstrip("/")
     try:
@@ -190,6 +193,7 @@ def sync_init(  # noqa: PLR0917 - typer maps parameters to options
             branch=branch,
             channel=channel,
             report_url=report_url,
+            intake_url=intake_url,
             poll_s=poll_s,
             health_window_s=health_window_s,
             max_backoff_s=max_backoff_s,
@@ -203,7 +207,9 @@ def sync_init(  # noqa: PLR0917 - typer maps parameters to options
         raise _fail(f"cannot read trusted root {root}: {err}") from err
     atomic_write_bytes(trusted_root_path(state_dir), data)
     save_config(state_dir, config)
-    _print(config.model_dump())
+    created, public_key = create_identity(state_dir)
+    key_file = identity_dir(state_dir) / "device.pub"
+    _print({**config.model_dump(), "public_key": public_key, "public_key_file": str(key_file), "new_key": created})
 
 
 @sync_app.command("run")
@@ -212,18 +218,19 @@ def sync_run(
     once: Annotated[bool, typer.Option("--once", help="One cycle (and health windows), then exit.")] = False,
 ) -> None:
     """Run the sync agent (lower priority) until SIGINT/SIGTERM."""
-    from sync.errors import SyncError
+    from sync.errors import BundleError, SyncError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         agent = _agent(state_dir)
-    except SyncError as err:
+    except (SyncError, BundleError) as err:
         raise _fail(str(err)) from err
     if once:
         result = agent.sync_once()
         agent.watch()
         agent.report(result)
-        _print(result.__dict__)
+        uploaded = agent.upload()
+        _print({**result.__dict__, "uploaded": uploaded})
         raise typer.Exit(0 if result.ok else 1)
     os.nice(5)
     stop = threading.Event()
@@ -242,33 +249,36 @@ def sync_run(
 @sync_app.command("now")
 def sync_now(state_dir: StateOption = _DEFAULT_STATE) -> None:
     """Ask the running agent to sync at once."""
-    from sync.status import request_sync_now
+    from bundles.status import request_sync_now
 
     request_sync_now(state_dir)
 
 
 @sync_app.command("status")
 def sync_status(state_dir: StateOption = _DEFAULT_STATE) -> None:
-    """Active versions, the agent's journal and the latest history."""
-    from sync.activation import active_manifest, active_root
+    """Active versions, the agent's journal, the latest history and items waiting for HQ."""
+    from bundles.activation import active_manifest, active_root
+    from bundles.history import sync_history
     from sync.agent.config import load_state
-    from sync.history import sync_history
 
     root = active_root(state_dir)
     names = sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
     active = {n: m.version for n in names if (m := active_manifest(state_dir, n)) is not None}
     history = [e.__dict__ for e in sync_history(state_dir / "kiosk.db", limit=10)]
-    _print({"active": active, "state": load_state(state_dir).model_dump(), "history": history})
+    from sync.agent.outbox import Outbox
+
+    outbox = len(Outbox(state_dir))
+    _print({"active": active, "state": load_state(state_dir).model_dump(), "history": history, "outbox": outbox})
 
 
 @sync_app.command("rollback")
 def sync_rollback(name: str, state_dir: StateOption = _DEFAULT_STATE) -> None:
     """Switch bundle NAME back to its previous version."""
-    from sync.errors import SyncError
+    from sync.errors import BundleError, SyncError
 
     try:
         version = _agent(state_dir).rollback(name)
-    except SyncError as err:
+    except (SyncError, BundleError) as err:
         raise _fail(str(err)) from err
     _print({"name": name, "active": version})
 
@@ -317,11 +327,11 @@ def tuf_init(ctx: typer.Context, trusted_root: Path) -> None:
 @tuf_app.command("refresh")
 def tuf_refresh(ctx: typer.Context) -> None:
     """Refresh top-level metadata; exit 1 on any failure."""
-    from sync.errors import SyncError
+    from sync.errors import BundleError, SyncError
 
     try:
         _tuf(ctx).refresh()
-    except (SyncError, OSError) as err:
+    except (SyncError, BundleError, OSError) as err:
         raise _fail(str(err)) from err
 
 
@@ -330,7 +340,7 @@ def tuf_download(ctx: typer.Context) -> None:
     """Refresh, then download --target-name into --target-dir (cached when unchanged)."""
     from urllib import parse
 
-    from sync.errors import SyncError
+    from sync.errors import BundleError, SyncError
 
     opts = ctx.obj
     if not opts["target_name"] or opts["target_dir"] is None or not opts["target_base_url"]:
@@ -347,5 +357,5 @@ def tuf_download(ctx: typer.Context) -> None:
             return
         result = client.download(info, opts["target_base_url"], target_dir / ".partial")
         os.replace(result.path, final)
-    except (SyncError, OSError) as err:
+    except (SyncError, BundleError, OSError) as err:
         raise _fail(str(err)) from err

@@ -116,7 +116,9 @@ class Conversations:
         utterance = at_the_door(utterance, text, button)
         when = (now or datetime.now(UTC)).astimezone(UTC)
         session = self.session(session_id)
-        shown = f"[button {utterance.button}]" if utterance.source == "button" else utterance.text
+        shown = utterance.text or f"[button {utterance.button}]"  # a choice picked by voice shows what was said
+        # How the customer gave it: a choice picked by voice is a button for the engine but was spoken.
+        source = "voice" if utterance.asr_confidence is not None else utterance.source
         started = time.perf_counter()
         engine = self._engines.get(session_id, self.engine)
         decision = engine.handle(session, utterance, when)
@@ -124,7 +126,7 @@ class Conversations:
         history = self._history.setdefault(session_id, [])
         history.append(f"{decision.intent}: {shown}")
         if self.store is not None:
-            self.store.record_turn(session_id, utterance.source, shown, decision, latency_ms, at=when)
+            self.store.record_turn(session_id, source, shown, decision, latency_ms, at=when)
             if decision.handoff is not None and self.summaries is not None:
                 # Queued now with an extractive summary; the LLM's paragraph is written in the background.
                 handoff = decision.handoff
@@ -147,8 +149,9 @@ def at_the_door(utterance: Utterance | None, text: str | None = None, button: st
     """The input as the engine takes it: typed text, a button or a ready utterance, cut to the limits here only."""
     if utterance is None:
         utterance = Utterance(source="button", button=button) if button else Utterance(text=text or "")
-    if utterance.source == "button":
-        return replace(utterance, text="", button=(utterance.button or "")[:MAX_BUTTON_CHARS])
+    if utterance.source == "button":  # a tap has no text; a choice picked by voice keeps what was said
+        text = utterance.text[:MAX_INPUT_CHARS]
+        return replace(utterance, text=text, button=(utterance.button or "")[:MAX_BUTTON_CHARS])
     if len(utterance.text) > MAX_INPUT_CHARS:
         return replace(utterance, text=utterance.text[:MAX_INPUT_CHARS])
     return utterance

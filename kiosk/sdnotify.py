@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 
 
 def notify(message: str) -> bool:
@@ -37,18 +38,37 @@ def watchdog_interval() -> float | None:
 
 
 class Watchdog:
-    """Tells systemd the service is ready, then pings it until :meth:`stop`."""
+    """Tells systemd the service is ready, then pings it until :meth:`stop`.
+
+    Two ways to ping: :meth:`start` pings from a thread (the sync agent's loop is a
+    plain thread); a server calls :meth:`ready` once it listens and :meth:`tick` from
+    its event loop, so a stuck loop stops the pings and systemd restarts the kiosk.
+    """
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._interval = watchdog_interval()
+        self._last_ping = float("-inf")
+
+    def ready(self) -> None:
+        """Send ``READY=1`` (call once the service answers)."""
+        notify("READY=1")
+
+    def tick(self) -> None:
+        """Send ``WATCHDOG=1`` when half the watchdog period has passed since the last one."""
+        if self._interval is None:
+            return
+        now = time.monotonic()
+        if now - self._last_ping >= self._interval:
+            self._last_ping = now
+            notify("WATCHDOG=1")
 
     def start(self) -> None:
         """Send ``READY=1`` and start the pings (when systemd asked for a watchdog)."""
-        notify("READY=1")
-        interval = watchdog_interval()
-        if interval is not None:
-            self._thread = threading.Thread(target=self._ping, args=(interval,), name="sd-watchdog", daemon=True)
+        self.ready()
+        if self._interval is not None:
+            self._thread = threading.Thread(target=self._ping, args=(self._interval,), name="sd-watchdog", daemon=True)
             self._thread.start()
 
     def _ping(self, interval: float) -> None:

@@ -16,69 +16,9 @@ from typing import Any
 from kiosk.dialogue.decision import Decision
 from kiosk.masking import mask_pii
 from kiosk.sqlite_base import LockedSqlite
+from statedb import SchemaError, ensure_schema
 
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    id TEXT PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    ended_at TEXT,
-    lang TEXT,
-    outcome TEXT
-);
-CREATE TABLE IF NOT EXISTS turns (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT NOT NULL REFERENCES sessions(id),
-    at TEXT NOT NULL,
-    source TEXT NOT NULL,
-    text TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    intent TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    confidence REAL NOT NULL,
-    action TEXT NOT NULL,
-    reply TEXT NOT NULL,
-    latency_ms REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS turns_session ON turns(session_id);
-CREATE INDEX IF NOT EXISTS turns_at ON turns(at);
-CREATE TABLE IF NOT EXISTS handoffs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT NOT NULL REFERENCES sessions(id),
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    summary TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'waiting',
-    note TEXT
-);
-CREATE TABLE IF NOT EXISTS tickets (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    day TEXT NOT NULL,
-    service TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    number TEXT NOT NULL,
-    at TEXT NOT NULL,
-    UNIQUE(day, service, seq)
-);
-CREATE TABLE IF NOT EXISTS settings (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    updated_by TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS handoff_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    handoff_id INTEGER NOT NULL REFERENCES handoffs(id),
-    at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    by TEXT NOT NULL,
-    note TEXT
-);
-"""
+# The tables and their version are owned by :mod:`statedb` (one schema for every writer of kiosk.db).
 
 HANDOFF_STATUSES = ("waiting", "accepted", "resolved")
 _NEXT_STATUS = {"accepted": ("waiting",), "resolved": ("waiting", "accepted")}
@@ -115,9 +55,6 @@ class HandoffRow:
 
 
 _HANDOFF_COLS = "id, session_id, at, kind, reason, lang, summary, status, summary_source"
-# Columns added after a table was first created; added to an existing kiosk.db when missing
-# (nullable, so older code reads the database unchanged and the schema version stays).
-_ADDED_COLUMNS = (("handoffs", "summary_source", "TEXT"), ("turns", "reply_source", "TEXT"))
 
 
 def _now(at: datetime | None = None) -> str:
@@ -150,33 +87,13 @@ class Store(LockedSqlite):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            ensure_schema(self._db, str(path))
+        except SchemaError as err:
+            self._db.close()
+            raise StoreError(str(err)) from err
         except sqlite3.DatabaseError as err:
             self._db.close()
             raise StoreError(f"{path}: cannot open the kiosk database: {err}") from err
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
-            self._db.close()
-            raise StoreError(f"{path}: schema version {row[0]} is newer than this kiosk ({SCHEMA_VERSION})")
-        try:
-            self._add_missing_columns()
-        except sqlite3.DatabaseError as err:
-            self._db.close()
-            raise StoreError(f"{path}: cannot update the kiosk database: {err}") from err
-
-    def _add_missing_columns(self) -> None:
-        """Add columns newer code writes to tables an older kiosk created."""
-        for table, column, kind in _ADDED_COLUMNS:
-            present = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
-            if column not in present:
-                try:
-                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-                except sqlite3.OperationalError:
-                    # Another process opening the same old database added it first.
-                    if column not in {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}:
-                        raise
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -202,6 +119,12 @@ class Store(LockedSqlite):
                 "UPDATE sessions SET ended_at = ?, outcome = ? WHERE id = ? AND ended_at IS NULL",
                 (_now(at), outcome, session_id),
             )
+
+    def set_session_elderly(self, session_id: str, on: bool) -> None:
+        """Record whether the customer of this session chose the elderly-friendly mode."""
+        self.start_session(session_id)
+        with self._tx() as db:
+            db.execute("UPDATE sessions SET elderly = ? WHERE id = ?", (int(on), session_id))
 
     def end_open_sessions(self, outcome: str = "interrupted") -> int:
         """End every session still open (left so by a kiosk that was killed); returns how many."""

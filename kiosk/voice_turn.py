@@ -66,6 +66,11 @@ class VoiceConfig(BaseModel):
         default=False,
         description="Grammar mode (only the policy's phrases) where the recogniser for the language has one (vosk).",
     )
+    closed_vocabulary: bool = Field(
+        default=True,
+        description="After a reply that asks to pick a button (a slot, a clarification), match the spoken answer "
+        "by sound against the buttons' names and pick one when confident (kiosk/voice_choices.py).",
+    )
     vad: VadSettings = Field(default_factory=VadSettings)
     duplex: DuplexSettings = Field(default_factory=DuplexSettings)
     echo_coupling_db: float = Field(
@@ -394,6 +399,13 @@ def speak(
 # -- turns from files (kiosk chat --voice) ---------------------------------------------------
 
 
+def transcript_or_empty(transcript: Transcript | None) -> Transcript:
+    """The transcript, or an empty one (no language) when nobody spoke."""
+    from edge_models.speech import Transcript
+
+    return transcript if transcript is not None else Transcript(text="", lang="", confidence=0.0)
+
+
 def voice_files(path: Path) -> list[Path]:
     """The WAV file, or the folder's WAV files in name order.
 
@@ -438,10 +450,11 @@ def voice_turns(
     """
     from edge_models.audio import AudioError
     from hardware.audio import WavFileMicrophone, WavFileSpeaker
-    from kiosk.dialogue.utterance import Utterance
     from kiosk.masking import mask_pii
+    from kiosk.voice_choices import Offer, offer_of, voice_utterance
 
     config = config or VoiceConfig()
+    offer = Offer()
     listener = VoiceListener(config.vad, config.duplex)
     phrases = PhraseBook()
     speaker = WavFileSpeaker()
@@ -459,11 +472,14 @@ def voice_turns(
         heard = listen(mic, engine, spoken_lang, listener, grammar=grammar, hints=phrases.hints(policy))
         transcript = heard.transcript
         text = transcript.text if transcript else ""
-        hint = transcript.lang if transcript and transcript.lang in ("zh", "en") else None
-        utterance = Utterance(
-            text=text, source="voice", lang=hint, asr_confidence=transcript.confidence if transcript else 0.0
+        started = time.perf_counter()
+        utterance, picked = voice_utterance(
+            transcript_or_empty(transcript), policy, offer, closed=config.closed_vocabulary
         )
-        decision, decide_ms = conversations.turn(session_id, utterance=utterance)  # stored, hand-off queued, ended
+        match_ms = (time.perf_counter() - started) * 1000
+        decision, engine_ms = conversations.turn(session_id, utterance=utterance)  # stored, hand-off queued, ended
+        decide_ms = match_ms + engine_ms
+        offer = offer_of([(b.id, b.label) for b in decision.buttons], decision.action)
         store = conversations.store
         staff = staff_voice(store.get_setting) if store is not None else {}
         spoken = speak(synth, speaker, decision.reply, decision.lang, speech_settings(config, staff))
@@ -475,6 +491,7 @@ def voice_turns(
             "heard": mask_pii(text),
             "asr_confidence": round(utterance.asr_confidence or 0.0, 4),
             "asr_engine": transcript.engine if transcript else "",
+            "picked": {"button": picked.key, "confidence": picked.confidence} if picked else None,
             "listen_end": heard.event,
             "reply": decision.reply,
             "lang": decision.lang,

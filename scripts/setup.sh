@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(sqlite3 chromium fonts-wqy-microhei nginx libportaudio2 xvfb)
+# pocketsphinx-testdata: real English recordings with transcripts (voice tests, scripts/bench_voice.py --only wer)
+APT_PACKAGES=(sqlite3 chromium fonts-wqy-microhei nginx libportaudio2 xvfb pocketsphinx-testdata)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

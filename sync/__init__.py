@@ -1,9 +1,9 @@
-"""Signed updates: the bundle format, installation and activation.
+"""Signed updates: the TUF client, the sync agent and HQ (bundles themselves: :mod:`bundles`).
 
 The sync agent and HQ publisher (python-tuf) build on this package.
 """
 
-from sync.activation import (
+from bundles.activation import (
     activate,
     active_dir,
     active_manifest,
@@ -11,7 +11,7 @@ from sync.activation import (
     installed_dir,
     provision_seed,
 )
-from sync.bundle import (
+from bundles.manifest import (
     FileEntry,
     Manifest,
     read_manifest,

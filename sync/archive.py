@@ -1,117 +1,19 @@
-"""Bundles as tar archives: one archive is one TUF target.
+"""Moved to :mod:`bundles.archive`; this name stays for code written against the old layout."""
 
-Packing is deterministic (sorted names, zeroed owners and times) so the same
-bundle always gives the same bytes and hash. Unpacking trusts nothing: only
-regular files and directories, no absolute paths, no ``..``, no links or
-devices, and a bound on the number of members and the total size.
-"""
+from bundles.archive import (
+    DEFAULT_MAX_MEMBERS,
+    DEFAULT_MAX_UNPACKED,
+    MAX_NAME_BYTES,
+    MAX_PATH_BYTES,
+    pack_bundle,
+    unpack_bundle,
+)
 
-from __future__ import annotations
-
-import shutil
-import tarfile
-import uuid
-from pathlib import Path, PurePosixPath
-
-from sync.bundle import MANIFEST_NAME, Manifest, verify_bundle
-from sync.errors import BundleError, UnpackError
-
-DEFAULT_MAX_UNPACKED = 2 << 30
-DEFAULT_MAX_MEMBERS = 10_000
-
-
-def pack_bundle(directory: Path, out: Path) -> Manifest:
-    """Verify a bundle directory and write it to ``out`` as an uncompressed tar archive.
-
-    Members are the bundle's files relative to the directory (``manifest.json``
-    first), with fixed owners, modes and times.
-
-    Raises:
-        BundleError: the directory is not a valid, intact bundle.
-    """
-    manifest = verify_bundle(directory)
-    with tarfile.open(out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for rel in [MANIFEST_NAME, *sorted(entry.path for entry in manifest.files)]:
-            path = directory / rel
-            info = tarfile.TarInfo(rel)
-            info.size = path.stat().st_size
-            info.mode = 0o644
-            info.mtime = 0
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            with path.open("rb") as handle:
-                tar.addfile(info, handle)
-    return manifest
-
-
-MAX_NAME_BYTES = 255  # one path component (NAME_MAX on Linux)
-MAX_PATH_BYTES = 1024
-
-
-def _safe_name(name: str) -> PurePosixPath:
-    path = PurePosixPath(name)
-    if not name or path.is_absolute() or "\\" in name or any(part in ("..", "") for part in path.parts):
-        raise UnpackError(f"archive member {name[:80]!r} leaves the bundle")
-    encoded = name.encode("utf-8", "surrogateescape")
-    if len(encoded) > MAX_PATH_BYTES or any(
-        len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for p in path.parts
-    ):
-        raise UnpackError(f"archive member {name[:80]!r}…: name too long")
-    return path
-
-
-def unpack_bundle(
-    archive: Path,
-    dest_parent: Path,
-    *,
-    max_total: int = DEFAULT_MAX_UNPACKED,
-    max_members: int = DEFAULT_MAX_MEMBERS,
-) -> tuple[Path, Manifest]:
-    """Unpack ``archive`` into a new folder under ``dest_parent`` and verify it.
-
-    Args:
-        archive: The tar file (already verified against its TUF target info).
-        dest_parent: Staging folder; a fresh sub-folder is created in it.
-        max_total: Upper bound of the unpacked size in bytes.
-        max_members: Upper bound of the number of members.
-
-    Returns:
-        The unpacked bundle directory and its verified manifest.
-
-    Raises:
-        UnpackError: the archive is unreadable, unsafe or too large.
-        BundleError: the unpacked bundle fails its manifest.
-    """
-    dest_parent.mkdir(parents=True, exist_ok=True)
-    dest = dest_parent / f"unpack-{uuid.uuid4().hex[:12]}"
-    dest.mkdir()
-    try:
-        total = 0
-        try:
-            with tarfile.open(archive, mode="r:") as tar:
-                for count, member in enumerate(tar, start=1):
-                    if count > max_members:
-                        raise UnpackError(f"{archive.name}: more than {max_members} members")
-                    rel = _safe_name(member.name)
-                    if member.isdir():
-                        (dest / rel).mkdir(parents=True, exist_ok=True)
-                        continue
-                    if not member.isreg():
-                        raise UnpackError(f"{archive.name}: member {member.name!r} is not a regular file")
-                    total += member.size
-                    if total > max_total:
-                        raise UnpackError(f"{archive.name}: unpacks to more than {max_total} bytes")
-                    source = tar.extractfile(member)
-                    if source is None:
-                        raise UnpackError(f"{archive.name}: member {member.name!r} cannot be read")
-                    target = dest / rel
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with source, target.open("xb") as out:
-                        shutil.copyfileobj(source, out, 1 << 20)
-        except (tarfile.TarError, EOFError, FileExistsError) as err:
-            raise UnpackError(f"{archive.name}: not a readable bundle archive: {err}") from err
-        manifest = verify_bundle(dest)
-    except (BundleError, OSError):
-        shutil.rmtree(dest, ignore_errors=True)
-        raise
-    return dest, manifest
+__all__ = [
+    "DEFAULT_MAX_MEMBERS",
+    "DEFAULT_MAX_UNPACKED",
+    "MAX_NAME_BYTES",
+    "MAX_PATH_BYTES",
+    "pack_bundle",
+    "unpack_bundle",
+]

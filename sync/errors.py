@@ -1,34 +1,41 @@
-"""Exceptions of the bundle and sync layer, rooted by origin."""
+"""Exceptions of the sync layer (TUF, transport, HQ), rooted by origin.
+
+The bundle errors live in :mod:`bundles.errors` (their own root,
+:class:`~bundles.errors.BundleError`) and are re-exported here for older imports.
+"""
 
 from __future__ import annotations
+
+from bundles.errors import (
+    ActivationError,
+    BundleCorruptError,
+    BundleError,
+    BundleInvalidError,
+    BundleMissingError,
+    HealthCheckError,
+    UnpackError,
+)
+
+__all__ = [
+    "ActivationError",
+    "BundleCorruptError",
+    "BundleError",
+    "BundleInvalidError",
+    "BundleMissingError",
+    "HealthCheckError",
+    "HqError",
+    "HttpStatusError",
+    "RepositoryRejectedError",
+    "StorageError",
+    "SyncError",
+    "TransportError",
+    "UnpackError",
+    "UpdateError",
+]
 
 
 class SyncError(Exception):
     """Base of every error raised by :mod:`sync`."""
-
-
-class BundleError(SyncError):
-    """Something is wrong with a bundle on disk."""
-
-
-class BundleMissingError(BundleError):
-    """The bundle, its manifest or one of its files does not exist."""
-
-
-class BundleInvalidError(BundleError):
-    """The manifest is malformed, of the wrong kind, or unreadable."""
-
-
-class BundleCorruptError(BundleError):
-    """A file's size or hash differs from the manifest (truncated, tampered)."""
-
-
-class ActivationError(SyncError):
-    """A bundle could not be installed or made active."""
-
-
-class UnpackError(BundleError):
-    """A downloaded bundle archive is unsafe or malformed (links, '..', too big)."""
 
 
 class UpdateError(SyncError):
@@ -49,10 +56,6 @@ class HttpStatusError(TransportError):
 
 class RepositoryRejectedError(UpdateError):
     """Data from the repository failed verification (signatures, versions, expiry, length, hash)."""
-
-
-class HealthCheckError(SyncError):
-    """A bundle failed its health check (load, golden cases)."""
 
 
 class HqError(SyncError):

@@ -306,9 +306,9 @@ def archives(draw: st.DrawFn) -> bytes:
 
 
 def fuzz_unpack(examples: int) -> Counter[str]:
-    """Random and hostile archives into ``sync.archive.unpack_bundle``: a bundle, or a BundleError; nothing is
+    """Random and hostile archives into ``bundles.archive.unpack_bundle``: a bundle, or a BundleError; nothing is
     written outside the staging folder and a failed unpack leaves nothing behind."""
-    from sync.archive import unpack_bundle
+    from bundles.archive import unpack_bundle
     from sync.errors import BundleError
 
     work = Path(tempfile.mkdtemp(prefix="fuzz-unpack-"))

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from bundles.activation import activate, active_dir, bundles_root, installed_dir
+from bundles.manifest import Manifest, read_manifest, write_manifest
 from edge_models.asr.base import AsrEngine, AsrUnsupportedError
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
-from sync.activation import activate, active_dir, bundles_root, installed_dir
-from sync.bundle import Manifest, read_manifest, write_manifest
 from sync.errors import BundleError, BundleMissingError
 
 _LOG = logging.getLogger(__name__)
@@ -211,19 +211,31 @@ class AsrModels:
 
     A vosk bundle for the language wins (streaming, grammar mode); otherwise
     the multilingual whisper bundle serves open vocabulary. Default bundles
-    are built from installed packages on first use. Each engine loads once.
+    are built from installed packages on first use. Each engine loads once per
+    active version: after the sync agent switches ``active/asr-*``, the next
+    :meth:`engine_for` loads the new version.
 
     Args:
         state_dir: The kiosk's state directory.
         threads: CPU threads for whisper.
         build_defaults: Build missing default bundles from installed packages.
+        load: Loads a bundle directory (the kiosk passes its kind registry's loader);
+            default: :func:`load_asr_bundle`.
     """
 
-    def __init__(self, state_dir: Path, *, threads: int = 2, build_defaults: bool = True) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        threads: int = 2,
+        build_defaults: bool = True,
+        load: Callable[[Path], AsrEngine] | None = None,
+    ) -> None:
         self.state_dir = state_dir
         self.threads = threads
         self.build_defaults = build_defaults
-        self._engines: dict[str, AsrEngine] = {}
+        self._load = load or (lambda directory: load_asr_bundle(directory, threads=threads))
+        self._engines: dict[str, tuple[Path, AsrEngine]] = {}
         self._lock = threading.Lock()
 
     def _bundle_names(self, lang: str) -> list[str]:
@@ -245,13 +257,14 @@ class AsrModels:
                     _LOG.info("default ASR bundle %s not built: %s", name, err)
 
     def _engine(self, name: str) -> AsrEngine | None:
-        if name in self._engines:
-            return self._engines[name]
         directory = active_dir(self.state_dir, name)
         if directory is None:
             return None
-        engine = load_asr_bundle(directory, threads=self.threads)
-        self._engines[name] = engine
+        cached = self._engines.get(name)
+        if cached is not None and cached[0] == directory:
+            return cached[1]
+        engine = self._load(directory)  # a version switched by the sync agent loads afresh
+        self._engines[name] = (directory, engine)
         return engine
 
     def engine_for(self, lang: str, *, grammar: bool = False) -> AsrEngine:

@@ -12,13 +12,25 @@ by default) the policy's short phrases are passed as faster-whisper
 ``hotwords``: measured with ``scripts/bench_voice.py`` on espeak-ng Mandarin,
 they made the character error rate worse (whisper-base writes the hot words
 out instead of what was said), so the kiosk does not use them.
+
+Short windows: whisper pads every utterance to a 30 s window and its encoder
+cost grows with the window, so a 2 s answer cost as much as a 30 s one
+(~0.4 s of encoder on two cores). The encoder here sees the utterance plus
+``WINDOW_MARGIN_S`` of padding, at least ``MIN_WINDOW_S`` (see
+:func:`window_frames`): measured with ``scripts/bench_voice.py --only wer``
+the error rates are the same or lower (a window shorter than ~10 s made them
+worse) and a call takes about a third of the time. The window depends only on
+the audio's length, so the same audio always gives the same transcript.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +54,16 @@ MAX_HOTWORD_CHARS = 160  # about 220 tokens of Chinese: whisper keeps at most 22
 MAX_HOTWORD_CJK = 8  # characters of one Chinese hot word
 MAX_HOTWORD_WORDS = 3  # words of one hot word in other languages
 HINT_LANGUAGES: tuple[str, ...] = ()  # measured: the policy's phrases as hot words made Mandarin worse
+MIN_WINDOW_S = 10.0  # shortest encoder window (measured: 5 s windows raised the error rates)
+WINDOW_MARGIN_S = 1.0  # padding after the utterance inside the window
+FULL_WINDOW_FRAMES = 3000  # whisper's 30 s window, in 10 ms feature frames
+FRAMES_PER_S = 100
+
+
+def window_frames(samples: int, rate: int = 16_000) -> int:
+    """Encoder window (feature frames, even) for an utterance of ``samples``: length + margin, 10 s to 30 s."""
+    seconds = max(MIN_WINDOW_S, samples / rate + WINDOW_MARGIN_S)
+    return min(FULL_WINDOW_FRAMES, 2 * math.ceil(seconds * FRAMES_PER_S / 2))
 
 
 def _is_cjk(text: str) -> bool:
@@ -133,6 +155,14 @@ class WhisperEngine(AsrEngine):
             )
         except Exception as err:
             raise ModelCorruptError(f"faster-whisper cannot load {model_dir}: {err}") from err
+        self._window: int | None = None  # encoder window of the decode in progress
+        self._decoding = threading.Lock()
+        full_encode = self._whisper.encode
+
+        def encode(features: Any) -> Any:  # faster-whisper pads to 30 s: the encoder sees the short window
+            return full_encode(features[..., : self._window] if self._window is not None else features)
+
+        self._whisper.encode = encode
         self.languages = tuple(languages)
         self.model = name or model_dir.name
         self.beam_size = beam_size
@@ -173,8 +203,12 @@ class WhisperEngine(AsrEngine):
 
         The decode runs with speech priority: the LLM drops to one thread meanwhile.
         """
-        with speech_priority():
-            return self._decode(samples, lang, hints)
+        with speech_priority(), self._decoding:
+            self._window = window_frames(len(samples))
+            try:
+                return self._decode(samples, lang, hints)
+            finally:
+                self._window = None
 
     def _decode(self, samples: Int16Array, lang: str, hints: Sequence[str]) -> Transcript:
         empty = Transcript(text="", lang=lang, confidence=0.0, engine=self.engine, model=self.model)

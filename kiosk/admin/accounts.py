@@ -20,45 +20,12 @@ from kiosk.admin.security import LockoutPolicy, SessionPolicy, new_token, token_
 from kiosk.intents import INTENTS, LANGS
 from kiosk.masking import mask_pii
 from kiosk.sqlite_base import LockedSqlite
+from statedb import ensure_schema
 
 Role = Literal["staff", "supervisor"]
 ROLES: tuple[Role, ...] = ("staff", "supervisor")
 MIN_PASSWORD = 10
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS admin_users (
-    username TEXT PRIMARY KEY,
-    role TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    failures INTEGER NOT NULL DEFAULT 0,
-    locked_until REAL
-);
-CREATE TABLE IF NOT EXISTS admin_sessions (
-    digest TEXT PRIMARY KEY,
-    username TEXT NOT NULL REFERENCES admin_users(username),
-    csrf TEXT NOT NULL,
-    created REAL NOT NULL,
-    last_seen REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    username TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS review_labels (
-    turn_id INTEGER PRIMARY KEY REFERENCES turns(id),
-    text TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    intent TEXT NOT NULL,
-    labelled_by TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +81,7 @@ class AdminDB(LockedSqlite):
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        ensure_schema(self._db, str(path))  # raises SchemaError for a newer kiosk.db
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query as dicts (for the admin pages' reports)."""

@@ -28,6 +28,7 @@ def mount_admin(app: FastAPI, settings: Settings, config: AdminConfig | None = N
     from kiosk.admin.routes_devices import router as devices_router
     from kiosk.admin.routes_manage import metrics_router
     from kiosk.admin.routes_manage import router as manage_router
+    from kiosk.admin.routes_report import router as report_router
 
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     ctx = AdminContext(settings=settings, config=config or AdminConfig(), templates=templates)
@@ -52,7 +53,7 @@ def mount_admin(app: FastAPI, settings: Settings, config: AdminConfig | None = N
         return RedirectResponse("/admin/login", status_code=303)
 
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
-    for router in (auth_router, desk_router, devices_router, manage_router):
+    for router in (auth_router, desk_router, devices_router, manage_router, report_router):
         app.include_router(router, prefix="/admin", include_in_schema=False)
     app.include_router(metrics_router, include_in_schema=False)
     return ctx

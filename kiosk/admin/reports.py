@@ -112,10 +112,12 @@ def by_group(db: AdminDB, column: str, since: str) -> list[dict[str, Any]]:
 
 
 def bundle_versions(state_dir: Path) -> list[dict[str, Any]]:
-    """Each installed bundle: the active version, every installed one (newest name last), kind and licence."""
-    from sync.activation import active_manifest, bundles_root
+    """Each installed bundle: active version, installed ones (newest name last), held-back ones, kind, licence."""
+    from bundles.activation import active_manifest, bundles_root
+    from sync.agent.rollback import held_versions
 
     root = bundles_root(state_dir)
+    held = held_versions(state_dir)
     out: list[dict[str, Any]] = []
     for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
         manifest = active_manifest(state_dir, folder.name)
@@ -126,6 +128,7 @@ def bundle_versions(state_dir: Path) -> list[dict[str, Any]]:
                 "active": manifest.version if manifest else None,
                 "origin": manifest.origin if manifest else None,
                 "installed": versions,
+                "held": held.get(folder.name, []),
                 "kind": manifest.kind if manifest else None,
                 "licence": str(manifest.source.get("licence", "")) if manifest else "",
             }

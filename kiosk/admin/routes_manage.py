@@ -98,7 +98,11 @@ def change_setting(
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResponse:
     """Who did what, when."""
-    return page(request, ctx, session, "audit", entries=db.audit_log(300), limited=ctx.limiter.blocked)
+    first = datetime.now(UTC).date().replace(day=1)
+    last_month = (first - timedelta(days=1)).strftime("%Y-%m")
+    return page(
+        request, ctx, session, "audit", entries=db.audit_log(300), limited=ctx.limiter.blocked, last_month=last_month
+    )
 
 
 # -- metrics ------------------------------------------------------------------------
@@ -214,17 +218,20 @@ def rollback(
 ) -> RedirectResponse:
     """Point ``active/<name>`` back at an installed version (supervisors only).
 
+    The rollback goes through the sync agent's journal: the version rolled
+    back from is held back, so the agent's next poll does not install it
+    again; a newer version published by HQ ends the hold.
+
     Raises:
         HTTPException: 403 for staff; 409 when that version is not installed.
     """
-    from sync.activation import activate, active_manifest
+    from sync.agent.rollback import roll_back_to
     from sync.errors import ActivationError
 
     _require_supervisor(session)
-    current = active_manifest(ctx.settings.state_dir, name)
     try:
-        activate(ctx.settings.state_dir, name, version)
+        before = roll_back_to(ctx.settings.state_dir, name, version, by=f"staff {session.user.username}")
     except ActivationError as err:
         raise HTTPException(status_code=409, detail=str(err)) from err
-    db.audit(session.user.username, "rollback", name, {"from": current.version if current else None, "to": version})
+    db.audit(session.user.username, "rollback", name, {"from": before or None, "to": version})
     return RedirectResponse("/admin/updates", status_code=303)

@@ -114,6 +114,8 @@ class DialogueEngine:
         """
         session.turns += 1
         if utterance.source == "button" and utterance.button:
+            if utterance.lang in ("zh", "en"):  # a spoken answer matched to a button: the language heard
+                session.lang = utterance.lang
             return self._button(session, utterance.button, now)
         norm = self.normalize(utterance.text)
         session.lang = _lang(norm.lang or utterance.lang or session.lang)

@@ -15,7 +15,9 @@ class Utterance:
     Attributes:
         text: What was typed or recognised (empty for a button press).
         source: ``text`` (touch keyboard), ``voice`` (ASR) or ``button``.
-        lang: Language hint from the device (ASR model language), if any.
+        lang: Language hint from the device (ASR model language), if any. On a button
+            press it is set only when the press was spoken (a closed-vocabulary match):
+            the language heard, which the reply then follows.
         asr_confidence: Recogniser confidence in [0, 1] for voice input.
         button: The id of a tapped button, for ``source == "button"``.
     """

@@ -9,6 +9,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bundles.manifest import verify_bundle
 from kiosk.policy.schema import (
     Branch,
     Checklists,
@@ -20,7 +21,6 @@ from kiosk.policy.schema import (
     Safety,
     Thresholds,
 )
-from sync.bundle import verify_bundle
 from sync.errors import BundleError
 
 _M = TypeVar("_M", bound=BaseModel)

@@ -11,6 +11,9 @@ from kiosk.runtime.devices import open_devices
 from kiosk.runtime.runtime import KioskRuntime
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from edge_models.asr import AsrEngine, AsrModels
     from kiosk.assembly import Health
     from kiosk.conversation import Conversations
 
@@ -69,10 +72,7 @@ def build_runtime(
         except Exception as err:  # noqa: BLE001 - no presence: touch starts a session
             problems.append(f"face detection unavailable: {err}")
 
-    def asr() -> Any:
-        from edge_models.asr import AsrModels
-
-        return AsrModels(state_dir).engine_for("auto")
+    asr = asr_factory(state_dir)
 
     voice = devices.microphone != "none" and "microphone" not in devices.missing
     runtime = KioskRuntime(
@@ -91,3 +91,39 @@ def build_runtime(
         if health is not None:
             health.problems.append(problem)
     return runtime
+
+
+def asr_factory(state_dir: Path, *, threads: int = 2, build_defaults: bool = True) -> Callable[[], AsrEngine]:
+    """The runtime's recogniser factory: the active ASR bundle, loaded through the kind registry.
+
+    Cheap after the first call (engines are kept per active version); the
+    runtime calls it at each new conversation, so a switched bundle is used
+    from the next conversation on.
+    """
+    models: list[AsrModels] = []
+
+    def engine() -> AsrEngine:
+        if not models:
+            from edge_models.asr import AsrModels
+            from kiosk.bundle_kinds import LoadOptions, load_checked
+
+            options = LoadOptions(asr_threads=threads)
+
+            def load(directory: Path) -> AsrEngine:
+                """Load through the registry and tell the sync agent how it went (it rolls back a failure)."""
+                from bundles.manifest import read_manifest
+                from bundles.status import write_runtime_report
+
+                manifest = read_manifest(directory)
+                try:
+                    loaded: AsrEngine = load_checked(directory, options, kind="asr")
+                except Exception as err:
+                    write_runtime_report(state_dir, manifest.name, manifest.version, False, str(err))
+                    raise
+                write_runtime_report(state_dir, manifest.name, manifest.version, True)
+                return loaded
+
+            models.append(AsrModels(state_dir, threads=threads, build_defaults=build_defaults, load=load))
+        return models[0].engine_for("auto")
+
+    return engine

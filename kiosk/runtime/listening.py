@@ -68,7 +68,7 @@ class Listening(Turns):
         return recognise(engine, pcm, spoken, grammar, hints)
 
     async def _voice(self, recognise: Callable[[AsrEngine], Any], lang: str) -> TurnRecord:
-        from kiosk.dialogue.utterance import Utterance
+        from kiosk.voice_choices import Offer, offer_of, voice_utterance
 
         await self._interrupt()
         if self.session_id is None:
@@ -82,6 +82,8 @@ class Listening(Turns):
         except RuntimeStageError:
             transcript = None
         asr_ms = (time.perf_counter() - started) * 1000
+        if transcript is not None:
+            self._log("recognised", model=transcript.model, engine=transcript.engine)
         if transcript is None or not transcript.text.strip():
             reply = SORRY["asr"][self.lang]
             await self._say(reply, self.lang, "apologetic", ())
@@ -89,16 +91,28 @@ class Listening(Turns):
             return self._record(
                 "voice", "", step, skipped=("asr",), asr_confidence=0.0, timings_ms={"asr": round(asr_ms, 1)}
             )
-        hint = transcript.lang if transcript.lang in ("zh", "en") else None
-        utterance = Utterance(text=transcript.text, source="voice", lang=hint, asr_confidence=transcript.confidence)
+        last = self.turns[-1] if self.turns and self.turns[-1].session == self.session_id else None
+        offer = offer_of(last.buttons, last.action) if last is not None else Offer()
+        policy = self.conversations.engine.policy
+        closed = self.config.voice.closed_vocabulary
+        # Matching by sound (pypinyin) is CPU work: off the event loop.
+        utterance, _picked = await asyncio.to_thread(voice_utterance, transcript, policy, offer, closed=closed)
+        asr_ms = (time.perf_counter() - started) * 1000  # the match is part of understanding what was heard
         return await self._turn(utterance, "voice", asr_ms=asr_ms)
 
     def _asr_engine(self) -> AsrEngine:
+        """The recogniser for this conversation: a factory is asked again when a new one starts.
+
+        So an ASR bundle the sync agent switched is used from the next conversation on,
+        and the current one finishes on the engine it started with.
+        """
         if self._asr is None:
             raise RuntimeStageError("no speech recognition on this kiosk")
-        if callable(self._asr) and not hasattr(self._asr, "transcribe"):
-            self._asr = self._asr()
-        return self._asr  # type: ignore[return-value]
+        if not callable(self._asr) or hasattr(self._asr, "transcribe"):
+            return self._asr  # type: ignore[return-value]
+        if self._asr_session is None or self._asr_session[0] != self.session_id:
+            self._asr_session = (self.session_id, self._asr())
+        return self._asr_session[1]
 
     async def _mic_loop(self) -> None:
         """Listen continuously while a customer is there: VAD endpointing -> ASR -> turn (supervised).

@@ -84,6 +84,7 @@ class KioskRuntime(Loops):
         self.synth = synth
         self.detector = detector
         self._asr = asr
+        self._asr_session: tuple[str | None, AsrEngine] | None = None  # (conversation, its recogniser)
         self.branch_hours = branch_hours
         self.now = now
         self._clock = clock

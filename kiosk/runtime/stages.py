@@ -85,6 +85,7 @@ class RuntimeParts:
     synth: Synthesizer | None
     detector: FaceDetector | None
     _asr: AsrEngine | Callable[[], AsrEngine] | None
+    _asr_session: tuple[str | None, AsrEngine] | None
     branch_hours: tuple[str | None, ...] | None
     now: Callable[[], datetime]
     _clock: Callable[[], float]

@@ -124,6 +124,8 @@ class Turns(Speaking):
             return self._record("button", "", KioskStep("", self.lang, "ui", "language"), remember=False)
         if button_id == "ui:elderly":  # this customer's choice: larger text, slower speech, until they leave
             self.elderly = not self.elderly
+            if self.session_id is not None and self.conversations.store is not None:
+                await asyncio.to_thread(self.conversations.store.set_session_elderly, self.session_id, self.elderly)
             if self.screen is not None:
                 self.screen.show(elderly=self.elderly)
             return self._record("button", "", KioskStep("", self.lang, "ui", "elderly"), remember=False)

@@ -20,6 +20,7 @@ import json
 import logging
 import random
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,11 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sync.activation import activate, active_manifest, active_root, bundles_root, install_bundle, installed_dir
-from sync.agent.config import AgentConfig, AgentState, load_state, save_state, trusted_root_path
+from bundles.activation import activate, active_manifest, active_root, bundles_root, install_unpacked, installed_dir
+from bundles.archive import unpack_bundle
+from bundles.history import record_event
+from bundles.manifest import verify_bundle
+from bundles.status import read_runtime_report, request_now_path, sync_dir
+from sync.agent.config import AgentConfig, AgentState, edit_state, load_state, trusted_root_path
+from sync.agent.identity import DeviceSigner
+from sync.agent.rollback import roll_back_to
 from sync.agent.timing import HealthWindow, PollSchedule
-from sync.archive import unpack_bundle
-from sync.bundle import verify_bundle
+from sync.agent.uplink import Uplink
 from sync.errors import (
     ActivationError,
     BundleError,
@@ -41,8 +47,6 @@ from sync.errors import (
     TransportError,
 )
 from sync.fetch import FetchLimits
-from sync.history import record_event
-from sync.status import read_runtime_report, request_now_path, sync_dir
 from sync.targeting import BundleTarget, is_targeted
 
 if TYPE_CHECKING:
@@ -115,18 +119,14 @@ class SyncAgent:
         if links.is_dir():
             for tmp in links.glob(".*"):
                 tmp.unlink(missing_ok=True)
-        state = load_state(self.state_dir)
-        changed = False
-        for name, bundle in state.bundles.items():
-            if not bundle.pending:
-                continue
-            active = active_manifest(self.state_dir, name)
-            if active is None or active.version != bundle.pending:
-                # Killed between the journal and the switch: the old version is active.
-                bundle.pending, bundle.activated_at = "", 0.0
-                changed = True
-        if changed:
-            save_state(self.state_dir, state)
+        with edit_state(self.state_dir) as state:
+            for name, bundle in state.bundles.items():
+                if not bundle.pending:
+                    continue
+                active = active_manifest(self.state_dir, name)
+                if active is None or active.version != bundle.pending:
+                    # Killed between the journal and the switch: the old version is active.
+                    bundle.pending, bundle.activated_at = "", 0.0
 
     # -- one cycle --------------------------------------------------------------------------
 
@@ -154,12 +154,12 @@ class SyncAgent:
             client.refresh()
             wanted = self._wanted(client, state)
         except (TransportError, RepositoryRejectedError, OSError) as err:
-            state.last_error = str(err)
-            save_state(self.state_dir, state)
+            with edit_state(self.state_dir) as locked:
+                locked.last_error = str(err)
             self._event("check", ok=False, detail=str(err))
             return CycleResult(ok=False, error=str(err))
-        state.last_check, state.last_error = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), ""
-        save_state(self.state_dir, state)
+        with edit_state(self.state_dir) as locked:
+            locked.last_check, locked.last_error = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), ""
         self._event("check", detail=f"{len(wanted)} update(s)")
         activated, rejected, fetched, errors = [], [], 0, []
         for target, info in wanted:
@@ -199,7 +199,7 @@ class SyncAgent:
             bundle = state.bundles.get(target.name)
             if active is not None and active.version == target.version:
                 continue
-            if bundle is not None and target.version in bundle.rejected:
+            if bundle is not None and (target.version in bundle.rejected or target.version in bundle.held):
                 continue
             wanted.append((target, info))
         return wanted
@@ -208,10 +208,11 @@ class SyncAgent:
         fetched = 0
         installed = installed_dir(self.state_dir, target.name, target.version)
         manifest = None
-        try:
-            manifest = verify_bundle(installed)
-        except BundleError:
-            _LOG.debug("%s %s not installed yet", target.name, target.version)
+        if installed.exists():
+            try:
+                manifest = verify_bundle(installed)
+            except BundleError:
+                _LOG.debug("%s %s installed but damaged: fetching it again", target.name, target.version)
         if manifest is None:
             result = client.download(info, self.config.targets_url, sync_dir(self.state_dir) / "partial")
             fetched = result.fetched_bytes
@@ -227,30 +228,30 @@ class SyncAgent:
                     f"archive holds {manifest.name} {manifest.version} ({manifest.kind}), "
                     f"metadata says {target.name} {target.version} ({target.kind})"
                 )
-            install_bundle(staging, self.state_dir)
-            shutil.rmtree(staging, ignore_errors=True)
+            install_unpacked(staging, manifest, self.state_dir)  # a rename: hashed once, while unpacking
             result.path.unlink(missing_ok=True)
             self._event("install", target.name, target.version)
             self._step("installed", target.name)
-        self._check(manifest.kind, installed)
+        self._check(manifest.kind, installed, verify=False)  # just hashed (unpacked or verified above)
         self._step("checked", target.name)
-        state = load_state(self.state_dir)
-        bundle = state.bundle(target.name)
-        active = active_manifest(self.state_dir, target.name)
-        bundle.previous = active.version if active is not None else ""
-        bundle.current = target.version
-        bundle.pending, bundle.activated_at = target.version, time.time()
-        save_state(self.state_dir, state)
+        with edit_state(self.state_dir) as state:
+            bundle = state.bundle(target.name)
+            active = active_manifest(self.state_dir, target.name)
+            bundle.previous = active.version if active is not None else ""
+            bundle.current = target.version
+            bundle.pending, bundle.activated_at = target.version, time.time()
+            bundle.held = []  # HQ published another version: a staff hold ends
         self._step("journaled", target.name)
         activate(self.state_dir, target.name, target.version)
         self._step("activated", target.name)
         self._event("activated", target.name, target.version, detail=f"previous {bundle.previous or '-'}")
         return fetched
 
-    def _check(self, kind: str, directory: Path) -> None:
+    def _check(self, kind: str, directory: Path, *, verify: bool = True) -> None:
         checker = self.checkers.get(kind)
         try:
-            verify_bundle(directory)
+            if verify:
+                verify_bundle(directory)
             if checker is not None:
                 checker(directory)
         except Exception as err:  # any failure of a health check rejects the bundle
@@ -258,14 +259,13 @@ class SyncAgent:
 
     def _reject(self, name: str, version: str, reason: str) -> None:
         _LOG.warning("bundle %s %s rejected: %s", name, version, reason)
-        state = load_state(self.state_dir)
-        bundle = state.bundle(name)
-        if version not in bundle.rejected:
-            bundle.rejected.append(version)
-        active = active_manifest(self.state_dir, name)
-        if active is None or active.version != version:
-            shutil.rmtree(installed_dir(self.state_dir, name, version), ignore_errors=True)
-        save_state(self.state_dir, state)
+        with edit_state(self.state_dir) as state:
+            bundle = state.bundle(name)
+            if version not in bundle.rejected:
+                bundle.rejected.append(version)
+            active = active_manifest(self.state_dir, name)
+            if active is None or active.version != version:
+                shutil.rmtree(installed_dir(self.state_dir, name, version), ignore_errors=True)
         self._event("rejected", name, version, ok=False, detail=reason)
 
     # -- after activation -------------------------------------------------------------------
@@ -288,7 +288,8 @@ class SyncAgent:
                 try:
                     if active is None:
                         raise SyncError("no active version")
-                    self._check(active.kind, installed_dir(self.state_dir, name, bundle.pending))
+                    # Hashed when it was unpacked; the window re-runs the load and golden check only.
+                    self._check(active.kind, installed_dir(self.state_dir, name, bundle.pending), verify=False)
                 except SyncError as err:
                     verdict, report_detail = "failed", str(err)
                 else:
@@ -299,8 +300,10 @@ class SyncAgent:
                 self._rollback(name, reason=f"failed in its health window: {report_detail}")
                 done.append(f"rolled back {name} {bundle.pending}")
             elif verdict == "passed":
-                bundle.pending, bundle.activated_at = "", 0.0
-                save_state(self.state_dir, state)
+                with edit_state(self.state_dir) as locked:
+                    if locked.bundle(name).pending != bundle.pending:
+                        continue  # staff rolled back meanwhile
+                    locked.bundle(name).pending, locked.bundle(name).activated_at = "", 0.0
                 self._step("confirmed", name)
                 self._prune(name, keep={bundle.current, bundle.previous})
                 self._event("confirmed", name, bundle.current)
@@ -308,22 +311,23 @@ class SyncAgent:
         return done
 
     def _rollback(self, name: str, *, reason: str) -> str:
-        state = load_state(self.state_dir)
-        bundle = state.bundle(name)
-        bad = bundle.current
-        if not bundle.previous:
-            raise ActivationError(f"{name}: no previous version to roll back to")
-        activate(self.state_dir, name, bundle.previous)
-        if bad and bad not in bundle.rejected:
-            bundle.rejected.append(bad)
-        bundle.current, bundle.previous = bundle.previous, ""
-        bundle.pending, bundle.activated_at = "", 0.0
-        save_state(self.state_dir, state)
+        with edit_state(self.state_dir) as state:
+            bundle = state.bundle(name)
+            bad = bundle.current
+            if not bundle.previous:
+                raise ActivationError(f"{name}: no previous version to roll back to")
+            activate(self.state_dir, name, bundle.previous)
+            if bad and bad not in bundle.rejected:
+                bundle.rejected.append(bad)
+            bundle.current, bundle.previous = bundle.previous, ""
+            bundle.pending, bundle.activated_at = "", 0.0
         self._event("rolled_back", name, bundle.current, ok=False, detail=f"from {bad}: {reason}")
         return bundle.current
 
     def rollback(self, name: str) -> str:
-        """Switch ``name`` back to its previous version (and never reinstall the current one).
+        """Switch ``name`` back to its previous version; the current one is held back.
+
+        It is not reinstalled until HQ publishes another version (see :func:`roll_back_to`).
 
         Returns:
             The version now active.
@@ -331,7 +335,11 @@ class SyncAgent:
         Raises:
             ActivationError: there is no previous version on disk.
         """
-        return self._rollback(name, reason="requested by staff")
+        previous = load_state(self.state_dir).bundle(name).previous
+        if not previous:
+            raise ActivationError(f"{name}: no previous version to roll back to")
+        roll_back_to(self.state_dir, name, previous, by="staff (kiosk sync rollback)")
+        return previous
 
     def _prune(self, name: str, keep: set[str]) -> None:
         folder = bundles_root(self.state_dir) / name
@@ -343,12 +351,14 @@ class SyncAgent:
 
     # -- reporting and the loop -------------------------------------------------------------
 
+    def uplink(self) -> Uplink:
+        """Signed posts to HQ, and the outbox of labels and counts."""
+        return Uplink(self.state_dir, DeviceSigner(self.state_dir, self.config.kiosk_id), self.config.uplink_url)
+
     def report(self, result: CycleResult | None = None) -> None:
-        """POST this kiosk's versions and health to HQ (best effort, short timeout)."""
+        """POST this kiosk's versions and health to HQ, signed (best effort, short timeout)."""
         if not self.config.report_url:
             return
-        import urllib3
-
         state = load_state(self.state_dir)
         names = (
             sorted(p.name for p in active_root(self.state_dir).iterdir())
@@ -371,16 +381,28 @@ class SyncAgent:
             "rejected": {n: b.rejected for n, b in state.bundles.items() if b.rejected},
         }
         try:
-            urllib3.request(
-                "POST",
-                self.config.report_url,
-                body=json.dumps(body).encode(),
-                headers={"Content-Type": "application/json"},
-                timeout=urllib3.Timeout(connect=3.0, read=5.0),
-                retries=False,
-            )
-        except urllib3.exceptions.HTTPError as err:
-            _LOG.info("status report not delivered: %s", err)
+            sent = self.uplink().post(self.config.report_url, json.dumps(body).encode(), time.time())
+        except SyncError as err:
+            _LOG.warning("status report not signed: %s", err)
+            return
+        if sent.status != 200:
+            _LOG.info("status report not delivered: %s", sent.error or f"HTTP {sent.status} {sent.body[:200]!r}")
+
+    def upload(self, now: float | None = None) -> dict[str, object]:
+        """Queue new staff labels and finished days' counts, then send the outbox (best effort)."""
+        if not self.config.uplink_url:
+            return {"queued": 0, "sent": 0, "left": 0, "error": "no intake URL configured"}
+        now = time.time() if now is None else now
+        uplink = self.uplink()
+        try:
+            queued = uplink.collect(time.strftime("%Y-%m-%d", time.gmtime(now)))
+        except (OSError, sqlite3.Error) as err:
+            _LOG.warning("cannot read labels and counts: %s", err)
+            queued = 0
+        result = uplink.flush(now)
+        if result["error"] and result["left"]:
+            _LOG.info("%s item(s) wait for HQ: %s", result["left"], result["error"])
+        return {"queued": queued, **result}
 
     def run(self, stop: threading.Event, *, rand: Callable[[], float] = random.random) -> None:
         """Poll until ``stop`` is set: sync on schedule or on request, watch windows, report."""
@@ -395,6 +417,7 @@ class SyncAgent:
                 for line in result.activated:
                     _LOG.info("activated %s", line)
                 self.report(result)
+                self.upload()
                 next_poll = time.monotonic() + schedule.next_delay(result.ok, rand())
             for line in self.watch():
                 _LOG.info("%s", line)

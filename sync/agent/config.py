@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sync.bundle import atomic_write_bytes
+from bundles.manifest import atomic_write_bytes
+from bundles.status import sync_dir
 from sync.errors import SyncError
-from sync.status import sync_dir
 
 STATE_SCHEMA_VERSION = 1
 
@@ -24,6 +28,9 @@ class AgentConfig(BaseModel):
     branch: str = Field(default="", max_length=128, description="This kiosk's branch code.")
     channel: str = Field(default="stable", pattern=r"^[a-z0-9_-]+$", description="Release channel it follows.")
     report_url: str = Field(default="", description="Where status reports are POSTed; empty: no reports.")
+    intake_url: str = Field(
+        default="", description="Where labels and daily counts are POSTed; empty: next to report_url (/api/intake)."
+    )
     poll_s: float = Field(default=300.0, gt=0, description="Seconds between polls.")
     jitter: float = Field(default=0.2, ge=0, le=1, description="Random share of the poll period.")
     max_backoff_s: float = Field(default=3600.0, gt=0, description="Longest wait while HQ is unreachable.")
@@ -33,6 +40,13 @@ class AgentConfig(BaseModel):
     read_timeout_s: float = Field(default=10.0, gt=0, description="Longest gap between received bytes.")
     total_timeout_s: float = Field(default=600.0, gt=0, description="Longest time for one download.")
     max_unpacked_bytes: int = Field(default=2 << 30, gt=0, description="Bound of an unpacked bundle.")
+
+    @property
+    def uplink_url(self) -> str:
+        """Where labels and counts go: ``intake_url``, else ``/api/intake`` beside ``report_url``."""
+        if self.intake_url or not self.report_url.endswith("/api/report"):
+            return self.intake_url
+        return self.report_url.removesuffix("/api/report") + "/api/intake"
 
 
 class BundleState(BaseModel):
@@ -45,6 +59,10 @@ class BundleState(BaseModel):
     pending: str = Field(default="", description="Version activated and still in its health window.")
     activated_at: float = Field(default=0.0, description="Wall time (s) the pending version was activated.")
     rejected: list[str] = Field(default_factory=list, description="Versions never to install again.")
+    held: list[str] = Field(
+        default_factory=list,
+        description="Versions staff rolled back from: not reinstalled until HQ publishes another version.",
+    )
 
 
 class AgentState(BaseModel):
@@ -104,3 +122,23 @@ def load_state(state_dir: Path) -> AgentState:
 def save_state(state_dir: Path, state: AgentState) -> None:
     """Write the journal atomically."""
     atomic_write_bytes(sync_dir(state_dir) / "state.json", state.model_dump_json(indent=2).encode())
+
+
+@contextmanager
+def edit_state(state_dir: Path) -> Iterator[AgentState]:
+    """Read the journal under an exclusive lock, let the caller change it, write it back.
+
+    The agent and the admin page (a staff rollback) both change the journal;
+    the lock (``flock`` on ``sync/state.lock``) keeps one from losing the
+    other's change. Nothing is written when the body raises.
+    """
+    folder = sync_dir(state_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "state.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        state = load_state(state_dir)
+        yield state
+        save_state(state_dir, state)
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -1,13 +1,29 @@
-"""``kiosk hq serve``: the repository as static files, status reports and the fleet view."""
+"""``kiosk hq serve``: the repository as static files, signed kiosk messages and the fleet view.
+
+Kiosk endpoints (``POST /api/report``, ``POST /api/intake``) take only
+messages signed by an enrolled kiosk (:mod:`sync.envelope`); the fleet
+(``/fleet``, ``/api/fleet``) needs an HQ operator's sign-in
+(:mod:`sync.hq.operators`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sync.envelope import Envelope, EnvelopeError, ReplayWindow
+from sync.hq.db import HqDB, hq_db_path
+from sync.hq.identity import authenticate
+from sync.messages import IntakeBatch, IntakeReceipt
 
 MAX_REPORT_BYTES = 64 * 1024
 
@@ -133,14 +149,24 @@ def fleet_html(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def create_hq_app(home: Path) -> Any:
-    """The HQ server: ``/metadata``, ``/targets`` (static), ``POST /api/report``, ``/api/fleet``, ``/fleet``."""
-    from fastapi import FastAPI, Request, Response
-    from fastapi.responses import HTMLResponse, JSONResponse
+def create_hq_app(home: Path, window: ReplayWindow | None = None, clock: Callable[[], float] = time.time) -> Any:
+    """The HQ server: static ``/metadata`` and ``/targets``, signed kiosk posts, the signed-in fleet view.
+
+    Args:
+        home: The HQ repository folder (``hq.db``, ``fleet.db`` and ``operators.db`` live there).
+        window: Freshness rules of signed messages.
+        clock: Wall time in seconds (tests move it).
+    """
     from fastapi.staticfiles import StaticFiles
 
+    from sync.hq.operators import add_operator_routes, signed_in
+
     db_path = home / "fleet.db"
+    hq = HqDB(hq_db_path(home))
+    rules = window or ReplayWindow()
     app = FastAPI(title="Kiosk HQ", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.hq_db = hq
+    add_operator_routes(app, home, clock)
 
     @app.middleware("http")
     async def bound_body(request: Request, call_next: Any) -> Response:
@@ -152,22 +178,77 @@ def create_hq_app(home: Path) -> Any:
         response: Response = await call_next(request)
         return response
 
+    @app.exception_handler(EnvelopeError)
+    async def refused(_request: Request, err: EnvelopeError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, err.status)
+
+    async def signed_body(request: Request) -> tuple[Envelope, bytes]:
+        body = await request.body()
+        if len(body) > MAX_REPORT_BYTES:
+            raise _RefusedError(413, f"body must be at most {MAX_REPORT_BYTES} bytes")
+        envelope = await asyncio.to_thread(
+            _authenticate, hq, dict(request.headers), request.url.path, body, clock(), rules
+        )
+        return envelope, body
+
+    @app.exception_handler(_RefusedError)
+    async def refused_body(_request: Request, err: _RefusedError) -> JSONResponse:
+        return JSONResponse({"detail": err.detail}, err.status)
+
     @app.post("/api/report")
-    async def report(body: StatusReport) -> dict[str, bool]:
-        record_report(db_path, body)
+    async def report(request: Request) -> dict[str, bool]:
+        envelope, body = await signed_body(request)
+        try:
+            status = StatusReport.model_validate_json(body)
+        except ValidationError as err:
+            raise _RefusedError(422, f"not a status report: {err.error_count()} error(s)") from err
+        if status.kiosk_id != envelope.kiosk_id:
+            raise _RefusedError(403, f"kiosk {envelope.kiosk_id!r} cannot report for {status.kiosk_id!r}")
+        await asyncio.to_thread(hq.accept, envelope, clock(), rules)
+        await asyncio.to_thread(record_report, db_path, status)
         return {"ok": True}
 
-    @app.get("/api/fleet")
-    async def fleet_view() -> list[dict[str, Any]]:
-        return fleet(db_path)
+    @app.post("/api/intake")
+    async def intake(request: Request) -> IntakeReceipt:
+        envelope, body = await signed_body(request)
+        try:
+            batch = IntakeBatch.model_validate_json(body)
+        except ValidationError as err:
+            raise _RefusedError(
+                422, f"not an intake batch: {err.errors(include_url=False, include_input=False)}"
+            ) from err
+        return await asyncio.to_thread(hq.accept, envelope, clock(), rules, batch)
+
+    @app.get("/api/fleet", response_model=None)
+    async def fleet_view(request: Request) -> list[dict[str, Any]] | JSONResponse:
+        if not signed_in(request):
+            return JSONResponse({"detail": "sign in at /login first"}, 401)
+        return await asyncio.to_thread(fleet, db_path)
 
     @app.get("/fleet", response_class=HTMLResponse)
-    async def fleet_page() -> HTMLResponse:
+    async def fleet_page(request: Request) -> Response:
+        if not signed_in(request):
+            return Response(status_code=303, headers={"Location": "/login"})
         return HTMLResponse(
-            fleet_html(fleet(db_path)),
+            fleet_html(await asyncio.to_thread(fleet, db_path)),
             headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
         )
 
     app.mount("/metadata", StaticFiles(directory=home / "public" / "metadata"), name="metadata")
     app.mount("/targets", StaticFiles(directory=home / "public" / "targets"), name="targets")
     return app
+
+
+class _RefusedError(Exception):
+    """A kiosk post HQ refuses with ``status`` (after or beside the envelope checks)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def _authenticate(  # noqa: PLR0917 - a positional adapter for asyncio.to_thread
+    hq: HqDB, headers: dict[str, str], path: str, body: bytes, now: float, rules: ReplayWindow
+) -> Envelope:
+    return authenticate(hq, headers, path=path, body=body, now=now, window=rules)

@@ -15,9 +15,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pypdfium2 as pdfium
 import pytest
 
 from kiosk.admin.accounts import AdminDB
@@ -102,10 +104,13 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium")
+    # Assertions wait for what the page shows, however busy the machine (OCR, ASR and models on 2 shared cores):
+    # a generous ceiling, reached only when something is really wrong.
+    expect.set_options(timeout=90_000)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
@@ -185,6 +190,15 @@ def test_staff_work_through_the_admin_page(server: str, browser: object, shots: 
     expect(audit).to_contain_text('"to": 0.8')
     expect(audit).to_contain_text("handoff_resolved")
     page.screenshot(path=shots / "audit.png", full_page=True)
+    # The month's compliance report: the supervisor downloads the PDF from the audit page.
+    page.fill("form.report input[name=month]", datetime.now(UTC).strftime("%Y-%m"))
+    with page.expect_download() as download:
+        page.click("form.report button")
+    pdf = pdfium.PdfDocument(Path(download.value.path()).read_bytes())
+    report = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    flat = "".join(report.split())
+    for wanted in ("合规月报", "policehotlinegiven", "model_threshold"):  # title, the staff note, the settings change
+        assert wanted in flat, report[:500]
 
     for name in ("conversations", "metrics", "updates", "live"):
         page.click(f"nav a[href='/admin/{name}']")

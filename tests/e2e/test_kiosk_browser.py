@@ -110,10 +110,13 @@ def evil(tmp_path_factory: pytest.TempPathFactory, kiosk: tuple[str, Path]) -> I
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium")
+    # Assertions wait for what the page shows, however busy the machine (OCR, ASR and models on 2 shared cores):
+    # a generous ceiling, reached only when something is really wrong.
+    expect.set_options(timeout=90_000)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium

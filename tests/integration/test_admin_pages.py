@@ -315,8 +315,8 @@ def test_live_events_stream_new_turns(client: TestClient) -> None:
 
 
 def test_sync_now_and_rollback(client: TestClient, tmp_path: Path) -> None:
-    from sync.activation import active_manifest, install_bundle
-    from sync.bundle import write_manifest
+    from bundles.activation import active_manifest, install_bundle
+    from bundles.manifest import write_manifest
 
     csrf = sign_in(client, "sup")
     state = client.app.state.admin.settings.state_dir  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bundles.manifest import read_manifest, sha256_file
 from edge_models import ModelCorruptError, ModelMissingError
 from edge_models.build.embedder import build, eval_sentences, packaged_checkpoint
 from edge_models.embedder_onnx import MODEL_FILE, TOKENIZER_FILE, OnnxEmbedder, bench_embedder, fp32_twin
@@ -19,7 +20,6 @@ from kiosk.assembly import build_engine
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue.faq import FaqMatcher
 from kiosk.policy import Policy
-from sync.bundle import read_manifest, sha256_file
 from tests.fakes import ROOT
 
 N = Normalizer()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bundles import verify_bundle
 from edge_models.build.train_intent import build
 from edge_models.intent_onnx import OnnxIntentClassifier
-from sync import verify_bundle
 from tests.fakes import ROOT
 
 

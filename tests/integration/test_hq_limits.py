@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from sync.hq import HqRepository
-from sync.hq.server import MAX_REPORT_BYTES, create_hq_app
+from sync.hq.server import MAX_REPORT_BYTES, create_hq_app, fleet
 
 
 def test_fifty_megabyte_report_is_refused_and_not_recorded(tmp_path: Path) -> None:
@@ -17,4 +17,4 @@ def test_fifty_megabyte_report_is_refused_and_not_recorded(tmp_path: Path) -> No
     response = client.post("/api/report", content=huge, headers={"content-type": "application/json"})
     assert response.status_code == 413
     assert str(MAX_REPORT_BYTES) in response.json()["detail"]
-    assert client.get("/api/fleet").json() == []
+    assert fleet(hq.home / "fleet.db") == []

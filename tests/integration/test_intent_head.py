@@ -10,14 +10,14 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from bundles import write_manifest
+from bundles.manifest import Manifest
 from edge_models.embedder_onnx import OnnxEmbedder
 from edge_models.intent_head import HEAD_FILE
 from edge_models.intent_onnx import CALIBRATION_FILE, OnnxIntentClassifier
 from edge_models.normalize import Normalizer
 from kiosk.assembly import build_engine
 from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
-from sync import write_manifest
-from sync.bundle import Manifest
 
 EMBEDDER = DEFAULT_SEED_DIR / "embedder"
 
@@ -124,8 +124,8 @@ def small_dataset(target: Path, per_file: int = 30) -> Path:
 
 
 def test_the_factory_builds_the_head_into_the_bundle_reproducibly(embedder: OnnxEmbedder, tmp_path: Path) -> None:
+    from bundles import verify_bundle
     from edge_models.build.train_intent import build
-    from sync import verify_bundle
 
     data = small_dataset(tmp_path / "data")
     metrics = build(data, tmp_path / "a" / "nlu", version="0.0.1", embedder_dir=EMBEDDER)

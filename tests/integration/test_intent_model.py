@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bundles import write_manifest
 from edge_models import ModelCorruptError, ModelHealthError, ModelMissingError
 from edge_models.intent_onnx import OTHER_LABEL, OnnxIntentClassifier
 from edge_models.normalize import Normalizer
 from kiosk.assembly import build_engine
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.intents import INTENTS
-from sync import write_manifest
 
 
 @pytest.fixture(scope="module")

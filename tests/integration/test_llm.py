@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bundles import write_manifest
 from edge_models import ModelCorruptError, ModelMissingError
 from edge_models.build.llm_bundle import build, packaged_gguf
 from edge_models.grounding import grounded
@@ -22,7 +23,6 @@ from kiosk.handoff_summary import transcript
 from kiosk.llm_stage import LlmStage
 from kiosk.policy import Policy
 from kiosk.store import Store
-from sync import write_manifest
 from tests.fakes import NOW
 
 LABELS = ["card_lost", "exchange_rate", "out_of_scope"]

@@ -44,8 +44,11 @@ def test_kiosk_run_sends_ready_and_watchdog_pings(tmp_path: Path) -> None:
         "NOTIFY_SOCKET": address,
         "WATCHDOG_USEC": "400000",
     }
+    with socket.socket() as probe:  # a free port, so the test can call the page the moment READY=1 arrives
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     proc = subprocess.Popen(
-        [str(KIOSK), "run", "--no-model", "--no-llm", "--port", "0"],
+        [str(KIOSK), "run", "--no-model", "--no-llm", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -53,9 +56,13 @@ def test_kiosk_run_sends_ready_and_watchdog_pings(tmp_path: Path) -> None:
     try:
         seen: list[str] = []
         deadline = time.monotonic() + 120
+        seen.append(sock.recv(256).decode())
+        assert seen[0] == "READY=1"
+        # READY=1 means the page answers (sent after uvicorn bound its socket, not before).
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
         while seen.count("WATCHDOG=1") < 3 and time.monotonic() < deadline:
             seen.append(sock.recv(256).decode())
-        assert seen[0] == "READY=1"
         assert seen.count("WATCHDOG=1") >= 3
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
@@ -67,3 +74,26 @@ def test_kiosk_run_sends_ready_and_watchdog_pings(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         sock.close()
+
+
+def test_kiosk_run_stops_cleanly_when_told_to_while_it_starts(tmp_path: Path) -> None:
+    """A stop that comes while the kiosk is still loading (systemd stop, Ctrl-C) ends it with status 0."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k in {"PATH", "HOME"}},
+        "PYTHONPATH": str(ROOT),
+        "KIOSK_STATE_DIR": str(tmp_path / "state"),
+    }
+    proc = subprocess.Popen(
+        [str(KIOSK), "run", "--no-llm", "--port", "0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # printed once the stop handler is in place, before the models load
+            if b"kiosk: serving on" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

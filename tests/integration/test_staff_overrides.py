@@ -44,7 +44,7 @@ def test_a_changed_setting_applies_from_the_next_conversation(tmp_path: Path, nl
 def test_hq_bounds_come_from_the_policy(tmp_path: Path, nlu_bundle: Path) -> None:
     import shutil
 
-    from sync import write_manifest
+    from bundles import write_manifest
 
     policy = tmp_path / "policy"
     shutil.copytree(DEFAULT_POLICY_DIR, policy)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.bundle import verify_bundle
+from bundles.manifest import verify_bundle
 from tests.integration.test_sync_faults import NEW, OLD, provision_kiosk
 
 

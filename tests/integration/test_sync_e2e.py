@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,13 +15,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 import pytest
 
+from bundles.activation import active_manifest
+from bundles.history import sync_history
+from bundles.manifest import write_manifest
 from kiosk.assembly import Health, provision
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
-from sync.activation import active_manifest
-from sync.bundle import write_manifest
-from sync.history import sync_history
 
 KIOSK = Path(sys.executable).parent / "kiosk"
 OLD_USD_BUY = "709.52"
@@ -129,6 +131,7 @@ def test_hq_publishes_rate_and_broken_model_kiosk_keeps_answering(
 ) -> None:
     hq, state = tmp_path / "hq", tmp_path / "state"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KIOSK_STATE_DIR": str(state), "KIOSK_NO_LLM": "1"}
+    env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")  # the code under test, also in a worktree
     provision(Settings(state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle)), Health())
     seed_nlu = active_manifest(state, "nlu")
     assert seed_nlu is not None
@@ -139,10 +142,15 @@ def test_hq_publishes_rate_and_broken_model_kiosk_keeps_answering(
     base = f"http://127.0.0.1:{port}"
     wait_for("HQ server", lambda: http_ok(f"{base}/metadata/1.root.json"))
 
-    kiosk(
+    provisioned = kiosk(
         "sync", "init", str(hq / "signed" / "root.json"), "--url", base, "--kiosk-id", "kiosk-7", "--branch", "sh01",
         "--report-url", f"{base}/api/report", "--poll-s", "1", "--health-window-s", "1", "--max-backoff-s", "2",
         env=env,
+    )  # fmt: skip
+    kiosk("hq", "enrol", str(hq), "--kiosk-id", "kiosk-7", "--public-key", provisioned["public_key_file"], env=env)
+    subprocess.run(
+        [str(KIOSK), "hq", "add-user", str(hq), "ops", "--password-stdin"],
+        input=b"operator-password-1\n", env=env, check=True, timeout=120, capture_output=True,
     )  # fmt: skip
     chat = Chat(env)
     try:
@@ -177,11 +185,18 @@ def test_hq_publishes_rate_and_broken_model_kiosk_keeps_answering(
     finally:
         chat.close()
 
-    wait_for("fleet report", lambda: bool(json.loads(urllib.request.urlopen(f"{base}/api/fleet", timeout=5).read())))  # noqa: S310
-    fleet = json.loads(urllib.request.urlopen(f"{base}/api/fleet", timeout=5).read())  # noqa: S310
+    operator = httpx.Client(base_url=base, timeout=5)
+    assert operator.get("/api/fleet").status_code == 401
+    token = re.search(r'name="csrf" value="([^"]+)"', operator.get("/login").text)
+    assert token is not None
+    signed_in = operator.post("/login", data={"username": "ops", "password": "operator-password-1", "csrf": token[1]})
+    assert signed_in.status_code == 303
+    wait_for("fleet report", lambda: bool(operator.get("/api/fleet").json()))
+    fleet = operator.get("/api/fleet").json()
     assert fleet[0]["kiosk_id"] == "kiosk-7"
     assert fleet[0]["versions"]["policy"] == "2026.11.28-1"
-    page = urllib.request.urlopen(f"{base}/fleet", timeout=5).read().decode()  # noqa: S310
+    page = operator.get("/fleet").text
+    operator.close()
     assert "kiosk-7" in page
     assert "2026.11.28-1" in page
     assert os.path.isdir(state / "sync")

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from sync.activation import active_manifest, provision_seed
+from bundles.activation import active_manifest, provision_seed
+from bundles.history import sync_history
+from bundles.manifest import atomic_write_bytes, verify_bundle, write_manifest
 from sync.agent import STEPS, AgentConfig, SyncAgent, save_config, trusted_root_path
-from sync.bundle import atomic_write_bytes, verify_bundle, write_manifest
-from sync.history import sync_history
 from sync.hq import HqRepository
 
 OLD, NEW = "1.0.0", "2.0.0"
@@ -238,7 +238,7 @@ def test_cut_download_resumes_with_range(setup: Setup) -> None:
 
 
 def test_runtime_failure_in_health_window_rolls_back(setup: Setup) -> None:
-    from sync.status import write_runtime_report
+    from bundles.status import write_runtime_report
 
     setup.publish(NEW)
     agent = SyncAgent(setup.state, setup.config.model_copy(update={"health_window_s": 3600}))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.bundle import write_manifest
+from bundles.manifest import write_manifest
 from sync.errors import HqError
 from sync.hq import HqRepository, RoleKeys
 

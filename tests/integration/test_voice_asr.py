@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bundles.manifest import read_manifest, write_manifest
 from edge_models.asr import (
     AsrEngine,
     AsrModels,
@@ -27,7 +28,6 @@ from edge_models.asr import (
 )
 from edge_models.audio import AudioTooLongError, Pcm, read_wav
 from edge_models.errors import ModelCorruptError, ModelMissingError
-from sync.bundle import read_manifest, write_manifest
 from tests.voice_support import EN_RATE, KO_PHRASES, ZH_CARD, voice_dir, voice_state, wav_header, write_raw_wav
 
 KIOSK = Path(sys.executable).parent / "kiosk"

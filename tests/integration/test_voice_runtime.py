@@ -269,9 +269,9 @@ class GrammarRecorder(AsrEngine):
 def test_the_grammar_follows_a_policy_switched_between_conversations(
     synth: EspeakSynthesizer, customer: Callable[[str, str], Pcm], tmp_path: Path
 ) -> None:
+    from bundles.activation import activate, installed_dir
+    from bundles.manifest import write_manifest
     from kiosk.assembly import EngineReloader
-    from sync.activation import activate, installed_dir
-    from sync.bundle import write_manifest
 
     state = tmp_path / "state"
     settings = Settings(state_dir=state, seed_dirs=(DEFAULT_POLICY_DIR,), use_model=False, use_llm=False)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bundles.activation import active_dir
 from edge_models.audio import Pcm, read_wav, rms_dbfs
 from edge_models.errors import ModelCorruptError
 from edge_models.tts import EspeakSynthesizer, TtsError, TtsSettings, Voices, build_voice_bundle, load_voice
@@ -32,7 +33,6 @@ from kiosk.runtime import KioskRuntime, RuntimeConfig, StageBudgets
 from kiosk.runtime.devices import Devices
 from kiosk.runtime.runtime import GREETING
 from kiosk.voice_turn import VoiceConfig
-from sync.activation import active_dir
 
 KIOSK = Path(sys.executable).parent / "kiosk"
 

@@ -108,7 +108,7 @@ def test_kiosk_run_serves_and_stops_cleanly(tmp_path: Path, nlu_bundle: Path) ->
 def test_the_page_picks_up_a_new_policy_for_the_next_customer(client: TestClient, tmp_path: Path) -> None:
     import shutil
 
-    from sync import activate, install_bundle, write_manifest
+    from bundles import activate, install_bundle, write_manifest
 
     before = client.post("/api/turn", json={"session": "a", "text": "今天美元汇率多少"}).json()
     assert "709.52" in before["reply"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.archive import unpack_bundle
+from bundles.archive import unpack_bundle
 from sync.errors import UnpackError
 
 

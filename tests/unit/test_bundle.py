@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sync import (
+from bundles import (
     ActivationError,
     BundleCorruptError,
     BundleInvalidError,

@@ -9,14 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from sync import BundleMissingError, read_manifest, recover_dir, staging_dir, swap_in_dir, verify_bundle, write_manifest
+from bundles import (
+    BundleMissingError,
+    read_manifest,
+    recover_dir,
+    staging_dir,
+    swap_in_dir,
+    verify_bundle,
+    write_manifest,
+)
 
 # The child builds version 2.0.0 over 1.0.0 and dies (os._exit, like kill -9) at the step named by argv[2].
 CHILD = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    import sync.bundle as bundle
+    import bundles.manifest as bundle
 
     out, step = Path(sys.argv[1]), sys.argv[2]
     staging = bundle.staging_dir(out)
@@ -102,7 +110,7 @@ def test_a_failed_rename_in_the_fallback_puts_the_old_bundle_back(
 ) -> None:
     import os
 
-    from sync import bundle
+    from bundles import manifest as bundle
 
     out = tmp_path / "bundles" / "nlu"
     build(out, "1.0.0", b"old")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bundles import write_manifest
 from kiosk.config import DEFAULT_POLICY_DIR
 from kiosk.intents import INTENTS
 from kiosk.policy import Policy, PolicyError, load_policy
-from sync import write_manifest
 
 
 def copy_policy(tmp_path: Path) -> Path:

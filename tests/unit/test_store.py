@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from kiosk.dialogue.decision import Decision
-from kiosk.store import SCHEMA_VERSION, Store, StoreError
+from kiosk.store import Store, StoreError
+from statedb import SCHEMA_VERSION
 
 TABLES = {"meta", "sessions", "turns", "handoffs", "tickets", "settings"}
 CARD = "4111111111111111"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bundles.archive import pack_bundle, unpack_bundle
+from bundles.manifest import write_manifest
 from sync.agent import AgentState, HealthWindow, PollSchedule
-from sync.archive import pack_bundle, unpack_bundle
-from sync.bundle import write_manifest
 from sync.errors import UnpackError
 from sync.targeting import BundleTarget, is_targeted, rollout_bucket
 

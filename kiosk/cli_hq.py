@@ -1,0 +1,145 @@
+"""``kiosk hq enrol|revoke|kiosks|labels|add-user``: kiosk identities, labels from the fleet, HQ operators.
+
+Registered on the ``kiosk hq`` group by :func:`register`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+HomeArg = Annotated[Path, typer.Argument(help="The HQ repository folder.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"kiosk: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _print(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def enrol(
+    home: HomeArg,
+    kiosk_id: Annotated[str, typer.Option("--kiosk-id", help="The kiosk's id (as `kiosk sync init` printed).")],
+    public_key: Annotated[Path, typer.Option("--public-key", help="File with the kiosk's public key (device.pub).")],
+) -> None:
+    """Enrol a kiosk: HQ takes its signed reports, labels and counts from now on."""
+    from sync.errors import HqError
+    from sync.hq.db import HqDB, hq_db_path
+
+    try:
+        text = public_key.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as err:
+        raise _fail(f"cannot read public key {public_key}: {err}") from err
+    try:
+        db = HqDB(hq_db_path(home))
+        try:
+            enrolment = db.enrol(kiosk_id, text)
+        finally:
+            db.close()
+    except HqError as err:
+        raise _fail(str(err)) from err
+    _print({"kiosk_id": enrolment.kiosk_id, "public_key": enrolment.public_key, "enrolled_at": enrolment.enrolled_at})
+
+
+def revoke(home: HomeArg, kiosk_id: Annotated[str, typer.Argument(help="The kiosk to revoke.")]) -> None:
+    """Revoke a kiosk: every further message from it is refused."""
+    from sync.errors import HqError
+    from sync.hq.db import HqDB, hq_db_path
+
+    try:
+        db = HqDB(hq_db_path(home))
+        try:
+            db.revoke(kiosk_id)
+        finally:
+            db.close()
+    except HqError as err:
+        raise _fail(str(err)) from err
+    _print({"kiosk_id": kiosk_id, "revoked": True})
+
+
+def kiosks(home: HomeArg) -> None:
+    """List enrolled kiosks (one JSON line each)."""
+    from sync.errors import HqError
+    from sync.hq.db import HqDB, hq_db_path
+
+    try:
+        db = HqDB(hq_db_path(home))
+    except HqError as err:
+        raise _fail(str(err)) from err
+    try:
+        for enrolment in db.enrolments():
+            _print(asdict(enrolment))
+    finally:
+        db.close()
+
+
+def labels(
+    home: HomeArg,
+    accept: Annotated[int | None, typer.Option("--accept", help="Accept the label of this id.")] = None,
+    reject: Annotated[int | None, typer.Option("--reject", help="Reject the label of this id.")] = None,
+    status: Annotated[str | None, typer.Option(help="List only 'new', 'accepted' or 'rejected'.")] = None,
+) -> None:
+    """List labels from the fleet (masked text, intent, versions, status), or judge one."""
+    from sync.errors import HqError
+    from sync.hq.db import HqDB, hq_db_path
+
+    if accept is not None and reject is not None:
+        raise _fail("--accept and --reject exclude each other")
+    try:
+        db = HqDB(hq_db_path(home))
+        try:
+            if accept is not None:
+                _print(db.judge(accept, "accepted", by="cli"))
+                return
+            if reject is not None:
+                _print(db.judge(reject, "rejected", by="cli"))
+                return
+            for row in db.labels(status):
+                _print(row)
+        finally:
+            db.close()
+    except HqError as err:
+        raise _fail(str(err)) from err
+
+
+def add_user(
+    home: HomeArg,
+    username: Annotated[str, typer.Argument(help="The operator's user name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Create an HQ operator (signs in to /fleet)."""
+    from kiosk.admin.errors import AccountError
+    from sync.hq.operators import OPERATOR_ROLE, open_operators
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    db = open_operators(home)
+    try:
+        user = db.create_user(username, password, OPERATOR_ROLE)
+        db.audit("cli", "hq_add_user", user.username)
+    except AccountError as err:
+        raise _fail(str(err)) from err
+    finally:
+        db.close()
+    _print({"user": user.username})
+
+
+def register(hq_app: typer.Typer) -> None:
+    """Add these commands to ``kiosk hq``."""
+    hq_app.command("enrol")(enrol)
+    hq_app.command("revoke")(revoke)
+    hq_app.command("kiosks")(kiosks)
+    hq_app.command("labels")(labels)
+    hq_app.command("add-user")(add_user)

@@ -1,0 +1,149 @@
+"""Closed vocabulary for voice turns: when the kiosk offers choices, a spoken answer picks one.
+
+After a reply that asks for a detail (``ask``: a flow's slot, such as the
+service, the currency or the customer type) or offers choices (``clarify``),
+the next voice turn is matched by sound against the offered buttons: each
+button's label in both languages and the policy's plain aliases of its value
+(:mod:`edge_models.asr.closed_vocab`). A confident match becomes that button
+press (what the customer would have tapped), so 挂诗 picks 挂失; otherwise the
+open text goes on as before. Works with any recogniser (whisper's text), in
+Mandarin and English. A button picked by voice carries the language heard (the
+reply follows what the customer spoke, never the language of the matched label).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from edge_models.asr.closed_vocab import THRESHOLD, Choice, Match, match
+
+if TYPE_CHECKING:
+    from edge_models.speech import Transcript
+    from kiosk.dialogue.utterance import Utterance
+    from kiosk.policy import Policy
+    from kiosk.policy.schema import Patterns, Text
+
+CHOICE_ACTIONS = ("ask", "clarify")  # replies after which the next turn is an answer to the buttons
+_PLAIN = re.compile(r"^[\w '.-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """The buttons on screen when the customer speaks, and whether the reply asked to pick one."""
+
+    buttons: tuple[tuple[str, str], ...] = ()
+    action: str = ""
+
+    @property
+    def open(self) -> bool:
+        """Whether the last reply asked for a choice (a slot or a clarification) with buttons."""
+        return self.action in CHOICE_ACTIONS and bool(self.buttons)
+
+
+def plain_aliases(patterns: Patterns) -> list[str]:
+    """The aliases of a policy pattern list that are plain words (word boundaries allowed), not regular expressions."""
+    out = []
+    for pattern in (*patterns.zh, *patterns.en):
+        word = pattern.replace("\\b", "").replace(" ?", " ")
+        if _PLAIN.match(word) and word.strip():
+            out.append(word.strip())
+    return out
+
+
+def _texts(text: Text) -> list[str]:
+    return [text.zh, text.en]
+
+
+def value_phrases(policy: Policy, flow: str, value: str) -> list[str]:
+    """Both languages' names (zh, en) and the plain aliases of one slot value; empty for an unknown value."""
+    if flow == "queue_ticket":
+        for service in policy.flows.queue_services:
+            if service.id == value:
+                return _texts(service.label) + plain_aliases(service.aliases)
+    elif flow == "exchange_rate":
+        for currency in policy.rates.exchange.currencies:
+            if currency.code == value:
+                return _texts(currency.name) + plain_aliases(currency.aliases)
+    elif flow == "account_open":
+        for kind in policy.checklists.customer_types:
+            if kind.id == value:
+                extra = policy.flows.customer_type_aliases.get(kind.id)
+                found = _texts(kind.label) + plain_aliases(kind.aliases)
+                return found + (plain_aliases(extra) if extra is not None else [])
+    elif flow == "branch_info":
+        for topic in policy.branch.topics:
+            if topic.id == value:
+                return _texts(topic.label) + plain_aliases(topic.aliases)
+    return []
+
+
+def choices(policy: Policy, buttons: Iterable[tuple[str, str]]) -> list[Choice]:
+    """The closed vocabulary for these buttons: each label, plus the policy's names and aliases of its value."""
+    out = []
+    for button_id, label in buttons:
+        phrases = [label]
+        kind, _, rest = button_id.partition(":")
+        if kind == "slot":
+            flow, _, value = rest.partition(":")
+            phrases += value_phrases(policy, flow, value)
+        elif kind == "intent" and rest in policy.messages.intent_names:
+            phrases += _texts(policy.messages.intent_names[rest])
+        unique = tuple(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
+        out.append(Choice(button_id, unique))
+    return out
+
+
+def written_in(phrase: str, heard: str) -> bool:
+    """Whether ``heard`` contains ``phrase`` as written (case and width folded; whole words for Latin script)."""
+    p = unicodedata.normalize("NFKC", phrase).lower().strip()
+    h = unicodedata.normalize("NFKC", heard).lower()
+    if not p:
+        return False
+    if any("\u3400" <= ch <= "\u9fff" for ch in p):
+        return p in h
+    return re.search(rf"(?<![\w']){re.escape(p)}(?![\w'])", h) is not None
+
+
+def pick(policy: Policy, offer: Offer, heard: str, *, threshold: float = THRESHOLD) -> Match | None:
+    """The offered button ``heard`` names, if the last reply asked for a choice and the match is confident.
+
+    A sentence that contains a choice's name as written and says more besides (我的银行卡丢了
+    after "which service?") is no pick: the dialogue engine reads the open text whole (a lost
+    card) and still fills the slot from the written name when that is all it says.
+    """
+    if not offer.open or not heard.strip():
+        return None
+    found = match(heard, choices(policy, offer.buttons), threshold=threshold)
+    if found is not None and found.coverage < 1.0 and written_in(found.phrase, heard):
+        return None
+    return found
+
+
+def voice_utterance(
+    transcript: Transcript, policy: Policy, offer: Offer, *, closed: bool = True
+) -> tuple[Utterance, Match | None]:
+    """The dialogue input for a recognised utterance: the picked button, or the open text.
+
+    The heard text is kept on the button press (shown and logged as the customer's words).
+    """
+    from kiosk.dialogue.utterance import Utterance
+
+    hint = transcript.lang if transcript.lang in ("zh", "en") else None
+    found = pick(policy, offer, transcript.text) if closed else None
+    if found is not None:
+        return (
+            Utterance(
+                text=transcript.text, source="button", lang=hint, asr_confidence=found.confidence, button=found.key
+            ),
+            found,
+        )
+    return Utterance(text=transcript.text, source="voice", lang=hint, asr_confidence=transcript.confidence), None
+
+
+def offer_of(buttons: Sequence[tuple[str, str]], action: str) -> Offer:
+    """An :class:`Offer` from a reply's buttons (id, label) and action."""
+    return Offer(tuple((str(i), str(label)) for i, label in buttons), action)
