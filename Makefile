@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NLU := build/bundles/nlu/manifest.json
 NLU_INPUTS := $(shell find edge_models/data -type f) edge_models/features.py edge_models/normalize.py \
-	edge_models/intent_onnx.py edge_models/intent_head.py edge_models/token_features.py \
+	edge_models/intent_onnx.py edge_models/intent_head.py edge_models/intent_explain.py edge_models/token_features.py \
 	$(addprefix edge_models/build/,train_intent.py calibrate.py data.py onnx_graph.py embed_head.py token_head.py)
 
 .PHONY: setup run test lint typecheck unit models embedder bench bench-voice eval clean

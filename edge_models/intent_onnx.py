@@ -20,6 +20,7 @@ import numpy.typing as npt
 from bundles.manifest import Manifest
 from edge_models.errors import ModelCorruptError, ModelHealthError, ModelMissingError, verify_model_bundle
 from edge_models.features import Featurizer, has_han
+from edge_models.intent_explain import ExampleIndex, ModelExplanation, NearExample, feature_contributions
 from edge_models.intent_head import (
     GEMMA_HEAD_FILE,
     GEMMA_VOCAB_FILE,
@@ -171,6 +172,11 @@ class OnnxIntentClassifier:
         else:
             self._head = EmbedHead(bundle_dir / HEAD_FILE, len(self.calibration.labels), threads=threads)
             self._embedder = embedder
+        #: Training examples for nearest-example explanations (None: the bundle keeps none).
+        self.examples = ExampleIndex.load(bundle_dir) if self._head is not None else None
+        self._names: tuple[str, ...] | None = None
+        # The last sentence vector the head used (text, vector): explain() reuses it instead of embedding again.
+        self._last_vector: tuple[str, npt.NDArray[np.float32]] | None = None
 
     @property
     def threshold(self) -> float:
@@ -195,12 +201,41 @@ class OnnxIntentClassifier:
         """Bundle version, or 'unverified'."""
         return self.manifest.version if self.manifest else "unverified"
 
-    def logits(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """Raw logits for a batch of normalised texts."""
-        indices, values = self._featurizer.transform(texts)
+    def _run(self, indices: npt.NDArray[np.int64], values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         with self._lock:
             (out,) = self._session.run(None, {"indices": indices, "values": values})
         return np.asarray(out, dtype=np.float32)
+
+    def logits(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Raw logits for a batch of normalised texts."""
+        return self._run(*self._featurizer.transform(texts))
+
+    def explain(self, text: str, intent: str, *, k: int = 5) -> ModelExplanation:
+        """Why the model leans to ``intent`` for normalised ``text``.
+
+        The n-gram features with the largest (exact) contributions to the
+        intent's logit, and, where the MiniLM head runs and the bundle keeps
+        examples, the ``k`` nearest training examples.
+
+        Raises:
+            ValueError: ``intent`` is not one of the model's labels.
+        """
+        labels = self.calibration.labels
+        if intent not in labels:
+            raise ValueError(f"{intent!r} is not a label of this model")
+        if self._names is None:
+            names = [""] * self._featurizer.size
+            for feature, index in self._featurizer.vocab.items():
+                names[index] = feature
+            self._names = tuple(names)
+        found, bias = feature_contributions(self._featurizer, self._run, self._names, text, labels.index(intent))
+        logit = bias + sum(f.weight for f in found)
+        examples: tuple[NearExample, ...] = ()
+        if self.examples is not None and self._embedder is not None and text and not has_han(text):
+            last = self._last_vector
+            vector = last[1] if last is not None and last[0] == text else self._embedder.embed([text])[0]
+            examples = self.examples.nearest(vector, k)
+        return ModelExplanation(intent, tuple(found[:k]), round(bias, 4), round(logit, 4), examples)
 
     def predict_batch(self, texts: list[str]) -> npt.NDArray[np.float64]:
         """Calibrated probabilities, shape (batch, labels) (the second head mixed in where it runs)."""
@@ -219,6 +254,7 @@ class OnnxIntentClassifier:
         latin = [i for i, text in enumerate(texts) if text and not has_han(text)]
         if latin:
             vectors = embedder.embed([texts[i] for i in latin])
+            self._last_vector = (texts[latin[-1]], vectors[-1])
             head_probs = softmax(head.logits(vectors), calibration.temperature)
             probs[latin] = mix_log_probs(probs[latin], head_probs, calibration.weight, calibration.mix_temperature)
         return probs

@@ -10,6 +10,7 @@ Customer text inside a prompt is quoted data.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import threading
 import time
@@ -67,6 +68,12 @@ class LlmConfig:
     context: int = 1024
     budget_s: float = 3.0
     seed: int = 0
+
+
+CLASSIFY_SYSTEM = "You sort messages that bank customers type at a branch kiosk. Reply with one label from the list."
+CLASSIFY_USER = "Labels:\n{menu}\n\nCustomer message: {message}\nLabel:"
+# Recorded with every decision the LLM makes (issue 14): changes whenever the prompt's wording does.
+CLASSIFY_PROMPT_VERSION = "classify-" + hashlib.sha256((CLASSIFY_SYSTEM + CLASSIFY_USER).encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,9 +253,8 @@ class LlamaModel:
 
         started = time.monotonic()
         menu = "\n".join(f"- {label}: {descriptions.get(label, label)}" for label in labels)
-        system = "You sort messages that bank customers type at a branch kiosk. Reply with one label from the list."
-        user = f"Labels:\n{menu}\n\nCustomer message: {json.dumps(text[:300], ensure_ascii=False)}\nLabel:"
-        prompt = self.prompt(system, user)
+        user = CLASSIFY_USER.format(menu=menu, message=json.dumps(text[:300], ensure_ascii=False))
+        prompt = self.prompt(CLASSIFY_SYSTEM, user)
         llm = self._llm
         scores: list[float] = []
         with self._hold(self.config.budget_s):

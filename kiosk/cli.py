@@ -71,15 +71,36 @@ def _report(health: Any) -> None:
         typer.echo(f"kiosk: {problem}", err=True)
 
 
+ExplainOption = Annotated[
+    bool, typer.Option("--explain", help="Add each decision's reason: stage, sentence and evidence (issue 14).")
+]
+TextsArgument = Annotated[
+    list[str] | None, typer.Argument(help="Utterances to understand instead of reading stdin.", show_default=False)
+]
+
+
+def _nlu_inputs(texts: list[str] | None) -> Iterator[tuple[int, str | None, str | None]]:
+    if texts:
+        yield from ((number, text, None) for number, text in enumerate(texts, start=1))
+    else:
+        yield from _lines(sys.stdin.buffer)
+
+
 @app.command()
-def nlu(state_dir: StateOption = _DEFAULT_STATE, no_model: NoModelOption = False, no_llm: NoLlmOption = False) -> None:
-    """Understand utterances from stdin, one per line; print JSON lines."""
+def nlu(
+    texts: TextsArgument = None,
+    state_dir: StateOption = _DEFAULT_STATE,
+    no_model: NoModelOption = False,
+    no_llm: NoLlmOption = False,
+    explain: ExplainOption = False,
+) -> None:
+    """Understand utterances from stdin (one per line) or the arguments; print JSON lines."""
     from kiosk.assembly import build_engine
 
     engine, health = build_engine(_settings(state_dir, no_model, no_llm))
     _report(health)
     out = sys.stdout
-    for number, text, error in _lines(sys.stdin.buffer):
+    for number, text, error in _nlu_inputs(texts):
         if error is not None or text is None:
             _emit(out, {"error": error, "line": number})
             continue
@@ -87,16 +108,17 @@ def nlu(state_dir: StateOption = _DEFAULT_STATE, no_model: NoModelOption = False
             _emit(out, {"error": "empty line", "line": number})
             continue
         norm, understanding = engine.understand(text)
-        _emit(
-            out,
-            {
-                "text": text,
-                "lang": norm.lang or "zh",
-                "intent": understanding.intent,
-                "confidence": round(understanding.confidence, 4),
-                "stage": understanding.stage,
-            },
-        )
+        line: dict[str, Any] = {
+            "text": text,
+            "lang": norm.lang or "zh",
+            "intent": understanding.intent,
+            "confidence": round(understanding.confidence, 4),
+            "stage": understanding.stage,
+        }
+        if explain:
+            reason = understanding.reason
+            line["reason"] = None if reason is None else reason.model_dump(mode="json", exclude_none=True)
+        _emit(out, line)
 
 
 @app.command()

@@ -68,6 +68,13 @@ class LlmStage:
         return self.model.languages
 
     @property
+    def prompt_version(self) -> str:
+        """Version of the classification prompt (recorded with the decisions the LLM makes)."""
+        from edge_models.llm import CLASSIFY_PROMPT_VERSION
+
+        return CLASSIFY_PROMPT_VERSION
+
+    @property
     def state(self) -> BreakerState:
         """The breaker's state now (for health pages)."""
         with self._guard:

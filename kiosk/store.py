@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.dialogue.decision import Decision
+from kiosk.dialogue.decision import Decision, Reason
 from kiosk.masking import mask_pii
 from kiosk.sqlite_base import LockedSqlite
 from statedb import SchemaError, ensure_schema
@@ -55,6 +55,14 @@ class HandoffRow:
 
 
 _HANDOFF_COLS = "id, session_id, at, kind, reason, lang, summary, status, summary_source"
+
+
+def masked_reason(reason: Reason | None) -> str | None:
+    """The reason as stored: JSON, its sentence and evidence labels masked (they may quote the customer)."""
+    if reason is None:
+        return None
+    evidence = tuple(e.model_copy(update={"label": mask_pii(e.label)}) for e in reason.evidence)
+    return reason.model_copy(update={"text": mask_pii(reason.text), "evidence": evidence}).model_dump_json()
 
 
 def _now(at: datetime | None = None) -> str:
@@ -152,7 +160,7 @@ class Store(LockedSqlite):
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO turns (session_id, at, source, text, lang, intent, stage, confidence, action, reply,"
-                " latency_ms, reply_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " latency_ms, reply_source, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     _now(at),
@@ -166,6 +174,7 @@ class Store(LockedSqlite):
                     mask_pii(decision.reply),
                     round(latency_ms, 3),
                     written,
+                    masked_reason(decision.reason),
                 ),
             )
             db.execute("UPDATE sessions SET lang = ? WHERE id = ?", (decision.lang, session_id))
@@ -178,6 +187,22 @@ class Store(LockedSqlite):
         else:
             rows = self._query("SELECT * FROM turns WHERE session_id = ? ORDER BY id DESC LIMIT ?", (session_id, limit))
         return [dict(r) for r in reversed(rows)]
+
+    def rate_session(self, session_id: str, rating: str, source: str) -> bool:
+        """Record the customer's rating of a session (the last one counts); False when there is no such session.
+
+        ``rating`` is ``good``, ``bad`` or ``skipped``; ``source`` how it was given (``tap``, ``text``, ``voice``).
+        """
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                return False
+            db.execute(
+                "INSERT INTO ratings (session_id, at, rating, source) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(session_id) DO UPDATE SET at = excluded.at, rating = excluded.rating,"
+                " source = excluded.source",
+                (session_id, _now(), rating, source),
+            )
+        return True
 
     # -- hand-offs ------------------------------------------------------------
 

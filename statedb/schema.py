@@ -69,6 +69,12 @@ CREATE TABLE IF NOT EXISTS settings (
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ratings (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+    at TEXT NOT NULL,
+    rating TEXT NOT NULL,
+    source TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS handoff_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     handoff_id INTEGER NOT NULL REFERENCES handoffs(id),
@@ -133,6 +139,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("handoffs", "summary_source", "TEXT"),
     ("turns", "reply_source", "TEXT"),
     ("sessions", "elderly", "INTEGER"),  # the customer chose elderly-friendly mode (the fairness table)
+    ("turns", "reason", "TEXT"),  # JSON of Decision.reason (issue 14), masked
 )
 """Columns added after a table was first created: nullable, so older code reads the database unchanged and the
 schema version stays."""

@@ -10,9 +10,10 @@ the TF-IDF model). See docs/adr/0005-second-intent-head.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +23,13 @@ from edge_models.build.onnx_graph import OPSET
 from edge_models.intent_head import EmbedHead, mix_log_probs
 from edge_models.intent_onnx import softmax
 
+if TYPE_CHECKING:
+    from edge_models.build.data import Example
+
 C_GRID = (1.0, 4.0, 16.0)
+# Training examples kept in the bundle per label for nearest-example explanations (issue 14): bounded,
+# so the bundle grows by at most labels x EXAMPLES_PER_LABEL x dimension x 2 bytes (float16).
+EXAMPLES_PER_LABEL = 24
 WEIGHT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6)
 SEED = 0
 
@@ -77,6 +84,24 @@ def fit_head(
     if best is None:
         raise ValueError("empty C grid")
     return best
+
+
+def write_head_examples(staging: Path, examples: Sequence[Example], vectors: npt.NDArray[np.float32]) -> int:
+    """Keep up to :data:`EXAMPLES_PER_LABEL` training examples per label with their vectors; returns how many.
+
+    The first examples of each label in training order are kept (deterministic). They are training data
+    written at HQ, not customer text.
+    """
+    from edge_models.intent_explain import write_examples
+
+    kept: list[int] = []
+    per_label: dict[str, int] = {}
+    for i, example in enumerate(examples):
+        if per_label.get(example.intent, 0) < EXAMPLES_PER_LABEL:
+            per_label[example.intent] = per_label.get(example.intent, 0) + 1
+            kept.append(i)
+    write_examples(staging, [examples[i].text for i in kept], [examples[i].intent for i in kept], vectors[kept])
+    return len(kept)
 
 
 def write_head_model(path: Path, weights: npt.NDArray[np.float32], bias: npt.NDArray[np.float32]) -> None:

@@ -90,7 +90,8 @@ def _inputs_hash(data_dir: Path, embedder_sha256: str | None, gguf_sha256: str |
             digest.update(path.relative_to(data_dir).as_posix().encode())
             digest.update(path.read_bytes())
     modules = ("features.py", "normalize.py", "intent_head.py", "build/train_intent.py", "build/calibrate.py")
-    for module in (*modules, "token_features.py", "build/data.py", "build/embed_head.py", "build/token_head.py"):
+    for module in (*modules, "token_features.py", "build/data.py", "build/embed_head.py", "build/token_head.py",
+                   "intent_explain.py"):
         digest.update((Path(__file__).parents[1] / module).read_bytes())
     if embedder_sha256 is not None:
         digest.update(embedder_sha256.encode())
@@ -251,6 +252,7 @@ def build(
         x_head_dev = embedder.embed([t for t, m in zip(dev_texts, latin_dev, strict=True) if m])
         fit = embed_head.fit_head(x_head_train, _labels(latin_train), x_head_dev, y_dev[latin_dev], len(LABELS))
         embed_head.write_head_model(staging / HEAD_FILE, fit.weights, fit.bias)
+        embed_head.write_head_examples(staging, latin_train, x_head_train)
         head_logits = embed_head.head_dev_logits(staging / HEAD_FILE, x_head_dev, len(LABELS))
         mix = embed_head.choose_mix(
             probs[latin_dev], head_logits, y_dev[latin_dev], error_cost=ERROR_COST, abstain=other

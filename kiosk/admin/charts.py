@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from html import escape
 
 from kiosk.admin.accounts import AdminDB
-from kiosk.admin.reports import percentile
+from kiosk.admin.reports import day_start, percentile
+from kiosk.admin.resolution import outcomes, prometheus_lines
 
 WIDTH, HEIGHT, PAD = 640, 180, 32
 
@@ -80,4 +82,6 @@ def prometheus(db: AdminDB, up: bool) -> str:
         f"kiosk_turn_latency_ms_sum {sum(recent):.3f}",
         f"kiosk_turn_latency_ms_count {len(recent)}",
     ]
+    week = day_start(datetime.now(UTC) - timedelta(days=6))
+    lines += prometheus_lines(outcomes(db, week), _label)
     return "\n".join(lines) + "\n"

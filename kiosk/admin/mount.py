@@ -23,6 +23,7 @@ def mount_admin(app: FastAPI, settings: Settings, config: AdminConfig | None = N
     The admin tables and its own store connection open in the app's lifespan.
     Every page and API needs a signed-in user; ``/healthz`` stays public.
     """
+    from kiosk.admin.render import stored_reason
     from kiosk.admin.routes_auth import router as auth_router
     from kiosk.admin.routes_desk import router as desk_router
     from kiosk.admin.routes_devices import router as devices_router
@@ -31,6 +32,7 @@ def mount_admin(app: FastAPI, settings: Settings, config: AdminConfig | None = N
     from kiosk.admin.routes_report import router as report_router
 
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    templates.env.filters["reason"] = stored_reason
     ctx = AdminContext(settings=settings, config=config or AdminConfig(), templates=templates)
     app.state.admin = ctx
     inner = app.router.lifespan_context

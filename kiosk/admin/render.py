@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from kiosk.admin.accounts import StaffSession
 from kiosk.admin.context import AdminContext
+from kiosk.dialogue.decision import Reason
 
 NAV: tuple[tuple[str, str, str], ...] = (
     ("dashboard", "/admin/", "Dashboard 概览"),
@@ -35,6 +36,16 @@ def waited(at: str, now: datetime | None = None) -> str:
         return f"{seconds} s"
     minutes = seconds // 60
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def stored_reason(raw: str | None) -> Reason | None:
+    """A turn's stored reason (JSON), or None for turns stored before reasons were, or unreadable ones."""
+    if not raw:
+        return None
+    try:
+        return Reason.model_validate_json(raw)
+    except ValueError:
+        return None
 
 
 def page(

@@ -20,6 +20,7 @@ from kiosk.admin.errors import SettingError
 from kiosk.admin.overrides import PREFIX, spec, specs
 from kiosk.admin.render import page
 from kiosk.admin.reports import bundle_versions, by_group, daily, day_start, sync_history
+from kiosk.admin.resolution import GroupFigures, figures, outcomes
 from kiosk.store import Store
 
 router = APIRouter()
@@ -144,7 +145,14 @@ def metrics_page(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResp
         days=days,
         by_intent=by_group(db, "intent", week),
         by_lang=by_group(db, "lang", week),
+        resolution=_resolution(db, day_start(now - timedelta(days=13))),
     )
+
+
+def _resolution(db: AdminDB, since: str) -> dict[str, list[GroupFigures]]:
+    """First-contact resolution, satisfaction and tickets per intent, language and day since ``since``."""
+    items = outcomes(db, since)
+    return {"intent": figures(items, "intent"), "lang": figures(items, "lang"), "day": figures(items, "day")}
 
 
 _log = logging.getLogger(__name__)

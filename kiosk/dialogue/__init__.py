@@ -4,7 +4,7 @@ It takes an utterance and returns a decision, so it is tested with text alone.
 """
 
 from edge_models.normalize import Normalized, Normalizer, detect_lang
-from kiosk.dialogue.decision import Action, Button, Candidate, Decision, Handoff, ReplySource, Stage
+from kiosk.dialogue.decision import Action, Button, Candidate, Decision, Evidence, Handoff, Reason, ReplySource, Stage
 from kiosk.dialogue.engine import DialogueEngine
 from kiosk.dialogue.ports import IntentClassifier, MemoryTicketDispenser, TicketDispenser
 from kiosk.dialogue.session import DialogueSession, FlowState
@@ -21,12 +21,14 @@ __all__ = [
     "Decision",
     "DialogueEngine",
     "DialogueSession",
+    "Evidence",
     "FlowState",
     "Handoff",
     "IntentClassifier",
     "MemoryTicketDispenser",
     "Normalized",
     "Normalizer",
+    "Reason",
     "ReplySource",
     "Stage",
     "TicketDispenser",

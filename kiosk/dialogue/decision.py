@@ -60,6 +60,37 @@ class ReplySource(BaseModel):
     )
 
 
+EvidenceKind = Literal["feature", "example", "rule", "faq", "llm", "trigger", "safety", "flow", "button"]
+
+
+class Evidence(BaseModel):
+    """One piece of why a stage decided as it did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: EvidenceKind = Field(
+        description="'feature': an n-gram and its exact contribution to the intent's logit; 'example': a "
+        "training example near the utterance (cosine); 'rule': a keyword pattern that matched; 'faq': the "
+        "passage and its retrieval score; 'llm': the LLM's probability; 'trigger': what raised a hand-off; "
+        "'safety': the safety rule kind; 'flow'/'button': the slot or button that decided."
+    )
+    label: str = Field(description="The feature, example text, pattern, passage id, trigger, ...")
+    value: float | None = Field(default=None, description="Its weight: logit contribution, cosine, score, ...")
+    intent: str | None = Field(default=None, description="The intent it speaks for (an example's label).")
+
+
+class Reason(BaseModel):
+    """Why this decision: the stage, a short human sentence and the evidence behind it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str = Field(description="The stage that decided (as ``Decision.stage``), or 'handoff'.")
+    text: str = Field(description="One short English sentence for staff.")
+    evidence: tuple[Evidence, ...] = ()
+    prompt_version: str | None = Field(default=None, description="The LLM prompt's version when the LLM decided.")
+    trigger: str | None = Field(default=None, description="What triggered a hand-off or risk alert, if any.")
+
+
 class Decision(BaseModel):
     """The engine's answer to one utterance.
 
@@ -86,3 +117,4 @@ class Decision(BaseModel):
     source: ReplySource | None = Field(
         default=None, description="Where the reply's text came from when a FAQ passage answered; None: policy wording."
     )
+    reason: Reason | None = Field(default=None, description="Why the engine decided so (issue 14).")

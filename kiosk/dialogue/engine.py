@@ -7,7 +7,7 @@ from datetime import datetime
 
 from edge_models.normalize import Normalized, Normalizer
 from kiosk.dialogue.compose import AnswerComposer, LlmComposer
-from kiosk.dialogue.decision import Action, Button, Decision, Emotion, Handoff, ReplySource
+from kiosk.dialogue.decision import Action, Button, Decision, Emotion, Handoff, Reason, ReplySource
 from kiosk.dialogue.faq import EmbedFn, FaqMatcher
 from kiosk.dialogue.flows import (
     AccountOpenFlow,
@@ -19,6 +19,7 @@ from kiosk.dialogue.flows import (
     QueueTicketFlow,
 )
 from kiosk.dialogue.ports import IntentClassifier, LlmClassifier, MemoryTicketDispenser, TicketDispenser
+from kiosk.dialogue.reasons import plain_reason, with_handoff
 from kiosk.dialogue.replies import STAFF_BUTTON_ID, Replies
 from kiosk.dialogue.session import DialogueSession, FlowState
 from kiosk.dialogue.understanding import Understander, Understanding
@@ -130,7 +131,8 @@ class DialogueEngine:
             and utterance.asr_confidence < self._thresholds.asr_min_confidence
         )
         if low_asr and u.stage != "safety":
-            unsure = replace(u, stage="fallback")
+            heard = f"speech recognition unsure ({utterance.asr_confidence:.2f}); asked to repeat"
+            unsure = replace(u, stage="fallback", reason=Reason(stage="fallback", text=heard))
             return self._decision(session, self._replies.text("ask_repeat", lang), unsure, "clarify", self._top(lang))
         if session.flow is not None and u.stage != "safety":
             in_flow = self._continue_flow(session, session.flow, norm, u, now)
@@ -160,7 +162,8 @@ class DialogueEngine:
         state.asks += 1
         if state.asks >= self._thresholds.max_misses:
             return self._handoff(session, "repeated_misses", replace(u, stage="fallback"), "handoff_misses")
-        verdict = Understanding(flow.intent, "fallback", u.confidence, u.candidates)
+        asks = Reason(stage="fallback", text=f"the {flow.intent} flow did not find the detail it asked for; asks again")
+        verdict = Understanding(flow.intent, "fallback", u.confidence, u.candidates, reason=asks)
         return self._from_outcome(session, verdict, flow.ask(session.lang))
 
     def _act(self, session: DialogueSession, u: Understanding, norm: Normalized, now: datetime) -> Decision:
@@ -339,6 +342,7 @@ class DialogueEngine:
         if not buttons and action not in ("handoff", "risk_alert"):
             buttons = (self._replies.staff_button(session.lang),)
         session.intents.append(u.intent)
+        reason = u.reason if u.reason is not None and u.reason.stage == u.stage else plain_reason(u.stage, u.intent)
         return Decision(
             reply=reply,
             lang="zh" if session.lang == "zh" else "en",
@@ -353,4 +357,5 @@ class DialogueEngine:
             flow=session.flow.name if session.flow else None,
             candidates=u.candidates,
             source=source,
+            reason=with_handoff(reason, handoff),
         )

@@ -23,6 +23,10 @@ class PatternSet:
         """How many of the patterns match ``text``."""
         return sum(1 for pattern in self._compiled if pattern.search(text))
 
+    def matching(self, *texts: str) -> list[str]:
+        """The patterns (as written in the policy) that match any of ``texts``."""
+        return [p.pattern for p in self._compiled if any(p.search(text) for text in texts)]
+
     def search(self, *texts: str) -> bool:
         """True if any pattern matches any of ``texts``."""
         return any(pattern.search(text) for pattern in self._compiled for text in texts)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+from edge_models.intent_explain import ModelExplanation
 
 
 class IntentClassifier(Protocol):
@@ -21,6 +23,29 @@ class IntentClassifier(Protocol):
         Raises:
             Exception: any failure; the engine skips the stage and goes on.
         """
+        ...
+
+
+@runtime_checkable
+class ExplainingClassifier(Protocol):
+    """An intent model that can say why it leans to a label (the ONNX model does)."""
+
+    def explain(self, text: str, intent: str, *, k: int = 5) -> ModelExplanation:
+        """Top n-gram contributions and nearest training examples for ``intent``.
+
+        Raises:
+            Exception: any failure; the decision then carries no model evidence.
+        """
+        ...
+
+
+@runtime_checkable
+class VersionedPrompt(Protocol):
+    """An LLM stage that names the version of its classification prompt."""
+
+    @property
+    def prompt_version(self) -> str:
+        """The prompt's version."""
         ...
 
 

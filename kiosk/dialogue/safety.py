@@ -17,6 +17,8 @@ class SafetyHit:
     """A safety rule fired."""
 
     kind: SafetyKind
+    pattern: str | None = None
+    """The policy pattern that fired (None when not recorded)."""
 
     @property
     def intent(self) -> str:
@@ -44,6 +46,7 @@ class SafetyGuard:
     def check(self, norm: Normalized) -> SafetyHit | None:
         """The first rule that fires on the utterance, or None."""
         for kind, patterns in self._checks:
-            if patterns.search(norm.text, norm.light):
-                return SafetyHit(kind)
+            found = patterns.matching(norm.text, norm.light)
+            if found:
+                return SafetyHit(kind, found[0])
         return None

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from edge_models.normalize import Normalized
-from kiosk.dialogue.decision import Candidate, Stage
+from kiosk.dialogue.decision import Candidate, Reason, Stage
 from kiosk.dialogue.faq import FaqHit, FaqMatcher
-from kiosk.dialogue.ports import IntentClassifier, LlmClassifier
+from kiosk.dialogue.ports import ExplainingClassifier, IntentClassifier, LlmClassifier, VersionedPrompt
+from kiosk.dialogue.reasons import faq_reason, llm_reason, model_reason, rule_reason, safety_reason
 from kiosk.dialogue.rules import RuleMatcher
 from kiosk.dialogue.safety import SafetyGuard, SafetyHit
 from kiosk.policy.loader import Policy
@@ -37,6 +38,7 @@ class Understanding:
         candidates: The model's top labels with probabilities.
         safety: The safety rule that fired, if any.
         faq: The FAQ passage that decided (rules stage), if any.
+        reason: Why the stage decided so (issue 14); None for verdicts made outside the cascade.
     """
 
     intent: str
@@ -45,6 +47,7 @@ class Understanding:
     candidates: tuple[Candidate, ...] = ()
     safety: SafetyHit | None = None
     faq: FaqHit | None = None
+    reason: Reason | None = None
 
     @property
     def decided(self) -> bool:
@@ -142,22 +145,40 @@ class Understander:
         answer = self._llm.classify(norm.text, labels)
         if answer is None or answer[1] < threshold:
             return None
-        return Understanding(answer[0], "llm", answer[1], candidates)
+        version = self._llm.prompt_version if isinstance(self._llm, VersionedPrompt) else None
+        reason = llm_reason(answer[0], answer[1], version, labels)
+        return Understanding(answer[0], "llm", answer[1], candidates, reason=reason)
+
+    def _explained(self, text: str, intent: str, stage: Stage, confidence: float) -> Reason:
+        """The model's reason for ``intent``: its strongest n-grams and nearest examples."""
+        explanation = None
+        if isinstance(self._classifier, ExplainingClassifier) and text:
+            try:
+                explanation = self._classifier.explain(text, intent)
+            except Exception:  # noqa: BLE001 - an explanation never costs the turn
+                _LOG.exception("intent model explanation failed")
+        return model_reason(stage, intent, confidence, explanation)
 
     def understand(self, norm: Normalized) -> Understanding:
-        """Decide the intent of a normalised utterance."""
+        """Decide the intent of a normalised utterance; the result says why (``reason``)."""
         hit = self._safety.check(norm)
         candidates, no_intent = self._predict(norm.text)
         if hit is not None:
-            return Understanding(hit.intent, "safety", 1.0, candidates, hit)
+            why = safety_reason(hit.kind, hit.pattern)
+            return Understanding(hit.intent, "safety", 1.0, candidates, hit, reason=why)
         threshold = self.threshold_for(norm.text) if candidates else self.model_threshold
         if candidates and candidates[0].confidence >= threshold:
             top = candidates[0]
-            return Understanding(top.intent, "model", top.confidence, candidates)
+            why = self._explained(norm.text, top.intent, "model", top.confidence)
+            return Understanding(top.intent, "model", top.confidence, candidates, reason=why)
         if no_intent >= threshold:
             # A banking question the kiosk has no intent for: keywords would only mislead.
             top = candidates[0] if candidates else Candidate(intent="out_of_scope", confidence=0.0)
-            return Understanding(top.intent, "fallback", top.confidence, candidates)
+            why = Reason(
+                stage="fallback",
+                text=f"the intent model says this is a banking question the kiosk has no intent for ({no_intent:.2f})",
+            )
+            return Understanding(top.intent, "fallback", top.confidence, candidates, reason=why)
         guess = self._ask_llm(norm, candidates)
         if guess is not None:
             return guess
@@ -174,11 +195,16 @@ class Understander:
             tied = [intent for intent, hits in matches if hits == best_hits]
             prob = {c.intent: c.confidence for c in candidates}
             intent = max(tied, key=lambda label: prob.get(label, 0.0))
-            return Understanding(intent, "rules", max(self._rules_confidence, prob.get(intent, 0.0)), candidates)
+            confidence = max(self._rules_confidence, prob.get(intent, 0.0))
+            why = rule_reason(intent, self._rules.patterns_for(intent, norm.text), confidence)
+            return Understanding(intent, "rules", confidence, candidates, reason=why)
         passage = self._faq.best(norm.text)
         if passage is not None and passage.score >= self._faq_answer:
-            return Understanding(passage.entry.intent, "rules", passage.score, candidates, faq=passage)
+            why = faq_reason(passage.entry.intent, passage.entry.id, passage.score)
+            return Understanding(passage.entry.intent, "rules", passage.score, candidates, faq=passage, reason=why)
         if candidates:
             top = candidates[0]
-            return Understanding(top.intent, "fallback", top.confidence, candidates)
-        return Understanding("out_of_scope", "fallback", 0.0, candidates)
+            why = self._explained(norm.text, top.intent, "fallback", top.confidence)
+            return Understanding(top.intent, "fallback", top.confidence, candidates, reason=why)
+        why = Reason(stage="fallback", text="no stage recognised anything in the utterance")
+        return Understanding("out_of_scope", "fallback", 0.0, candidates, reason=why)

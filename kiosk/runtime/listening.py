@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from kiosk.runtime.rating import WORDS as RATING_WORDS
 from kiosk.runtime.record import KioskStep, TurnRecord
 from kiosk.runtime.stages import RuntimeStageError
 from kiosk.runtime.turns import SORRY, Turns
@@ -58,7 +59,12 @@ class Listening(Turns):
         policy = self.conversations.engine.policy
         spoken = lang if lang in ("zh", "en") else self.lang
         grammar = self._phrases.grammar(policy, spoken) if self.config.voice.grammar else None
-        return grammar, self._phrases.hints(policy)
+        hints = self._phrases.hints(policy)
+        if self.rating.session is not None:  # the screen asks for a rating: its words may be said
+            words = RATING_WORDS["zh" if spoken == "zh" else "en"]
+            grammar = None if grammar is None else (*grammar, *words)
+            hints = (*hints, *words)
+        return grammar, hints
 
     def _recognise(self, engine: AsrEngine, pcm: Pcm, lang: str) -> Transcript:
         from kiosk.voice_turn import recognise

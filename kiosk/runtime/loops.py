@@ -99,7 +99,7 @@ class Loops(Listening):
             The mode shown now (pass it to the next step).
         """
         mode = self.mode()
-        if self.screen is None or self.session_id is not None:
+        if self.screen is None or self.session_id is not None or self.rating.waiting(self._clock()):
             return mode
         if mode == "attract":
             self.screen.attract_step()

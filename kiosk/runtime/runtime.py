@@ -23,6 +23,7 @@ from kiosk.presence import PresenceTracker
 from kiosk.runtime.config import RuntimeConfig
 from kiosk.runtime.idcard import IdCardDesk
 from kiosk.runtime.loops import Loops
+from kiosk.runtime.rating import RatingOffer
 from kiosk.runtime.record import TurnRecord
 from kiosk.runtime.stages import RuntimeStageError, StageEvent
 from kiosk.runtime.supervisor import Supervisor
@@ -109,6 +110,7 @@ class KioskRuntime(Loops):
         self._stopping = False
         self.ready = asyncio.Event()
         self.idcard = IdCardDesk(self, ocr)  # account opening with the ID card (kiosk/runtime/idcard.py)
+        self.rating = RatingOffer()  # the end-of-conversation rating (kiosk/runtime/rating.py)
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self) -> None:

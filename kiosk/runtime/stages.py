@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kiosk.dialogue.decision import Decision
     from kiosk.runtime.devices import Devices
     from kiosk.runtime.idcard import IdCardDesk
+    from kiosk.runtime.rating import RatingOffer
     from kiosk.runtime.screen import LiveScreen
 
 
@@ -109,6 +110,7 @@ class RuntimeParts:
     _stopping: bool
     ready: asyncio.Event
     idcard: IdCardDesk
+    rating: RatingOffer
     stage_events: deque[StageEvent]
 
     async def _stage(self, name: str, work: Callable[[], T]) -> T:
@@ -152,6 +154,7 @@ class RuntimeParts:
         *,
         reply: str | None = None,
         remember: bool = True,
+        session: str | None = None,
         **details: Any,
     ) -> TurnRecord:
         """The turn's record (the customer's words masked here), kept for the page unless ``remember`` is off.
@@ -162,10 +165,11 @@ class RuntimeParts:
             decision: The engine's decision or the kiosk's own step.
             reply: What the kiosk said, when not the decision's reply.
             remember: Keep it in :attr:`turns` (screen buttons are not turns).
+            session: The session it belongs to (default: the current one).
             **details: ``printed``, ``skipped``, ``asr_confidence``, ``timings_ms``.
         """
         record = TurnRecord(
-            self.session_id or "",
+            session or self.session_id or "",
             source,
             mask_pii(heard),
             decision,

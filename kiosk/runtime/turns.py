@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kiosk.masking import mask_pii
+from kiosk.runtime.rating import ASK, THANKS
 from kiosk.runtime.record import KioskStep, TurnRecord
 from kiosk.runtime.speaking import Speaking
 from kiosk.runtime.stages import RuntimeStageError
@@ -74,6 +75,7 @@ class Turns(Speaking):
     async def end_session(self, outcome: str = "left") -> None:
         """The customer left: end the session, forget it on screen (privacy), reset."""
         await self._interrupt()
+        self.rating.close()
         session = self.session_id
         if session is None:
             return
@@ -145,6 +147,11 @@ class Turns(Speaking):
         utterance = at_the_door(utterance)  # cut to length as the engine will see it
         await self._interrupt()  # barge-in: a touch or a voice stops the kiosk's speech
         async with self._turn_lock:
+            if self.session_id is None and self.rating.session is not None:
+                button = utterance.button if utterance.source == "button" else None
+                taken = self.rating.take(button=button, text=None if button else utterance.text)
+                if taken is not None:
+                    return await self._rated(*taken, source)
             if self.session_id is None:
                 await self.arrive()
             session = self.session_id or ""
@@ -207,7 +214,22 @@ class Turns(Speaking):
             )
             if decision.action == "end":
                 await self.end_session("resolved")
+                offered = self.rating.open(session, decision.lang, self._clock())  # a tap or words; skip counts
+                if self.screen is not None:
+                    self.screen.show(said=ASK[self.rating.lang], buttons=offered)
             return record
+
+    async def _rated(self, session: str, rating: str, how: str, source: str) -> TurnRecord:
+        """Store the customer's rating of the conversation that just ended, and thank them."""
+        store = self.conversations.store
+        if store is not None:
+            await asyncio.to_thread(store.rate_session, session, rating, how)
+        lang = self.rating.lang if self.rating.lang in THANKS else "zh"
+        self._log("rated", session=session, rating=rating, how=how)
+        reply = THANKS[lang] if rating != "skipped" else ""
+        if self.screen is not None:
+            self.screen.show(said=reply, buttons=())
+        return self._record(source, rating, KioskStep(reply, lang, "rating", "rating", "happy"), session=session)
 
     async def _print(self, decision: Decision) -> PrintProblem | None:
         """Print the decision's ticket; None when a slip came out, else why not."""

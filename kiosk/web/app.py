@@ -36,6 +36,16 @@ _SECURITY_HEADERS = {
 }
 
 
+class RatingRequest(BaseModel):
+    """The customer's rating at the end of a conversation: a tapped choice or the words they said or typed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    rating: str | None = Field(default=None, max_length=20, description="'good', 'bad' or 'skipped' (tapped).")
+    text: UnicodeText | None = Field(default=None, max_length=200, description="Spoken or typed words, e.g. 满意.")
+
+
 class TurnRequest(BaseModel):
     """A customer's input from the page."""
 
@@ -189,6 +199,22 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
             except Exception as err:
                 raise HTTPException(status_code=500, detail="the kiosk could not handle this turn") from err
         return {**decision.model_dump(mode="json"), "latency_ms": round(latency_ms, 2)}
+
+    @customer.post("/api/rating")
+    async def rate(body: RatingRequest, request: Request) -> dict[str, str]:
+        from kiosk.ratings import RatingError, rating_of
+
+        try:
+            rating = rating_of(body.rating, body.text)
+        except RatingError as err:
+            raise HTTPException(status_code=422, detail=str(err)) from err
+        store = request.app.state.conversations.store
+        source = "tap" if body.rating is not None else "text"
+        if store is None or not await anyio.to_thread.run_sync(
+            lambda: store.rate_session(body.session, rating, source)
+        ):
+            raise HTTPException(status_code=404, detail="no such conversation")
+        return {"session": body.session, "rating": rating}
 
     app.include_router(customer)
     return app

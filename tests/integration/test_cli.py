@@ -13,12 +13,14 @@ import pytest
 from kiosk.config import DEFAULT_POLICY_DIR
 
 KIOSK = Path(sys.executable).parent / "kiosk"
+ROOT = Path(__file__).resolve().parents[2]  # the checkout under test, not the one the venv was installed from
 NLU_KEYS = {"text", "lang", "intent", "confidence", "stage"}
 CHAT_KEYS = {"session", "reply", "lang", "intent", "stage", "confidence", "action", "buttons", "latency_ms"}
 
 
 def run(args: list[str], stdin: bytes, state: Path, nlu_bundle: Path) -> list[dict[str, object]]:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(state.parent), "KIOSK_STATE_DIR": str(state), "KIOSK_NO_LLM": "1"}
+    env["PYTHONPATH"] = str(ROOT)
     # Seed this state directory from the test bundles, as `make` does for the default one.
     from kiosk.assembly import Health, provision
     from kiosk.config import Settings
@@ -96,3 +98,26 @@ def test_chat_sessions_flows_and_masked_storage(tmp_path: Path, nlu_bundle: Path
 @pytest.mark.parametrize("command", ["nlu", "chat"])
 def test_empty_input_is_fine(tmp_path: Path, nlu_bundle: Path, command: str) -> None:
     assert run([command], b"", tmp_path / "state", nlu_bundle) == []
+
+
+def test_nlu_explain_gives_a_reason_for_every_stage(tmp_path: Path, nlu_bundle: Path) -> None:
+    texts = ["我的银行卡丢了", "有人自称警察让我把钱转到安全账户", "今天天气怎么样呢朋友"]
+    out = run(["nlu", "--explain", *texts], b"", tmp_path / "state", nlu_bundle)
+    assert [o["text"] for o in out] == texts
+    for obj in out:
+        reason = obj["reason"]
+        assert isinstance(reason, dict)
+        assert reason["stage"] == obj["stage"]
+        assert reason["text"]
+    model, safety = out[0]["reason"], out[1]["reason"]
+    assert isinstance(model, dict)
+    assert isinstance(safety, dict)
+    features = [e for e in model["evidence"] if e["kind"] == "feature"]
+    assert features
+    assert all(e["intent"] == "card_lost" for e in features)
+    assert features[0]["value"] >= features[-1]["value"] > 0  # strongest push first
+    assert any("卡" in e["label"] or "ka" in e["label"] for e in features)
+    assert safety["evidence"][0]["kind"] == "safety"
+    assert "fraud" in safety["text"]
+    plain = run(["nlu"], "我的银行卡丢了\n".encode(), tmp_path / "state2", nlu_bundle)
+    assert set(plain[0]) == NLU_KEYS  # the contract's shape is unchanged without --explain

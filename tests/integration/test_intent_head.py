@@ -171,3 +171,30 @@ def test_the_optional_gemma_token_head_is_built_and_mixed_in_for_han_text(tmp_pa
     without = OnnxIntentClassifier(plain)
     assert not np.allclose(with_tokens.predict_batch([zh]), without.predict_batch([zh]))
     assert np.allclose(with_tokens.predict_batch([en]), without.predict_batch([en]))
+
+
+def test_nearest_training_examples_explain_the_head(bundle: Path, embedder: OnnxEmbedder) -> None:
+    from edge_models.build.embed_head import EXAMPLES_PER_LABEL
+    from edge_models.intent_explain import EXAMPLES_FILE
+
+    if not (bundle / EXAMPLES_FILE).is_file():
+        pytest.fail(f"{bundle} keeps no training examples: rebuild it (make models)")
+    classifier = OnnxIntentClassifier(bundle, embedder=embedder)
+    assert classifier.examples is not None
+    counts: dict[str, int] = {}
+    for intent in classifier.examples.intents:
+        counts[intent] = counts.get(intent, 0) + 1
+    assert max(counts.values()) <= EXAMPLES_PER_LABEL  # bounded per label
+    text = Normalizer()("I lost my bank card, can you block it").text
+    top = classifier.predict(text)[0][0]
+    found = classifier.explain(text, top, k=3)
+    assert len(found.examples) == 3
+    sims = [e.similarity for e in found.examples]
+    assert sims == sorted(sims, reverse=True)
+    assert found.examples[0].intent == top == "card_lost"
+    assert not classifier.explain(
+        Normalizer()("我的卡丢了").text, "card_lost"
+    ).examples  # Han text: no head, no examples
+    plain = OnnxIntentClassifier(bundle)  # without the embedder the head is off: n-gram features only
+    assert plain.examples is None
+    assert not plain.explain(text, top).examples

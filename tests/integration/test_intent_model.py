@@ -117,3 +117,20 @@ def test_engine_with_the_real_model(nlu_bundle: Path, tmp_path: Path) -> None:
     assert health.nlu_version != "none"
     _, u = engine.understand("I lost my card on the metro this morning")
     assert (u.intent, u.stage) == ("card_lost", "model")
+
+
+@pytest.mark.parametrize("text", ["我的银行卡丢了", "i forgot my pin", "汇率 usd 多少"])
+def test_feature_contributions_are_exact(classifier: OnnxIntentClassifier, text: str) -> None:
+    norm = Normalizer()(text).text
+    top = classifier.predict(norm)[0][0]
+    found = classifier.explain(norm, top, k=1000)
+    logit = float(classifier.logits([norm])[0][classifier.calibration.labels.index(top)])
+    # The int8 model is linear: the bias plus every feature's contribution is the logit it computed.
+    assert found.logit == pytest.approx(logit, abs=1e-3)
+    assert found.bias + sum(f.weight for f in found.features) == pytest.approx(logit, abs=1e-3)
+    weights = [f.weight for f in found.features]
+    assert weights == sorted(weights, reverse=True)
+    assert weights[0] > 0
+    assert len(classifier.explain(norm, top).features) == min(5, len(weights))
+    with pytest.raises(ValueError, match="not a label"):
+        classifier.explain(norm, "no_such_intent")

@@ -1,0 +1,89 @@
+"""The end-of-conversation rating on the kiosk runtime: one tap, or words, or a new question (issue 14)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kiosk.config import DEFAULT_POLICY_DIR
+from kiosk.conversation import Conversations
+from kiosk.dialogue.engine import DialogueEngine
+from kiosk.dialogue.ports import MemoryTicketDispenser
+from kiosk.policy.loader import load_policy
+from kiosk.runtime import KioskRuntime, RuntimeConfig
+from kiosk.runtime.devices import Devices
+from kiosk.runtime.rating import RatingOffer
+from kiosk.store import Store
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(asyncio.wait_for(coro, timeout=30))
+
+
+def test_the_offer_takes_a_tap_words_or_lapses() -> None:
+    offer = RatingOffer()
+    assert offer.take(button="rate:good") is None  # nothing asked: ignored
+    assert offer.open("s1", "en")[0] == ("rate:good", "Good")
+    assert offer.take(button="rate:skipped") == ("s1", "skipped", "tap")
+    assert offer.session is None
+    offer.open("s2", "zh")
+    assert offer.take(text="不满意") == ("s2", "bad", "voice_or_text")
+    offer.open("s3", "zh")
+    assert offer.take(text="我要取号") is None  # a new question: the offer lapses
+    assert offer.take(text="满意") is None
+    offer.open("s4", "fr")
+    assert offer.lang == "zh"
+    assert offer.take(button="rate:excellent") is None
+    offer.open("s5", "en", now=100.0)
+    assert offer.waiting(110.0)
+    assert not offer.waiting(121.0)  # the screen stops asking; the session stays unrated
+    assert offer.take(button="rate:good") is None
+
+
+def ratings(store: Store) -> dict[str, str]:
+    with store._tx() as db:
+        return {r[0]: r[1] for r in db.execute("SELECT session_id, rating FROM ratings")}
+
+
+def test_the_runtime_asks_after_goodbye_and_stores_the_rating(tmp_path: Path) -> None:
+    store = Store(tmp_path / "kiosk.db")
+    engine = DialogueEngine(load_policy(DEFAULT_POLICY_DIR), None, tickets=MemoryTicketDispenser())
+    rt = KioskRuntime(Conversations(engine, store), Devices(), RuntimeConfig())
+
+    async def scenario() -> list[Any]:
+        await rt.start()
+        out = []
+        first = await rt.text("我要挂失")
+        bye = await rt.text("好的谢谢 再见")
+        out.append((first.session, bye.action, rt.rating.session))
+        out.append(await rt.button("rate:good"))
+        second = await rt.text("goodbye")
+        out.append(await rt.text("不满意"))
+        third = await rt.text("goodbye")
+        out.append(await rt.text("I need a queue ticket"))
+        out.append((second.session, third.session, rt.session_id))
+        await rt.stop()
+        return out
+
+    (first, action, offered), tapped, said, new_question, (second, third, current) = run(scenario())
+    assert (action, offered) == ("end", first)
+    assert (tapped.action, tapped.heard, tapped.reply) == ("rating", "good", "谢谢您的评价！")
+    assert (said.action, said.heard, said.lang) == ("rating", "bad", "en")
+    assert new_question.intent == "queue_ticket"  # a new customer's question is not a rating
+    assert current not in (first, second, third)
+    assert ratings(store) == {first: "good", second: "bad"}
+    store.close()
+
+
+def test_rating_words_join_the_recognisers_phrases_while_asked() -> None:
+    engine = DialogueEngine(load_policy(DEFAULT_POLICY_DIR), None, tickets=MemoryTicketDispenser())
+    rt = KioskRuntime(Conversations(engine, None), Devices(), RuntimeConfig())
+    _, hints = rt._phrase_lists("zh")
+    assert "不满意" not in hints
+    rt.rating.open("s", "zh")
+    _, hints = rt._phrase_lists("zh")
+    assert {"满意", "不满意", "跳过"} <= set(hints)
