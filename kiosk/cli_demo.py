@@ -15,7 +15,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -225,7 +224,7 @@ async def run_demo(
         gif_bytes = recorder.save(out_dir / "demo.gif")
         handoffs = [{"kind": h.kind, "reason": h.reason, "status": h.status} for h in store.handoffs(None)]
         summary = {
-            "turns": [asdict(t) for t in runtime.turns],
+            "turns": [t.view() for t in runtime.turns],
             "tickets_printed": runtime.tickets_printed,
             "handoffs": handoffs,
             "sessions_closed": runtime.sessions_closed,

@@ -6,6 +6,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from kiosk.dialogue.decision import Decision
@@ -17,7 +18,8 @@ from kiosk.policy.schema import Thresholds
 from kiosk.store import Store
 
 MAX_SESSIONS = 1000
-MAX_INPUT_CHARS = 2000
+MAX_INPUT_CHARS = 2000  # typed or recognised text is cut to this, once, in at_the_door()
+MAX_BUTTON_CHARS = 200
 
 
 class Conversations:
@@ -101,32 +103,60 @@ class Conversations:
         now: datetime | None = None,
         utterance: Utterance | None = None,
     ) -> tuple[Decision, float]:
-        """Handle one input; returns the decision and the engine latency in ms.
+        """Handle one input: the only way into the engine. Returns the decision and the engine latency in ms.
 
-        ``utterance`` passes a ready input (a voice turn with its ASR confidence
-        and language hint); otherwise ``text`` or ``button`` make one.
+        Every caller (the page's ``/api/turn``, ``kiosk chat``, voice turns, the
+        runtime) gets the same side effects: the turn is stored (masked), a
+        hand-off is queued and the session is ended when the decision says so.
+
+        Args:
+            session_id: The conversation.
+            text: Typed text (cut to ``MAX_INPUT_CHARS``).
+            button: A tapped button's id (cut to ``MAX_BUTTON_CHARS``).
+            now: The caller's clock (a naive time is local); the engine, the stored
+                turn and the session's end use it. Default: now.
+            utterance: A ready input (a voice turn with its ASR confidence and
+                language hint), cut like typed text.
         """
+        utterance = at_the_door(utterance, text, button)
+        when = (now or datetime.now(UTC)).astimezone(UTC)
         session = self.session(session_id)
-        if utterance is not None:
-            shown = utterance.text[:MAX_INPUT_CHARS] if utterance.source != "button" else f"[button {utterance.button}]"
-        elif button:
-            utterance = Utterance(source="button", button=button[:200])
-            shown = f"[button {button[:200]}]"
-        else:
-            shown = (text or "")[:MAX_INPUT_CHARS]
-            utterance = Utterance(text=shown)
+        shown = utterance.text or f"[button {utterance.button}]"  # a choice picked by voice shows what was said
+        # How the customer gave it: a choice picked by voice is a button for the engine but was spoken.
+        source = "voice" if utterance.asr_confidence is not None else utterance.source
         started = time.perf_counter()
         engine = self._engines.get(session_id, self.engine)
-        decision = engine.handle(session, utterance, now or datetime.now(UTC))
+        decision = engine.handle(session, utterance, when)
         latency_ms = (time.perf_counter() - started) * 1000
         history = self._history.setdefault(session_id, [])
         history.append(f"{decision.intent}: {shown}")
         if self.store is not None:
-            self.store.record_turn(session_id, utterance.source, shown, decision, latency_ms)
+            self.store.record_turn(session_id, source, shown, decision, latency_ms, at=when)
             if decision.handoff is not None and self.summaries is not None:
                 # Queued now with an extractive summary; the LLM's paragraph is written in the background.
                 handoff = decision.handoff
                 self.summaries.queue_handoff(session_id, handoff.kind, handoff.reason, decision.lang)
             if decision.action in ("end", "handoff"):
-                self.store.end_session(session_id, "handoff" if decision.action == "handoff" else "resolved")
+                self.end(session_id, "handoff" if decision.action == "handoff" else "resolved", now=when)
         return decision, latency_ms
+
+    def end(self, session_id: str, outcome: str, *, now: datetime | None = None) -> None:
+        """End a session in the store (with ``outcome``, at ``now``); its next turn starts a new one."""
+        if self.store is not None:
+            self.store.end_session(session_id, outcome, at=now)
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if session is not None:
+            session.ended = True
+
+
+def at_the_door(utterance: Utterance | None, text: str | None = None, button: str | None = None) -> Utterance:
+    """The input as the engine takes it: typed text, a button or a ready utterance, cut to the limits here only."""
+    if utterance is None:
+        utterance = Utterance(source="button", button=button) if button else Utterance(text=text or "")
+    if utterance.source == "button":  # a tap has no text; a choice picked by voice keeps what was said
+        text = utterance.text[:MAX_INPUT_CHARS]
+        return replace(utterance, text=text, button=(utterance.button or "")[:MAX_BUTTON_CHARS])
+    if len(utterance.text) > MAX_INPUT_CHARS:
+        return replace(utterance, text=utterance.text[:MAX_INPUT_CHARS])
+    return utterance

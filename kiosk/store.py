@@ -65,8 +65,9 @@ def masked_reason(reason: Reason | None) -> str | None:
     return reason.model_copy(update={"text": mask_pii(reason.text), "evidence": evidence}).model_dump_json()
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+def _now(at: datetime | None = None) -> str:
+    """``at`` (the caller's clock; a naive time is local) or now, in UTC, as stored."""
+    return (datetime.now(UTC) if at is None else at.astimezone(UTC)).isoformat(timespec="milliseconds")
 
 
 class HandoffStateError(StoreError):
@@ -112,19 +113,19 @@ class Store(LockedSqlite):
 
     # -- sessions and turns -------------------------------------------------
 
-    def start_session(self, session_id: str, lang: str | None = None) -> None:
-        """Record a new session (no-op when it exists)."""
+    def start_session(self, session_id: str, lang: str | None = None, *, at: datetime | None = None) -> None:
+        """Record a new session (no-op when it exists); ``at`` defaults to now."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO sessions (id, started_at, lang) VALUES (?, ?, ?)", (session_id, _now(), lang)
+                "INSERT OR IGNORE INTO sessions (id, started_at, lang) VALUES (?, ?, ?)", (session_id, _now(at), lang)
             )
 
-    def end_session(self, session_id: str, outcome: str) -> None:
-        """Mark a session ended with an outcome (resolved, handoff, abandoned …)."""
+    def end_session(self, session_id: str, outcome: str, *, at: datetime | None = None) -> None:
+        """Mark a session ended with an outcome (resolved, handoff, abandoned …); ``at`` defaults to now."""
         with self._tx() as db:
             db.execute(
                 "UPDATE sessions SET ended_at = ?, outcome = ? WHERE id = ? AND ended_at IS NULL",
-                (_now(), outcome, session_id),
+                (_now(at), outcome, session_id),
             )
 
     def set_session_elderly(self, session_id: str, on: bool) -> None:
@@ -139,13 +140,22 @@ class Store(LockedSqlite):
             cur = db.execute("UPDATE sessions SET ended_at = ?, outcome = ? WHERE ended_at IS NULL", (_now(), outcome))
             return int(cur.rowcount)
 
-    def record_turn(self, session_id: str, source: str, text: str, decision: Decision, latency_ms: float) -> int:
-        """Store one turn with masked text; returns the turn id.
+    def record_turn(
+        self,
+        session_id: str,
+        source: str,
+        text: str,
+        decision: Decision,
+        latency_ms: float,
+        *,
+        at: datetime | None = None,
+    ) -> int:
+        """Store one turn with masked text; returns the turn id (``at`` defaults to now).
 
         ``reply_source`` records who wrote the reply's words: ``faq`` (a passage
         as written), ``faq+llm`` (composed by the LLM from it), NULL (policy wording).
         """
-        self.start_session(session_id, decision.lang)
+        self.start_session(session_id, decision.lang, at=at)
         written = None if decision.source is None else "faq+llm" if decision.source.composed else "faq"
         with self._tx() as db:
             cur = db.execute(
@@ -153,7 +163,7 @@ class Store(LockedSqlite):
                 " latency_ms, reply_source, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
-                    _now(),
+                    _now(at),
                     source,
                     mask_pii(text),
                     decision.lang,

@@ -25,7 +25,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -467,7 +466,7 @@ def voice_turns(
             yield {"error": f"audio rejected: {err}", "file": str(path)}
             continue
         spoken_lang = file_lang(path) or lang
-        session = conversations.session(session_id)
+        conversations.session(session_id)  # a new conversation first gets the engine of the active bundles
         policy = conversations.engine.policy
         grammar = phrases.grammar(policy, spoken_lang) if config.grammar else None
         heard = listen(mic, engine, spoken_lang, listener, grammar=grammar, hints=phrases.hints(policy))
@@ -477,12 +476,11 @@ def voice_turns(
         utterance, picked = voice_utterance(
             transcript_or_empty(transcript), policy, offer, closed=config.closed_vocabulary
         )
-        decision = conversations.engine.handle(session, utterance, datetime.now(UTC))
-        decide_ms = (time.perf_counter() - started) * 1000
+        match_ms = (time.perf_counter() - started) * 1000
+        decision, engine_ms = conversations.turn(session_id, utterance=utterance)  # stored, hand-off queued, ended
+        decide_ms = match_ms + engine_ms
         offer = offer_of([(b.id, b.label) for b in decision.buttons], decision.action)
         store = conversations.store
-        if store is not None:
-            store.record_turn(session_id, "voice", text, decision, decide_ms)
         staff = staff_voice(store.get_setting) if store is not None else {}
         spoken = speak(synth, speaker, decision.reply, decision.lang, speech_settings(config, staff))
         out = out_dir / f"{number:03d}-{path.stem}-reply.wav"

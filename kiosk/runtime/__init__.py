@@ -6,7 +6,9 @@ runtime is built (:func:`build_runtime`).
 
 from kiosk.runtime.assemble import build_runtime
 from kiosk.runtime.config import DevicesConfig, RuntimeConfig, StageBudgets, load_runtime_config
-from kiosk.runtime.runtime import KioskRuntime, RuntimeStageError, TurnRecord
+from kiosk.runtime.record import KioskStep, TurnRecord
+from kiosk.runtime.runtime import KioskRuntime, RuntimeStageError
+from kiosk.runtime.stages import StageEnded, StageEvent, StageStarted
 from kiosk.runtime.supervisor import ComponentStatus, Supervisor
 from kiosk.runtime.timing import Backoff, is_open, screen_mode
 
@@ -15,9 +17,13 @@ __all__ = [
     "ComponentStatus",
     "DevicesConfig",
     "KioskRuntime",
+    "KioskStep",
     "RuntimeConfig",
     "RuntimeStageError",
     "StageBudgets",
+    "StageEnded",
+    "StageEvent",
+    "StageStarted",
     "Supervisor",
     "TurnRecord",
     "build_runtime",

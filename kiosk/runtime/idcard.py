@@ -25,7 +25,8 @@ from kiosk.idcard_flow import FlowStep, IdCardFlow
 
 if TYPE_CHECKING:
     from edge_models.vision.ocr import TextReader
-    from kiosk.runtime.runtime import KioskRuntime, TurnRecord
+    from kiosk.runtime.record import TurnRecord
+    from kiosk.runtime.runtime import KioskRuntime
 
 _LOG = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class IdCardDesk:
         return await self._step(step, f"[correction of {field}]")
 
     async def _step(self, step: FlowStep, heard: str) -> TurnRecord:
-        from kiosk.runtime.runtime import TurnRecord
+        from kiosk.runtime.record import KioskStep
 
         rt = self._rt
         session = rt.session_id or ""
@@ -145,12 +146,10 @@ class IdCardDesk:
             await self._hand_off(session, step.handoff_reason)
         await rt._say(step.reply, rt.lang, "warm" if step.kind in ("form", "confirmed") else "apologetic", step.buttons)
         action = {"confirmed": "handoff", "staff": "handoff", "form": "ask", "edit": "ask"}.get(step.kind, "clarify")
-        record = TurnRecord(
-            session, "idcard", heard, step.reply, rt.lang, "account_open", "idcard", action, "warm",
-            buttons=step.buttons, handoff=handoff,
-        )  # fmt: skip
-        rt._remember(record)
-        return record
+        decided = KioskStep(
+            step.reply, rt.lang, "idcard", action, "warm", "account_open", buttons=step.buttons, handoff=handoff
+        )
+        return rt._record("idcard", heard, decided)
 
     async def _hand_off(self, session: str, reason: str) -> None:
         store = self._rt.conversations.store
@@ -159,9 +158,11 @@ class IdCardDesk:
         if store is None:
             return
 
+        now = self._rt.now()
+
         def queue() -> None:
             store.add_handoff(session, "handoff", reason, self._rt.lang, summary, summary_source="form")
-            store.end_session(session, "handoff")
+            store.end_session(session, "handoff", at=now)
 
         await asyncio.to_thread(queue)
 

@@ -1,6 +1,6 @@
 """The live kiosk screen: the avatar drawn at a steady frame rate by the runtime, streamed to the page.
 
-It is an :class:`~kiosk.web.avatar_stream.AvatarFeed`, so the existing
+It is an :class:`~avatar.stream.AvatarFeed`, so the existing
 ``/avatar/frame.png`` and ``/avatar/stream.mjpg`` routes serve it; unlike
 the plain feed, frames are drawn by the runtime's render loop (``tick``)
 and a viewer only encodes the latest one.
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from kiosk.web.avatar_stream import AvatarFeed, AvatarFeedSettings
+from avatar.stream import AvatarFeed, AvatarFeedSettings
 
 Lang = Literal["zh", "en"]
 

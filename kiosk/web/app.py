@@ -14,10 +14,18 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from avatar.stream import router as avatar_router
 from kiosk.config import Settings
-from kiosk.web.avatar_stream import router as avatar_router
+from kiosk.conversation import MAX_INPUT_CHARS
 from kiosk.web.errors import UnicodeText, install_error_handlers
-from kiosk.web.trust import BoundaryPolicy, TrustBoundary, host_allow_list, new_device_token, require_device
+from kiosk.web.trust import (
+    BoundaryPolicy,
+    TrustBoundary,
+    host_allow_list,
+    new_device_token,
+    require_device,
+    require_viewer,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _SECURITY_HEADERS = {
@@ -44,7 +52,7 @@ class TurnRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    text: UnicodeText | None = Field(default=None, max_length=2000)
+    text: UnicodeText | None = Field(default=None, max_length=MAX_INPUT_CHARS)
     button: UnicodeText | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
@@ -88,7 +96,7 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
         device_token: The kiosk screen's token; a fresh random one by default
             (``app.state.device_token``, also written to ``<state>/device-token``).
     """
-    from kiosk.runtime.web import router as kiosk_router  # /api/kiosk/... (act as the customer)
+    from kiosk.web.runtime_routes import router as kiosk_router  # /api/kiosk/... (act as the customer)
 
     web = settings.web
     token = device_token or new_device_token()
@@ -148,7 +156,8 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
     # Host, Origin, body size, the kiosk's cookie, security headers (pure ASGI: bodies stream through it).
     app.add_middleware(TrustBoundary, policy=boundary)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(avatar_router)  # /avatar/frame.png, /avatar/stream.mjpg (kiosk screen or staff)
+    # /avatar/frame.png, /avatar/stream.mjpg: the kiosk screen (device token) or signed-in staff only.
+    app.include_router(avatar_router, dependencies=[Depends(require_viewer)])
     app.include_router(kiosk_router)  # device token required (router dependency)
     from kiosk.admin import AdminConfig, mount_admin  # the staff admin page under /admin (kiosk/admin/)
 

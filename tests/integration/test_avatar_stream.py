@@ -6,16 +6,16 @@ import os
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
+from avatar.stream import AvatarFeed, AvatarFeedSettings, get_avatar_feed, router
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.web import create_app
-from kiosk.web.avatar_stream import AvatarFeed, AvatarFeedSettings, get_avatar_feed, router
-from kiosk.web.trust import DEVICE_HEADER, BoundaryPolicy
+from kiosk.web.trust import DEVICE_HEADER, BoundaryPolicy, require_viewer
 from tests.integration.runtime_helpers import kiosk_client
 
 TOKEN = "a-test-device-token"  # noqa: S105 - a test token
@@ -30,7 +30,7 @@ def feed() -> AvatarFeed:
 def client(feed: AvatarFeed) -> TestClient:
     app = FastAPI()
     app.state.boundary = BoundaryPolicy(device_token=TOKEN, allowed_hosts=frozenset({"testserver"}))
-    app.include_router(router)
+    app.include_router(router, dependencies=[Depends(require_viewer)])  # as kiosk/web/app.py mounts it
     app.dependency_overrides[get_avatar_feed] = lambda: feed
     with TestClient(app, headers={DEVICE_HEADER: TOKEN}) as test_client:
         yield test_client  # type: ignore[misc]

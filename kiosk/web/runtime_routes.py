@@ -8,7 +8,6 @@ shows the screen, the last turns and the devices' health.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,7 +15,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.conversation import MAX_INPUT_CHARS
 from kiosk.masking import mask_pii
+from kiosk.runtime.record import TurnRecord
 from kiosk.web.errors import UnicodeText
 from kiosk.web.trust import require_device
 
@@ -31,7 +32,7 @@ class KioskInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: UnicodeText | None = Field(default=None, min_length=1, max_length=2000)
+    text: UnicodeText | None = Field(default=None, min_length=1, max_length=MAX_INPUT_CHARS)
     button: UnicodeText | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -59,9 +60,9 @@ def _runtime(request: Request) -> Any:
     return runtime
 
 
-def _record(record: Any) -> dict[str, Any]:
+def _record(record: TurnRecord) -> dict[str, Any]:
     """A turn for the page: masked text only."""
-    out = dataclasses.asdict(record)
+    out = record.view()
     out["heard"] = mask_pii(out["heard"])
     out["reply"] = mask_pii(out["reply"])
     return out

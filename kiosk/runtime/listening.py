@@ -1,0 +1,194 @@
+"""Listening: voice turns from PCM or a microphone (VAD endpointing -> ASR -> turn), half duplex with barge-in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from kiosk.runtime.rating import WORDS as RATING_WORDS
+from kiosk.runtime.record import KioskStep, TurnRecord
+from kiosk.runtime.stages import RuntimeStageError
+from kiosk.runtime.turns import SORRY, Turns
+
+if TYPE_CHECKING:
+    from edge_models.asr import AsrEngine
+    from edge_models.audio import Int16Array, Pcm
+    from edge_models.speech import Transcript
+    from hardware.audio import Microphone
+    from kiosk.voice_turn import ListenEvent, VoiceListener
+
+
+_LOG = logging.getLogger(__name__)
+
+
+class Listening(Turns):
+    """Voice input: one utterance from PCM or a microphone, or continuous listening on the kiosk's microphone."""
+
+    async def voice(self, pcm: Pcm, lang: str = "auto") -> TurnRecord:
+        """The customer said ``pcm`` (a whole utterance, 16 kHz mono)."""
+        return await self._voice(lambda engine: self._recognise(engine, pcm, lang), lang)
+
+    async def listen(self, mic: Microphone, lang: str = "auto") -> TurnRecord:
+        """Listen on ``mic`` until the customer's utterance ends (voice activity), then take the turn.
+
+        One utterance, for a caller that owns the microphone; ``kiosk run`` listens
+        continuously on the kiosk's own microphone instead (:meth:`_mic_loop`).
+        """
+        from kiosk.voice_turn import VoiceListener, listen
+
+        listener = VoiceListener(self.config.voice.vad, self.config.voice.duplex)
+
+        def heard(engine: AsrEngine) -> Any:
+            grammar, hints = self._phrase_lists(lang)
+            return listen(mic, engine, lang, listener, grammar=grammar, hints=hints).transcript
+
+        return await self._voice(heard, lang)
+
+    def _phrase_lists(self, lang: str) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+        """The grammar (when grammar mode is on) and the hint phrases, from the current conversation's policy."""
+        from kiosk.voice_turn import PhraseBook
+
+        if self._phrases is None:
+            self._phrases = PhraseBook()
+        if self.session_id is not None:  # a new conversation gets the engine of the active bundles first
+            self.conversations.session(self.session_id)
+        policy = self.conversations.engine.policy
+        spoken = lang if lang in ("zh", "en") else self.lang
+        grammar = self._phrases.grammar(policy, spoken) if self.config.voice.grammar else None
+        hints = self._phrases.hints(policy)
+        if self.rating.session is not None:  # the screen asks for a rating: its words may be said
+            words = RATING_WORDS["zh" if spoken == "zh" else "en"]
+            grammar = None if grammar is None else (*grammar, *words)
+            hints = (*hints, *words)
+        return grammar, hints
+
+    def _recognise(self, engine: AsrEngine, pcm: Pcm, lang: str) -> Transcript:
+        from kiosk.voice_turn import recognise
+
+        grammar, hints = self._phrase_lists(lang)
+        spoken = lang if lang != "auto" or not grammar else self.lang
+        return recognise(engine, pcm, spoken, grammar, hints)
+
+    async def _voice(self, recognise: Callable[[AsrEngine], Any], lang: str) -> TurnRecord:
+        from kiosk.voice_choices import Offer, offer_of, voice_utterance
+
+        await self._interrupt()
+        if self.session_id is None:
+            await self.arrive(lang=lang if lang in ("zh", "en") else None)  # type: ignore[arg-type]
+        if self.screen is not None:
+            self.screen.show(state="listening")
+        started = time.perf_counter()
+        try:
+            engine = await self._stage("asr", self._asr_engine)
+            transcript = await self._stage("asr", lambda: recognise(engine))
+        except RuntimeStageError:
+            transcript = None
+        asr_ms = (time.perf_counter() - started) * 1000
+        if transcript is not None:
+            self._log("recognised", model=transcript.model, engine=transcript.engine)
+        if transcript is None or not transcript.text.strip():
+            reply = SORRY["asr"][self.lang]
+            await self._say(reply, self.lang, "apologetic", ())
+            step = KioskStep(reply, self.lang, "asr", "clarify", "apologetic", confidence=0.0)
+            return self._record(
+                "voice", "", step, skipped=("asr",), asr_confidence=0.0, timings_ms={"asr": round(asr_ms, 1)}
+            )
+        last = self.turns[-1] if self.turns and self.turns[-1].session == self.session_id else None
+        offer = offer_of(last.buttons, last.action) if last is not None else Offer()
+        policy = self.conversations.engine.policy
+        closed = self.config.voice.closed_vocabulary
+        # Matching by sound (pypinyin) is CPU work: off the event loop.
+        utterance, _picked = await asyncio.to_thread(voice_utterance, transcript, policy, offer, closed=closed)
+        asr_ms = (time.perf_counter() - started) * 1000  # the match is part of understanding what was heard
+        return await self._turn(utterance, "voice", asr_ms=asr_ms)
+
+    def _asr_engine(self) -> AsrEngine:
+        """The recogniser for this conversation: a factory is asked again when a new one starts.
+
+        So an ASR bundle the sync agent switched is used from the next conversation on,
+        and the current one finishes on the engine it started with.
+        """
+        if self._asr is None:
+            raise RuntimeStageError("no speech recognition on this kiosk")
+        if not callable(self._asr) or hasattr(self._asr, "transcribe"):
+            return self._asr  # type: ignore[return-value]
+        if self._asr_session is None or self._asr_session[0] != self.session_id:
+            self._asr_session = (self.session_id, self._asr())
+        return self._asr_session[1]
+
+    async def _mic_loop(self) -> None:
+        """Listen continuously while a customer is there: VAD endpointing -> ASR -> turn (supervised).
+
+        Half duplex: while the kiosk speaks, frames only feed the barge-in check
+        (a voice louder than the kiosk's echo by a margin stops the speech and
+        starts the customer's utterance). Ends when the microphone's stream ends.
+        """
+        from kiosk.voice_turn import VoiceListener
+
+        mic = self.devices.mic
+        if mic is None:
+            return
+        voice = self.config.voice
+        listener = VoiceListener(voice.vad, voice.duplex)
+        loop = asyncio.get_running_loop()
+        # Its own thread: a microphone read (30 ms, blocking) never waits behind a model in the shared pool.
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-mic")
+        try:
+            await self._listen_on(mic, listener, lambda: loop.run_in_executor(reader, mic.read))
+        finally:
+            reader.shutdown(wait=False, cancel_futures=True)
+
+    async def _listen_on(
+        self, mic: Microphone, listener: VoiceListener, read: Callable[[], Awaitable[Int16Array | None]]
+    ) -> None:
+        while True:
+            frame = await read()
+            session = self.session_id
+            if frame is None:
+                flushed = listener.flush()
+                if flushed is not None and session is not None:
+                    self._heard(flushed, session)
+                return
+            if session is None:
+                if listener.in_utterance:
+                    listener.drop()
+                continue
+            if self.speaking and not listener.gate.speaking:
+                listener.kiosk_speaking(self._echo_dbfs)
+            elif not self.speaking and listener.gate.speaking:
+                listener.kiosk_silent()
+            event = listener.feed(frame, 1000.0 * len(frame) / mic.rate)
+            if event is None:
+                continue
+            if event.kind == "barge_in":
+                self._log("barge_in", by="voice")
+                await self._interrupt()
+            elif event.kind == "utterance":
+                self._heard(event, session)
+
+    def _heard(self, event: ListenEvent, session: str) -> None:
+        """The customer finished an utterance: take the voice turn (the microphone keeps listening)."""
+        pcm = event.pcm
+        if pcm is None:
+            return
+        self._log("heard", ms=round(pcm.duration_ms), end=event.end)
+
+        async def turn() -> None:
+            async with self._heard_order:  # utterances become turns in the order they were spoken
+                if self.session_id != session:  # the customer left meanwhile
+                    return
+                lang = self.lang if self.config.voice.lang == "session" else self.config.voice.lang
+                await self._voice(lambda engine: self._recognise(engine, pcm, lang), lang)
+
+        task = asyncio.create_task(turn(), name="kiosk:voice-turn")
+        self._voice_tasks.add(task)
+        task.add_done_callback(self._voice_done)
+
+    def _voice_done(self, task: asyncio.Task[Any]) -> None:
+        self._voice_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _LOG.error("voice turn failed", exc_info=task.exception())
