@@ -175,7 +175,7 @@ def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | Non
     from kiosk.config import Settings
     from kiosk.conversation import Conversations
     from kiosk.store import Store
-    from kiosk.voice_turn import voice_files, voice_turns
+    from kiosk.voice_files import voice_files, voice_turns
 
     try:
         files = voice_files(voice)

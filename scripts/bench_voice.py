@@ -364,7 +364,7 @@ def main() -> None:
     store = Store(settings.db_path)
     dialogue, health = build_engine(settings, tickets=store)
     conversations = Conversations(dialogue, store)
-    from kiosk.voice_turn import voice_turns
+    from kiosk.voice_files import voice_turns
 
     turn_dir = Path(tmp.name) / "turns"
     spoken = [(t, "en") for t in EN_TURNS] + [(t, "zh") for t in ZH_TURNS]
