@@ -12,6 +12,7 @@ from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue.engine import DialogueEngine
 from kiosk.dialogue.faq import EmbedFn
 from kiosk.dialogue.ports import IntentClassifier, TicketDispenser
+from kiosk.intent_set import check_model_labels, require_features
 from kiosk.policy.loader import Policy, PolicyError, load_policy
 from sync.activation import active_dir, provision_seed
 from sync.errors import SyncError
@@ -70,11 +71,12 @@ def load_active_policy(settings: Settings, health: Health) -> Policy:
 
 
 def load_classifier(
-    settings: Settings, health: Health, embedder: OnnxEmbedder | None = None
+    settings: Settings, health: Health, embedder: OnnxEmbedder | None = None, policy: Policy | None = None
 ) -> IntentClassifier | None:
     """The active intent model, or None (the kiosk keeps serving with rules).
 
     ``embedder`` feeds the model's second head (text without Han characters), when it has one.
+    With ``policy``, a model that predicts a label the policy does not answer is refused.
     """
     if not settings.use_model:
         return None
@@ -85,7 +87,10 @@ def load_classifier(
     from edge_models.intent_onnx import OnnxIntentClassifier
 
     try:
+        require_features(directory)
         classifier = OnnxIntentClassifier(directory, threads=settings.model_threads, embedder=embedder)
+        if policy is not None:
+            check_model_labels(classifier.intent_set.labels, policy.intents, version=classifier.version)
         classifier.check_golden()
     except ModelError as err:
         _LOG.error("intent model rejected: %s", err)
@@ -253,7 +258,7 @@ class EngineReloader:
         policy = load_active_policy(settings, health)
         health.policy_version = policy.version
         embedder = load_sentence_embedder(settings, health)
-        classifier = load_classifier(settings, health, embedder)
+        classifier = load_classifier(settings, health, embedder, policy)
         llm = load_llm(settings, policy, health)
         embed = embedder.embed if embedder is not None else None
         staff = with_overrides(policy, staff_overrides(settings, policy))
@@ -302,9 +307,13 @@ class EngineReloader:
                 nlu_dir = active_dir(self.settings.state_dir, "nlu")
                 if nlu_dir is None:
                     raise ModelError("no active intent model")
+                require_features(nlu_dir)
                 loaded = OnnxIntentClassifier(nlu_dir, threads=self.settings.model_threads, embedder=self._embedder)
                 loaded.check_golden()
                 classifier = loaded
+            labels = getattr(classifier, "intent_set", None)
+            if labels is not None:
+                check_model_labels(labels.labels, policy.intents, version=getattr(classifier, "version", ""))
         except (PolicyError, ModelError) as err:
             _LOG.error("new bundle rejected, keeping the running one: %s", err)
             self.health.problems.append(f"new bundle rejected, keeping the running one: {err}")

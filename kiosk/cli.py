@@ -277,15 +277,20 @@ def policy_manifest(
     origin: Annotated[str, typer.Option(help="'hq' or 'seed'.")] = "hq",
 ) -> None:
     """Validate a policy directory and write its manifest.json."""
+    from kiosk.intents import INTENT_SET_FEATURE
     from kiosk.policy import PolicyError, load_policy
     from sync.bundle import write_manifest
 
     try:
-        load_policy(directory, verify=False)
+        policy = load_policy(directory, verify=False)
     except PolicyError as err:
         typer.echo(f"kiosk: policy rejected: {err}", err=True)
         raise typer.Exit(1) from err
-    manifest = write_manifest(directory, name="policy", kind="policy", version=version, origin=origin)
+    # A policy that adds intents to the core needs a kiosk that takes its intent set from bundles.
+    features = (INTENT_SET_FEATURE,) if policy.added_intents else ()
+    manifest = write_manifest(
+        directory, name="policy", kind="policy", version=version, origin=origin, requires_features=features
+    )
     typer.echo(json.dumps({"name": manifest.name, "version": manifest.version, "files": len(manifest.files)}))
 
 

@@ -150,7 +150,9 @@ def _checkers() -> dict[str, Any]:
 
     def check_nlu(directory: Path) -> None:
         from edge_models.intent_onnx import OnnxIntentClassifier
+        from kiosk.intent_set import require_features
 
+        require_features(directory)  # refused by name before the model is opened
         OnnxIntentClassifier(directory).check_golden()
 
     return {"policy": check_policy, "nlu": check_nlu}
