@@ -19,6 +19,7 @@ import typer
 from kiosk.cli_admin import app as admin_app
 from kiosk.cli_avatar import register as register_avatar
 from kiosk.cli_demo import demo as demo_command
+from kiosk.cli_hq_train import register as register_hq_train
 from kiosk.cli_sync import hq_app, sync_app
 from kiosk.cli_voice import register as register_voice
 from kiosk.config import Settings, default_state_dir
@@ -30,6 +31,7 @@ app.add_typer(hq_app, name="hq")
 app.add_typer(sync_app, name="sync")
 app.add_typer(admin_app, name="admin")
 register_voice(app)  # kiosk asr, kiosk say
+register_hq_train(hq_app)  # kiosk hq train
 register_avatar(app)  # kiosk avatar ..., kiosk presence
 app.command("demo")(demo_command)  # kiosk demo: a scripted day on simulated devices
 

@@ -149,6 +149,7 @@ def build(
     gemma_gguf: Path | None = None,
     accepted: list[Example] | None = None,
     added: tuple[IntentDecl, ...] = (),
+    c_grid: tuple[float, ...] = C_GRID,
 ) -> dict[str, Any]:
     """Train and write the bundle to ``out_dir``; return its metrics.
 
@@ -163,6 +164,7 @@ def build(
             base example with the same normalised text and are split train/dev the same way.
         added: Intents beyond the built-in core, with display names; the bundle then declares
             them in ``intents.json`` and requires the kiosk feature ``intent-set-v2``.
+        c_grid: Regularisation strengths tried on dev (one value: no search, for quick experiments).
 
     Raises:
         ModelError: the embedder bundle does not load.
@@ -175,8 +177,8 @@ def build(
     featurizer = Featurizer.fit([e.text for e in train])
     x_train, y_train = _matrix(featurizer, [e.text for e in train]), _labels(train, labels)
     x_dev, y_dev = _matrix(featurizer, [e.text for e in dev]), _labels(dev, labels)
-    best_c, best_acc = C_GRID[0], -1.0
-    for c in C_GRID:
+    best_c, best_acc = c_grid[0], -1.0
+    for c in c_grid if len(c_grid) > 1 else ():
         weights, bias = _fit(x_train, y_train, c, len(labels))
         acc = float(np.mean(np.asarray(x_dev @ weights + bias).argmax(axis=1) == y_dev))
         if acc > best_acc:
