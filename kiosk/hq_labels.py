@@ -3,7 +3,9 @@
 A labels file is JSON Lines (``.jsonl``) or CSV with a header (``.csv``); each
 row is one masked customer utterance with its language and the intent staff
 accepted for it. Columns or keys beyond ``text``, ``lang``, ``intent`` are
-ignored (an export may add ids and times). A bad row is reported with its line
+ignored (an export may add ids and times); a ``status`` other than ``accepted``
+is refused, so ``kiosk hq labels HOME --status accepted > accepted.jsonl`` feeds
+``kiosk hq train --labels accepted.jsonl`` directly. A bad row is reported with its line
 number and nothing is trained: the caller gets every problem at once.
 """
 
@@ -53,6 +55,9 @@ def _row(raw: object, line: int) -> LabelRow | str:
         return f"line {line}: lang must be one of {', '.join(LANGS)}, not {lang!r}"
     if not isinstance(intent, str) or not is_label(intent):
         return f"line {line}: intent {intent!r} is not a well-formed label"
+    status = raw.get("status", "accepted")
+    if status != "accepted":
+        return f"line {line}: status is {status!r}: only accepted labels are trained on"
     if mask_pii(text) != text:
         return f"line {line}: text holds personal data that is not masked"
     return LabelRow(text.strip(), str(lang), intent, line)

@@ -12,7 +12,8 @@ from kiosk.hq_labels import LabelRow, LabelsFileError, read_labels
 def test_jsonl_rows_are_read_and_extra_keys_ignored(tmp_path: Path) -> None:
     path = tmp_path / "labels.jsonl"
     path.write_text(
-        '{"text": "我想开通数字人民币钱包", "lang": "zh", "intent": "digital_rmb_wallet", "kiosk": "k1"}\n'
+        '{"text": "我想开通数字人民币钱包", "lang": "zh", "intent": "digital_rmb_wallet", '
+        '"kiosk_id": "k1", "status": "accepted"}\n'
         "\n"
         '{"text": "my card [card ****0123] was stolen", "lang": "en", "intent": "card_lost"}\n',
         encoding="utf-8",
@@ -43,6 +44,7 @@ def test_every_bad_row_is_named_and_nothing_is_returned(tmp_path: Path) -> None:
                 '{"text": "call me on 13812345678", "lang": "en", "intent": "human_agent"}',
                 '{"text": "buy gold", "lang": "en", "intent": "gold_bars"}',
                 '"just a string"',
+                '{"id": 9, "text": "hi", "lang": "en", "intent": "greeting", "status": "rejected"}',
             ]
         ),
         encoding="utf-8",
@@ -57,6 +59,7 @@ def test_every_bad_row_is_named_and_nothing_is_returned(tmp_path: Path) -> None:
         "line 6: text holds personal data that is not masked",
         "line 7: intent 'gold_bars' has no entry in the policy",
         "line 8: expected an object with text, lang, intent",
+        "line 9: status is 'rejected': only accepted labels are trained on",
     ]
 
 
