@@ -137,7 +137,12 @@ def write_manifest(
         )
     except ValidationError as err:
         raise BundleInvalidError(f"manifest for {directory}: {err}") from err
-    text = json.dumps(manifest.model_dump(mode="json"), ensure_ascii=False, indent=2, sort_keys=True)
+    data = manifest.model_dump(mode="json")
+    if not data["requires_features"]:
+        # Written only when needed: kiosks of earlier releases forbid unknown manifest keys, so a
+        # bundle without features stays readable to them; one with features is refused by them.
+        del data["requires_features"]
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
     atomic_write_bytes(directory / MANIFEST_NAME, (text + "\n").encode())
     return manifest
 

@@ -127,3 +127,12 @@ def test_a_model_label_the_policy_lacks_is_refused_naming_it() -> None:
     check_model_labels(INTENTS, (*INTENTS, NEW))  # a policy may answer more than the model predicts
     with pytest.raises(IntentSetError, match=rf"intent model 2\.0 predicts '{NEW}', which the policy does not answer"):
         check_model_labels((*INTENTS, NEW), INTENTS, version="2.0")
+
+
+def test_the_field_is_written_only_when_a_bundle_needs_a_feature(tmp_path: Path) -> None:
+    directory = policy_copy(tmp_path)
+    write_manifest(directory, name="policy", kind="policy", version="9.0.2")
+    assert "requires_features" not in json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    write_manifest(directory, name="policy", kind="policy", version="9.0.3", requires_features=(INTENT_SET_FEATURE,))
+    written = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    assert written["requires_features"] == [INTENT_SET_FEATURE]
