@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from edge_models.build.train_intent import build
 from edge_models.intent_onnx import OnnxIntentClassifier
+from kiosk.assembly import EngineReloader
 from kiosk.cli import app
-from kiosk.config import DEFAULT_POLICY_DIR
+from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue import DialogueEngine, DialogueSession, Utterance
 from kiosk.intent_set import IntentSetError, check_model_labels
 from kiosk.intents import INTENT_SET_FEATURE
@@ -86,9 +87,17 @@ def test_the_policy_that_adds_an_intent_requires_the_intent_set_feature(setup: d
         load_policy(setup["policy"], features=())
 
 
-def test_hq_train_adds_an_intent_and_the_kiosk_answers_the_new_service(setup: dict[str, Path]) -> None:
+@pytest.fixture(scope="module")
+def trained(setup: dict[str, Path]) -> tuple[int, str, Path]:
     out = setup["root"] / "nlu-new"
     code, output = run_train(setup, setup["labels"], out, "--max-recall-drop", "0.25", "--tolerance", "0.03")
+    return code, output, out
+
+
+def test_hq_train_adds_an_intent_and_the_kiosk_answers_the_new_service(
+    setup: dict[str, Path], trained: tuple[int, str, Path]
+) -> None:
+    code, output, out = trained
     assert code == 0, output
     assert any(line.startswith("new intent recall") and NEW in line for line in output.splitlines())
     assert "FAIL" not in output
@@ -106,6 +115,21 @@ def test_hq_train_adds_an_intent_and_the_kiosk_answers_the_new_service(setup: di
     assert (decision.intent, ANSWER_EN in decision.reply) == (NEW, True)
     with pytest.raises(IntentSetError, match=f"predicts '{NEW}', which the policy does not answer"):
         check_model_labels(model.intent_set.labels, load_policy(DEFAULT_POLICY_DIR).intents)
+
+
+def test_the_assembled_kiosk_serves_the_new_bundle_only_with_a_policy_that_answers_it(
+    setup: dict[str, Path], trained: tuple[int, str, Path], tmp_path: Path
+) -> None:
+    code, output, out = trained
+    assert code == 0, output
+    flags = {"use_llm": False, "use_embedder": False}
+    old = EngineReloader.start(Settings(state_dir=tmp_path / "old", seed_dirs=(DEFAULT_POLICY_DIR, out), **flags))
+    assert any(f"predicts '{NEW}', which the policy does not answer" in p for p in old.health.problems)
+    assert old.health.nlu_version == "none"  # refused: the kiosk serves with rules, never an unanswerable label
+    new = EngineReloader.start(Settings(state_dir=tmp_path / "new", seed_dirs=(setup["policy"], out), **flags))
+    assert new.health.nlu_version == read_manifest(out).version
+    decision = new.engine.handle(DialogueSession("s"), Utterance(text="数字人民币钱包怎么开通"), NOW)
+    assert (decision.intent, decision.stage, ANSWER_ZH in decision.reply) == (NEW, "model", True)
 
 
 def test_a_failed_gate_exits_non_zero_and_writes_nothing(setup: dict[str, Path]) -> None:
