@@ -136,3 +136,14 @@ def test_the_field_is_written_only_when_a_bundle_needs_a_feature(tmp_path: Path)
     write_manifest(directory, name="policy", kind="policy", version="9.0.3", requires_features=(INTENT_SET_FEATURE,))
     written = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     assert written["requires_features"] == [INTENT_SET_FEATURE]
+
+
+def test_the_sync_agents_health_check_refuses_an_nlu_bundle_by_feature_before_opening_it(tmp_path: Path) -> None:
+    from kiosk.cli_sync import _checkers
+
+    (tmp_path / "model.onnx").write_bytes(b"not opened")
+    write_manifest(tmp_path, name="nlu", kind="nlu", version="3.0.0", requires_features=("intent-set-v3",))
+    with pytest.raises(
+        FeatureMissingError, match=r"nlu 3\.0\.0 needs feature 'intent-set-v3', this kiosk has intent-set-v2"
+    ):
+        _checkers()["nlu"](tmp_path)
