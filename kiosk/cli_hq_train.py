@@ -38,7 +38,7 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
     embedder: Annotated[Path | None, typer.Option(help="Embedder bundle: train and score the second head.")] = None,
     version: Annotated[str | None, typer.Option(help="Version of the new bundle.")] = None,
     tolerance: Annotated[
-        float, typer.Option(help="Largest drop of the dev right rate (overall, per language).")
+        float, typer.Option(help="Largest drop of dev utility, right - 4 x confident error (overall, per language).")
     ] = 0.01,
     max_recall_drop: Annotated[float, typer.Option(help="Largest drop of any intent's dev recall.")] = 0.05,
     min_new_recall: Annotated[float, typer.Option(help="Smallest recall of an added intent on its held labels.")] = 0.5,

@@ -15,6 +15,7 @@ def block(truth: str, lang: str, n: int, right: int, decided_wrong: int, *, pred
     return rows
 
 
+UTILITY = "dev utility (cost 4)"
 BASE = block("card_lost", "zh", 50, 45, 1) + block("transfer", "en", 50, 40, 2) + block("greeting", "en", 5, 5, 0)
 
 
@@ -27,26 +28,37 @@ def test_rates_and_recall() -> None:
 def test_an_equal_candidate_passes_every_gate() -> None:
     rows = evaluate_gates(BASE, BASE, golden_cases=4)
     assert passed(rows)
-    assert [r.gate for r in rows][:3] == ["golden cases", "dev right", "dev confident error"]
-    assert {r.subject for r in rows if r.gate == "dev right"} == {"all", "zh", "en"}
+    assert [r.gate for r in rows][:4] == ["golden cases", "dev right", "dev confident error", UTILITY]
+    assert {r.subject for r in rows if r.gate == UTILITY} == {"all", "zh", "en"}
+
+
+def test_fewer_right_answers_for_fewer_confident_errors_at_equal_utility_pass() -> None:
+    # A recalibrated threshold: card_lost 45 right + 1 confident error -> 41 right + 0 (utility 0.82 both ways).
+    # The best guesses do not change (recall 0.90 both ways); only what is decided does.
+    unsure_right = [Scored("card_lost", "zh", "card_lost", False)] * 4
+    candidate = block("card_lost", "zh", 41, 41, 0) + unsure_right + block("card_lost", "zh", 5, 0, 0) + BASE[50:]
+    rows = evaluate_gates(BASE, candidate)
+    right = next(r for r in rows if r.gate == "dev right" and r.subject == "zh")
+    assert (right.baseline, right.candidate, right.ok) == (0.9, 0.82, True)
+    assert passed(rows)
 
 
 @pytest.mark.parametrize(
     ("candidate", "golden", "failing"),
     [
-        # card_lost recall 0.90 -> 0.80: a drop of 0.10 > 0.05; zh right 0.90 -> 0.80 too.
+        # card_lost recall 0.90 -> 0.80: a drop of 0.10 > 0.05; zh utility 0.82 -> 0.72 too.
         (
             block("card_lost", "zh", 50, 40, 1) + BASE[50:],
             (),
-            {("intent recall", "card_lost"), ("dev right", "zh"), ("dev right", "all")},
+            {("intent recall", "card_lost"), (UTILITY, "zh"), (UTILITY, "all")},
         ),
         # confident errors of en rise from 2/55 to 5/55 (> 0.01), recall of transfer 0.80 -> 0.74 (> 0.05).
         (
             BASE[:50] + block("transfer", "en", 50, 37, 5) + BASE[100:],
             (),
             {
-                ("dev right", "en"),
-                ("dev right", "all"),
+                (UTILITY, "en"),
+                (UTILITY, "all"),
                 ("dev confident error", "en"),
                 ("dev confident error", "all"),
                 ("intent recall", "transfer"),
