@@ -15,6 +15,10 @@ class BundleInvalidError(BundleError):
     """The manifest is malformed, of the wrong kind, or unreadable."""
 
 
+class BundleFeatureError(BundleInvalidError):
+    """The bundle needs a runtime feature (``requires_features``) this kiosk does not have."""
+
+
 class BundleCorruptError(BundleError):
     """A file's size or hash differs from the manifest (truncated, tampered)."""
 

@@ -12,12 +12,13 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bundles.errors import BundleCorruptError, BundleInvalidError, BundleMissingError
+from bundles.errors import BundleCorruptError, BundleFeatureError, BundleInvalidError, BundleMissingError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_SCHEMA_VERSION = 1
@@ -47,6 +48,10 @@ class Manifest(BaseModel):
     created: str = Field(default="", description="ISO 8601 time the bundle was built.")
     origin: str = Field(default="hq", description="'hq' for published bundles, 'seed' for the defaults built in.")
     requires: dict[str, str] = Field(default_factory=dict, description="Runtime packages and versions it needs.")
+    requires_features: tuple[str, ...] = Field(
+        default=(),
+        description="Kiosk runtime features it needs (e.g. 'intent-set-v2'); a kiosk without one refuses the bundle.",
+    )
     metrics: dict[str, Any] = Field(default_factory=dict, description="Evaluation metrics from the build.")
     source: dict[str, Any] = Field(default_factory=dict, description="Inputs and tool versions that built it.")
     files: tuple[FileEntry, ...] = Field(description="Every file of the bundle except the manifest.")
@@ -102,6 +107,7 @@ def write_manifest(
     requires: dict[str, str] | None = None,
     metrics: dict[str, Any] | None = None,
     source: dict[str, Any] | None = None,
+    requires_features: tuple[str, ...] = (),
 ) -> Manifest:
     """Hash every file under ``directory`` and write its ``manifest.json``.
 
@@ -124,13 +130,19 @@ def write_manifest(
             created=created,
             origin=origin,
             requires=requires or {},
+            requires_features=requires_features,
             metrics=metrics or {},
             source=source or {},
             files=tuple(entries),
         )
     except ValidationError as err:
         raise BundleInvalidError(f"manifest for {directory}: {err}") from err
-    text = json.dumps(manifest.model_dump(mode="json"), ensure_ascii=False, indent=2, sort_keys=True)
+    data = manifest.model_dump(mode="json")
+    if not data["requires_features"]:
+        # Written only when needed: kiosks of earlier releases forbid unknown manifest keys, so a
+        # bundle without features stays readable to them; one with features is refused by them.
+        del data["requires_features"]
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
     atomic_write_bytes(directory / MANIFEST_NAME, (text + "\n").encode())
     return manifest
 
@@ -192,6 +204,24 @@ def verify_bundle(directory: Path, *, expect_kind: str | None = None) -> Manifes
         if sha256_file(path) != entry.sha256:
             raise BundleCorruptError(f"{directory}: {entry.path} does not match its sha256 in the manifest")
     return manifest
+
+
+def check_features(manifest: Manifest, available: Iterable[str]) -> None:
+    """Refuse a bundle that needs a runtime feature this kiosk lacks, naming it.
+
+    Bundles without ``requires_features`` (every bundle built before it existed) pass.
+
+    Raises:
+        BundleFeatureError: a required feature is not in ``available``.
+    """
+    have = sorted(set(available))
+    missing = [feature for feature in manifest.requires_features if feature not in have]
+    if missing:
+        names = ", ".join(repr(feature) for feature in missing)
+        raise BundleFeatureError(
+            f"{manifest.name} {manifest.version} needs feature {names}, "
+            f"this kiosk has {', '.join(have) if have else 'none'}"
+        )
 
 
 def _first_error(err: ValidationError) -> str:

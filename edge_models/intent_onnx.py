@@ -32,6 +32,7 @@ from edge_models.intent_head import (
     embedder_identity,
     mix_log_probs,
 )
+from edge_models.intent_set import read_intent_set
 
 MODEL_FILE = "model.onnx"
 FEATURES_FILE = "features.json"
@@ -149,6 +150,8 @@ class OnnxIntentClassifier:
         outputs = self._session.get_outputs()
         if len(outputs) != 1 or outputs[0].shape[-1] != len(self.calibration.labels):
             raise ModelCorruptError(f"{model_path}: output does not match {len(self.calibration.labels)} labels")
+        #: The intents this model predicts (``intents.json``, or the calibration labels of older bundles).
+        self.intent_set = read_intent_set(bundle_dir, tuple(x for x in self.calibration.labels if x != OTHER_LABEL))
         self._lock = threading.Lock()
         self._scripts = dict(self.calibration.script_thresholds)
         self._head: EmbedHead | None = None

@@ -16,6 +16,7 @@ from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue.engine import DialogueEngine
 from kiosk.dialogue.faq import EmbedFn
 from kiosk.dialogue.ports import IntentClassifier, TicketDispenser
+from kiosk.intent_set import check_model_labels
 from kiosk.policy.loader import Policy, PolicyError, load_policy
 
 if TYPE_CHECKING:
@@ -85,11 +86,12 @@ def load_active_policy(settings: Settings, health: Health) -> Policy:
 
 
 def load_classifier(
-    settings: Settings, health: Health, embedder: OnnxEmbedder | None = None
+    settings: Settings, health: Health, embedder: OnnxEmbedder | None = None, policy: Policy | None = None
 ) -> IntentClassifier | None:
     """The active intent model, or None (the kiosk keeps serving with rules).
 
     ``embedder`` feeds the model's second head (text without Han characters), when it has one.
+    With ``policy``, a model that predicts a label the policy does not answer is refused.
     """
     if not settings.use_model:
         return None
@@ -99,6 +101,8 @@ def load_classifier(
         return None
     try:
         classifier = load_checked(directory, load_options(settings, embedder), kind="nlu")
+        if policy is not None:
+            check_model_labels(classifier.intent_set.labels, policy.intents, version=classifier.version)
     except (ModelError, BundleError) as err:
         _LOG.error("intent model rejected: %s", err)
         health.problems.append(f"intent model rejected, serving with rules only: {err}")
@@ -280,7 +284,7 @@ class EngineReloader:
         policy = load_active_policy(settings, health)
         health.policy_version = policy.version
         embedder = load_sentence_embedder(settings, health)
-        classifier = load_classifier(settings, health, embedder)
+        classifier = load_classifier(settings, health, embedder, policy)
         llm = load_llm(settings, policy, health)
         embed = embedder.embed if embedder is not None else None
         staff = with_overrides(policy, staff_overrides(settings, policy))
@@ -332,10 +336,13 @@ class EngineReloader:
                 policy = self._load("policy", load_options(self.settings))
             if "embedder" in changed:
                 embedder = self._load("embedder", load_options(self.settings))
-            if "nlu" in changed or ("embedder" in changed and classifier is not None):
+            if self.settings.use_model and ("nlu" in changed or ("embedder" in changed and classifier is not None)):
                 classifier = self._load("nlu", load_options(self.settings, embedder))
             if "llm" in changed:
                 model = self._load("llm", load_options(self.settings))
+            labels = getattr(classifier, "intent_set", None)
+            if labels is not None:
+                check_model_labels(labels.labels, policy.intents, version=getattr(classifier, "version", ""))
         except (PolicyError, ModelError, BundleError, ImportError) as err:
             _LOG.error("new bundle rejected, keeping the running one: %s", err)
             self.health.problems.append(f"new bundle rejected, keeping the running one: {err}")

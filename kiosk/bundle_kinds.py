@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bundles.errors import BundleInvalidError
-from bundles.manifest import Manifest, read_manifest
+from bundles.manifest import Manifest, check_features, read_manifest
+from kiosk.intents import KIOSK_FEATURES
 
 if TYPE_CHECKING:
     from edge_models.embedder_onnx import OnnxEmbedder
@@ -197,6 +198,7 @@ def load_checked(
     """
     options = options or LoadOptions()
     manifest = read_manifest(directory)
+    check_features(manifest, KIOSK_FEATURES)  # refused by the feature's name, before anything loads
     if kind is not None and manifest.kind != kind and not (kind == "asr" and manifest.kind.startswith("asr-")):
         raise BundleInvalidError(f"{directory}: bundle kind is {manifest.kind!r}, expected {kind!r}")
     entry = kind_of(manifest.kind)

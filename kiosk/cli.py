@@ -20,6 +20,7 @@ from kiosk.cli_admin import app as admin_app
 from kiosk.cli_avatar import register as register_avatar
 from kiosk.cli_demo import demo as demo_command
 from kiosk.cli_hq import register as register_hq
+from kiosk.cli_hq_train import register as register_hq_train
 from kiosk.cli_sync import hq_app, sync_app
 from kiosk.cli_voice import register as register_voice
 from kiosk.config import Settings, default_state_dir
@@ -32,6 +33,7 @@ register_hq(hq_app)  # kiosk hq enrol, revoke, kiosks, labels, add-user
 app.add_typer(sync_app, name="sync")
 app.add_typer(admin_app, name="admin")
 register_voice(app)  # kiosk asr, kiosk say
+register_hq_train(hq_app)  # kiosk hq train
 register_avatar(app)  # kiosk avatar ..., kiosk presence
 app.command("demo")(demo_command)  # kiosk demo: a scripted day on simulated devices
 
@@ -307,14 +309,19 @@ def policy_manifest(
 ) -> None:
     """Validate a policy directory and write its manifest.json."""
     from bundles.manifest import write_manifest
+    from kiosk.intents import INTENT_SET_FEATURE
     from kiosk.policy import PolicyError, load_policy
 
     try:
-        load_policy(directory, verify=False)
+        policy = load_policy(directory, verify=False)
     except PolicyError as err:
         typer.echo(f"kiosk: policy rejected: {err}", err=True)
         raise typer.Exit(1) from err
-    manifest = write_manifest(directory, name="policy", kind="policy", version=version, origin=origin)
+    # A policy that adds intents to the core needs a kiosk that takes its intent set from bundles.
+    features = (INTENT_SET_FEATURE,) if policy.added_intents else ()
+    manifest = write_manifest(
+        directory, name="policy", kind="policy", version=version, origin=origin, requires_features=features
+    )
     typer.echo(json.dumps({"name": manifest.name, "version": manifest.version, "files": len(manifest.files)}))
 
 

@@ -70,6 +70,16 @@ def load_examples(data_dir: Path, labels: Iterable[str], normalizer: Normalizer 
     return list(seen.values())
 
 
+def merge_examples(first: list[Example], then: list[Example]) -> list[Example]:
+    """``first`` (accepted labels), then the examples of ``then`` whose text is not already there.
+
+    A text both sets hold keeps the label of ``first``: a label staff accepted at HQ
+    corrects the base data.
+    """
+    seen = {e.text for e in first}
+    return [*first, *(e for e in then if e.text not in seen)]
+
+
 def split(examples: list[Example], dev_percent: int = DEV_PERCENT) -> tuple[list[Example], list[Example]]:
     """Deterministic train/dev split by a hash of the text."""
     train = [e for e in examples if _bucket(e.text) >= dev_percent]

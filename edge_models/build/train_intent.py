@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from edge_models.build import embed_head, token_head
 from edge_models.build.calibrate import choose_threshold, fit_temperature
-from edge_models.build.data import Example, load_examples, split
+from edge_models.build.data import Example, load_examples, merge_examples, split
 from edge_models.build.onnx_graph import quantize_int8, write_linear_model
 from edge_models.features import Featurizer, has_han
 from edge_models.intent_head import GEMMA_HEAD_FILE, GEMMA_VOCAB_FILE, HEAD_FILE, TokenHead, embedder_identity
@@ -40,7 +40,8 @@ from edge_models.intent_onnx import (
     OTHER_LABEL,
     OnnxIntentClassifier,
 )
-from kiosk.intents import INTENTS
+from edge_models.intent_set import IntentDecl, write_intent_set
+from kiosk.intents import INTENT_SET_FEATURE, INTENTS
 from sync.bundle import staging_dir, swap_in_dir, write_manifest
 
 BUNDLE_NAME = "nlu"
@@ -49,7 +50,8 @@ C_GRID = (10.0, 20.0, 40.0, 80.0, 160.0)
 # A confident wrong answer is this many times worse than a clarification (docs/adr/0002).
 ERROR_COST = 4.0
 SEED = 0
-# The contract labels, then the internal "other banking question" label.
+# The contract labels, then the internal "other banking question" label (a build with added intents
+# puts them between the two: see ``build(intents=...)``).
 LABELS = (*INTENTS, OTHER_LABEL)
 
 
@@ -65,26 +67,32 @@ def _matrix(featurizer: Featurizer, texts: list[str]) -> Any:
     return csr_matrix((data, cols, ptr), shape=(len(texts), featurizer.size), dtype=np.float64)
 
 
-def _labels(examples: list[Example]) -> npt.NDArray[np.int64]:
-    return np.array([LABELS.index(e.intent) for e in examples], dtype=np.int64)
+def _labels(examples: list[Example], labels: tuple[str, ...] = LABELS) -> npt.NDArray[np.int64]:
+    return np.array([labels.index(e.intent) for e in examples], dtype=np.int64)
 
 
-def _fit(x: Any, y: npt.NDArray[np.int64], c: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+def _fit(
+    x: Any, y: npt.NDArray[np.int64], c: float, n_labels: int = len(LABELS)
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, max_iter=5000, random_state=SEED)
     model.fit(x, y)
-    weights = np.zeros((x.shape[1], len(LABELS)), dtype=np.float32)
-    bias = np.zeros(len(LABELS), dtype=np.float32)
+    weights = np.zeros((x.shape[1], n_labels), dtype=np.float32)
+    bias = np.zeros(n_labels, dtype=np.float32)
     weights[:, model.classes_] = model.coef_.T
     bias[model.classes_] = model.intercept_
-    bias[np.setdiff1d(np.arange(len(LABELS)), model.classes_)] = -1e4
+    bias[np.setdiff1d(np.arange(n_labels), model.classes_)] = -1e4
     weights[0] = 0.0
     return weights, bias
 
 
-def _inputs_hash(data_dir: Path, embedder_sha256: str | None, gguf_sha256: str | None = None) -> str:
+def _inputs_hash(
+    data_dir: Path, embedder_sha256: str | None, gguf_sha256: str | None = None, accepted: list[Example] | None = None
+) -> str:
     digest = hashlib.sha256()
+    for example in accepted or ():
+        digest.update(f"{example.lang}\t{example.intent}\t{example.text}\n".encode())
     for path in sorted(data_dir.rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(data_dir).as_posix().encode())
@@ -109,14 +117,18 @@ def _utility(decided: npt.NDArray[np.bool_], correct: npt.NDArray[np.bool_]) -> 
 
 
 def _per_lang(
-    examples: list[Example], pred: npt.NDArray[np.int64], top: npt.NDArray[np.float64], t: float
+    examples: list[Example],
+    pred: npt.NDArray[np.int64],
+    top: npt.NDArray[np.float64],
+    t: float,
+    labels: tuple[str, ...] = LABELS,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for lang in ("zh", "en"):
         mask = np.array([e.lang == lang for e in examples])
         if not mask.any():
             continue
-        y = _labels([e for e in examples if e.lang == lang])
+        y = _labels([e for e in examples if e.lang == lang], labels)
         correct = pred[mask] == y
         decided = top[mask] >= t
         out[lang] = {
@@ -136,6 +148,9 @@ def build(
     version: str | None = None,
     embedder_dir: Path | None = None,
     gemma_gguf: Path | None = None,
+    accepted: list[Example] | None = None,
+    added: tuple[IntentDecl, ...] = (),
+    c_grid: tuple[float, ...] = C_GRID,
 ) -> dict[str, Any]:
     """Train and write the bundle to ``out_dir``; return its metrics.
 
@@ -146,23 +161,30 @@ def build(
         version: Bundle version; by default derived from the inputs.
         embedder_dir: A built ``embedder`` bundle: train the second head on its vectors.
         gemma_gguf: The Gemma 3 270M GGUF: train the token head on its static token embeddings.
+        accepted: Accepted (staff-labelled, masked) examples from HQ; they take precedence over a
+            base example with the same normalised text and are split train/dev the same way.
+        added: Intents beyond the built-in core, with display names; the bundle then declares
+            them in ``intents.json`` and requires the kiosk feature ``intent-set-v2``.
+        c_grid: Regularisation strengths tried on dev (one value: no search, for quick experiments).
 
     Raises:
         ModelError: the embedder bundle does not load.
         ModelHealthError: the written bundle fails its golden cases.
     """
-    examples = load_examples(data_dir, INTENTS)
+    core = (*INTENTS, *(decl.label for decl in added))
+    labels = (*core, OTHER_LABEL)
+    examples = merge_examples(accepted or [], load_examples(data_dir, core))
     train, dev = split(examples)
     featurizer = Featurizer.fit([e.text for e in train])
-    x_train, y_train = _matrix(featurizer, [e.text for e in train]), _labels(train)
-    x_dev, y_dev = _matrix(featurizer, [e.text for e in dev]), _labels(dev)
-    best_c, best_acc = C_GRID[0], -1.0
-    for c in C_GRID:
-        weights, bias = _fit(x_train, y_train, c)
+    x_train, y_train = _matrix(featurizer, [e.text for e in train]), _labels(train, labels)
+    x_dev, y_dev = _matrix(featurizer, [e.text for e in dev]), _labels(dev, labels)
+    best_c, best_acc = c_grid[0], -1.0
+    for c in c_grid if len(c_grid) > 1 else ():
+        weights, bias = _fit(x_train, y_train, c, len(labels))
         acc = float(np.mean(np.asarray(x_dev @ weights + bias).argmax(axis=1) == y_dev))
         if acc > best_acc:
             best_c, best_acc = c, acc
-    weights, bias = _fit(x_train, y_train, best_c)
+    weights, bias = _fit(x_train, y_train, best_c, len(labels))
 
     staging = staging_dir(out_dir)
     fp32_path = out_dir.parent / f"{out_dir.name}-{FP32_FILE}"
@@ -172,9 +194,10 @@ def build(
 
     # Calibrate the int8 model as it will run on the kiosk.
     (staging / CALIBRATION_FILE).write_text(
-        json.dumps({"labels": list(LABELS), "temperature": 1.0, "threshold": 0.5}), encoding="utf-8"
+        json.dumps({"labels": list(labels), "temperature": 1.0, "threshold": 0.5}), encoding="utf-8"
     )
     (staging / GOLDEN_FILE).write_text("[]", encoding="utf-8")
+    write_intent_set(staging, (*(IntentDecl(label=label) for label in INTENTS), *added))
     int8 = OnnxIntentClassifier(staging, verify=False)
     fp32 = OnnxIntentClassifier(staging, verify=False, model_file=FP32_FILE)
     dev_texts = [e.text for e in dev]
@@ -183,7 +206,7 @@ def build(
     from edge_models.intent_onnx import softmax
 
     probs = softmax(logits, temperature)
-    other = LABELS.index(OTHER_LABEL)
+    other = labels.index(OTHER_LABEL)
     choice = choose_threshold(probs, y_dev, error_cost=ERROR_COST, abstain=other)
     pred, top = probs.argmax(axis=1), probs.max(axis=1)
     claims = np.where(pred == other, 0.0, top)  # an "other" prediction claims nothing
@@ -195,7 +218,7 @@ def build(
         for script, mask in (("han", han_dev), ("latin", ~han_dev))
     }
     calibration: dict[str, Any] = {
-        "labels": list(LABELS),
+        "labels": list(labels),
         "temperature": temperature,
         "threshold": choice.threshold,
         "script_thresholds": {script: c.threshold for script, c in scripts.items()},
@@ -209,13 +232,13 @@ def build(
         han_texts = [t for t, m in zip(dev_texts, han_dev, strict=True) if m]
         x_tok_train = token_head.sentence_vectors(vocabulary, table, [e.text for e in train])
         x_tok_dev = token_head.sentence_vectors(vocabulary, table, han_texts)
-        tok_fit = token_head.fit_token_head(table, x_tok_train, y_train, x_tok_dev, y_dev[han_dev], len(LABELS))
+        tok_fit = token_head.fit_token_head(table, x_tok_train, y_train, x_tok_dev, y_dev[han_dev], len(labels))
         del table, x_tok_train
         write_linear_model(staging / "gemma_fp32.onnx", tok_fit.weights, tok_fit.bias)
         quantize_int8(staging / "gemma_fp32.onnx", staging / GEMMA_HEAD_FILE)
         (staging / "gemma_fp32.onnx").unlink()
         (staging / GEMMA_VOCAB_FILE).write_text(vocabulary.to_json(), encoding="utf-8")
-        tok_logits = TokenHead(staging / GEMMA_HEAD_FILE, staging / GEMMA_VOCAB_FILE, len(LABELS)).logits(han_texts)
+        tok_logits = TokenHead(staging / GEMMA_HEAD_FILE, staging / GEMMA_VOCAB_FILE, len(labels)).logits(han_texts)
         tok_mix = embed_head.choose_mix(probs[han_dev], tok_logits, y_dev[han_dev], error_cost=ERROR_COST, abstain=other)
         calibration["token_head"] = {
             "gguf_sha256": gguf_sha,
@@ -250,10 +273,10 @@ def build(
         latin_dev = ~han_dev
         x_head_train = embedder.embed([e.text for e in latin_train])
         x_head_dev = embedder.embed([t for t, m in zip(dev_texts, latin_dev, strict=True) if m])
-        fit = embed_head.fit_head(x_head_train, _labels(latin_train), x_head_dev, y_dev[latin_dev], len(LABELS))
+        fit = embed_head.fit_head(x_head_train, _labels(latin_train, labels), x_head_dev, y_dev[latin_dev], len(labels))
         embed_head.write_head_model(staging / HEAD_FILE, fit.weights, fit.bias)
         embed_head.write_head_examples(staging, latin_train, x_head_train)
-        head_logits = embed_head.head_dev_logits(staging / HEAD_FILE, x_head_dev, len(LABELS))
+        head_logits = embed_head.head_dev_logits(staging / HEAD_FILE, x_head_dev, len(labels))
         mix = embed_head.choose_mix(
             probs[latin_dev], head_logits, y_dev[latin_dev], error_cost=ERROR_COST, abstain=other
         )
@@ -289,13 +312,13 @@ def build(
         right_everywhere &= run_pred == y_dev
         final_top = run_top
     golden: list[dict[str, str]] = []
-    for label in LABELS:
+    for label in labels:
         hits = [(float(final_top[i]), e.text) for i, e in enumerate(dev) if e.intent == label and right_everywhere[i]]
         golden.extend({"text": text, "intent": label} for _, text in sorted(hits, reverse=True)[:2])
     (staging / GOLDEN_FILE).write_text(json.dumps(golden, ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.move(str(staging / FP32_FILE), fp32_path)
 
-    inputs = _inputs_hash(data_dir, embedder_sha, gguf_sha)
+    inputs = _inputs_hash(data_dir, embedder_sha, gguf_sha, accepted)
     metrics = {
         "train_examples": len(train),
         "dev_examples": len(dev),
@@ -307,7 +330,9 @@ def build(
         "dev_decided": round(choice.decided, 4),
         "dev_accuracy_decided": round(choice.accuracy_decided, 4),
         "dev_confident_error": round(choice.confident_error, 4),
-        "dev_per_lang": _per_lang(dev, pred, claims, choice.threshold),
+        "dev_per_lang": _per_lang(dev, pred, claims, choice.threshold, labels),
+        "accepted_examples": len(accepted or []),
+        "added_intents": [decl.label for decl in added],
         "dev_other_banking_claimed": round(float(np.mean(claims[is_other] >= choice.threshold)), 4)
         if is_other.any()
         else None,
@@ -327,6 +352,7 @@ def build(
         created=datetime.now(UTC).replace(microsecond=0).isoformat(),
         origin=origin,
         requires={"onnxruntime": ">=1.17"},
+        requires_features=(INTENT_SET_FEATURE,) if added else (),
         metrics=metrics,
         source={
             "inputs_sha256": inputs,

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kiosk.intents import INTENTS
+from kiosk.intents import INTENTS, is_label
 
 POLICY_SCHEMA_VERSION = 1
 
@@ -57,10 +57,15 @@ class _Versioned(_Model):
 
 
 def _check_intents(keys: object, *, complete: bool) -> None:
+    """Labels are well formed; with ``complete``, the built-in core is all there.
+
+    Labels beyond the core are allowed (a new service); the loader checks that
+    every file names only the intents the policy answers.
+    """
     names = set(keys)  # type: ignore[call-overload]
-    unknown = sorted(names - set(INTENTS))
-    if unknown:
-        raise ValueError(f"unknown intent label(s): {', '.join(unknown)}")
+    malformed = sorted(name for name in names if not isinstance(name, str) or not is_label(name))
+    if malformed:
+        raise ValueError(f"malformed intent label(s): {', '.join(map(str, malformed))}")
     if complete:
         missing = [name for name in INTENTS if name not in names]
         if missing:

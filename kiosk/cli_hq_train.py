@@ -1,0 +1,128 @@
+"""``kiosk hq train``: retrain the NLU bundle with accepted labels, gate it, write it (and optionally publish it).
+
+The labels file format is ``docs/hq/labels-format.md``; the gates are
+``edge_models/build/gates.py``; why: ``docs/adr/0018-intent-set-from-bundles.md``.
+Training libraries are imported inside the command (HQ tooling never becomes
+an import of the kiosk runtime).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kiosk.config import DEFAULT_POLICY_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"kiosk: {message}", err=True)
+    return typer.Exit(1)
+
+
+def train(  # noqa: PLR0917 - typer maps parameters to options
+    labels: Annotated[Path, typer.Option(help="Accepted labels: .jsonl or .csv of masked text, lang, intent.")],
+    out: Annotated[Path, typer.Option(help="Where the new NLU bundle goes (only when every gate holds).")],
+    policy: Annotated[
+        Path, typer.Option(help="The policy bundle that answers every intent (and declares added ones).")
+    ] = DEFAULT_POLICY_DIR,
+    data: Annotated[Path, typer.Option(help="Base training data.")] = ROOT / "edge_models" / "data",
+    baseline: Annotated[Path, typer.Option(help="The running NLU bundle to compare against.")] = ROOT
+    / "build"
+    / "bundles"
+    / "nlu",
+    embedder: Annotated[Path | None, typer.Option(help="Embedder bundle: train and score the second head.")] = None,
+    version: Annotated[str | None, typer.Option(help="Version of the new bundle.")] = None,
+    tolerance: Annotated[
+        float, typer.Option(help="Largest drop of dev utility, right - 4 x confident error (overall, per language).")
+    ] = 0.01,
+    max_recall_drop: Annotated[float, typer.Option(help="Largest drop of any intent's dev recall.")] = 0.05,
+    min_new_recall: Annotated[float, typer.Option(help="Smallest recall of an added intent on its held labels.")] = 0.5,
+    publish: Annotated[
+        Path | None, typer.Option(help="HQ repository folder: stage the bundle and the policy there and publish.")
+    ] = None,
+    channel: Annotated[str, typer.Option(help="Release channel when publishing.")] = "canary",
+    percent: Annotated[int | None, typer.Option(help="Rollout share of the fleet when publishing, 0-100.")] = None,
+) -> None:
+    """Retrain the intent model with accepted labels; print the gates; exit 1 when one fails."""
+    from pydantic import ValidationError
+
+    from edge_models.build.gates import GateLimits, format_table
+    from edge_models.build.retrain import retrain, to_examples
+    from edge_models.errors import ModelError
+    from edge_models.intent_set import IntentDecl
+    from kiosk.hq_labels import LabelsFileError, read_labels
+    from kiosk.intent_set import check_model_labels
+    from kiosk.intents import INTENTS
+    from kiosk.policy import PolicyError, load_policy
+
+    try:
+        limits = GateLimits(tolerance=tolerance, max_recall_drop=max_recall_drop, min_new_recall=min_new_recall)
+        answers = load_policy(policy)
+        rows = read_labels(labels, known=answers.intents)
+    except (ValidationError, PolicyError, LabelsFileError) as err:
+        raise _fail(str(err)) from err
+    # The policy declares what the bundle adds; the bundle adds only what has examples.
+    used = {row.intent for row in rows}
+    names = answers.messages.intent_names
+    added = tuple(
+        IntentDecl(label=label, zh=names[label].zh, en=names[label].en)
+        for label in answers.added_intents
+        if label in used
+    )
+    accepted = to_examples([(row.text, row.lang, row.intent) for row in rows])
+    typer.echo(
+        f"training with {len(accepted)} accepted label(s); intents added to the core "
+        f"({len(INTENTS)}): {', '.join(d.label for d in added) or 'none'}",
+        err=True,
+    )
+    try:
+        result = retrain(data, accepted, added, out, baseline, embedder_dir=embedder, limits=limits, version=version)
+    except (ModelError, ValueError, OSError) as err:
+        raise _fail(f"retraining failed: {err}") from err
+    typer.echo(format_table(result.rows))
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    summary = {
+        "passed": result.passed,
+        "bundle": str(result.bundle),
+        "dev_examples": result.dev_examples,
+        "accepted_examples": len(accepted),
+        "added_intents": [d.label for d in added],
+        "failed_gates": [f"{r.gate}: {r.subject}" for r in result.rows if not r.ok],
+    }
+    if not result.passed:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        raise _fail(f"gates failed, nothing written to {out} (candidate kept at {result.bundle})")
+    try:
+        from edge_models.intent_onnx import OnnxIntentClassifier
+
+        check_model_labels(OnnxIntentClassifier(out).intent_set.labels, answers.intents)
+    except ModelError as err:
+        raise _fail(str(err)) from err
+    if publish is not None:
+        summary["published"] = _publish(publish, [policy, out], channel, percent)
+    typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+def _publish(home: Path, bundles: list[Path], channel: str, percent: int | None) -> list[dict[str, Any]]:
+    """Stage the policy and the bundle on ``channel`` and publish them together (existing HQ publishing)."""
+    from sync.errors import SyncError
+    from sync.hq import HqRepository
+
+    try:
+        repo = HqRepository(home)
+        staged = [repo.add(bundle, channel=channel, percent=percent) for bundle in bundles]
+        repo.publish()
+    except SyncError as err:
+        raise _fail(f"bundle written but not published: {err}") from err
+    return staged
+
+
+def register(hq_app: typer.Typer) -> None:
+    """Add ``kiosk hq train`` to the ``kiosk hq`` commands."""
+    hq_app.command("train")(train)
