@@ -62,7 +62,9 @@ def load_examples(data_dir: Path, labels: Iterable[str], normalizer: Normalizer 
     other = data_dir / "banking77_train_other.tsv"
     if other.is_file():
         with other.open(encoding="utf-8", newline="") as handle:
-            raw.extend((row["text"], "en", OTHER_LABEL, "banking77-other") for row in csv.DictReader(handle, delimiter="\t"))
+            raw.extend(
+                (row["text"], "en", OTHER_LABEL, "banking77-other") for row in csv.DictReader(handle, delimiter="\t")
+            )
     for text, lang, intent, source in raw:
         norm = normalize(text).text
         if norm and norm not in seen:

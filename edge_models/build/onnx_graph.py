@@ -53,6 +53,4 @@ def quantize_int8(source: Path, target: Path) -> None:
     """Dynamic int8 quantization of the weight matrix with onnxruntime."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        str(source), str(target), op_types_to_quantize=["Gather", "MatMul"], weight_type=QuantType.QInt8
-    )
+    quantize_dynamic(str(source), str(target), op_types_to_quantize=["Gather", "MatMul"], weight_type=QuantType.QInt8)

@@ -103,6 +103,7 @@ def fit_token_head(
     y_train: npt.NDArray[np.int64],
     x_dev: npt.NDArray[np.float32],
     y_dev: npt.NDArray[np.int64],
+    *,
     n_labels: int,
 ) -> TokenHeadFit:
     """Logistic regression on the sentence vectors, folded into a token -> logits table."""

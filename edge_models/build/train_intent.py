@@ -98,8 +98,14 @@ def _inputs_hash(
             digest.update(path.relative_to(data_dir).as_posix().encode())
             digest.update(path.read_bytes())
     modules = ("features.py", "normalize.py", "intent_head.py", "build/train_intent.py", "build/calibrate.py")
-    for module in (*modules, "token_features.py", "build/data.py", "build/embed_head.py", "build/token_head.py",
-                   "intent_explain.py"):
+    for module in (
+        *modules,
+        "token_features.py",
+        "build/data.py",
+        "build/embed_head.py",
+        "build/token_head.py",
+        "intent_explain.py",
+    ):
         digest.update((Path(__file__).parents[1] / module).read_bytes())
     if embedder_sha256 is not None:
         digest.update(embedder_sha256.encode())
@@ -232,14 +238,18 @@ def build(
         han_texts = [t for t, m in zip(dev_texts, han_dev, strict=True) if m]
         x_tok_train = token_head.sentence_vectors(vocabulary, table, [e.text for e in train])
         x_tok_dev = token_head.sentence_vectors(vocabulary, table, han_texts)
-        tok_fit = token_head.fit_token_head(table, x_tok_train, y_train, x_tok_dev, y_dev[han_dev], len(labels))
+        tok_fit = token_head.fit_token_head(
+            table, x_tok_train, y_train, x_tok_dev, y_dev[han_dev], n_labels=len(labels)
+        )
         del table, x_tok_train
         write_linear_model(staging / "gemma_fp32.onnx", tok_fit.weights, tok_fit.bias)
         quantize_int8(staging / "gemma_fp32.onnx", staging / GEMMA_HEAD_FILE)
         (staging / "gemma_fp32.onnx").unlink()
         (staging / GEMMA_VOCAB_FILE).write_text(vocabulary.to_json(), encoding="utf-8")
         tok_logits = TokenHead(staging / GEMMA_HEAD_FILE, staging / GEMMA_VOCAB_FILE, len(labels)).logits(han_texts)
-        tok_mix = embed_head.choose_mix(probs[han_dev], tok_logits, y_dev[han_dev], error_cost=ERROR_COST, abstain=other)
+        tok_mix = embed_head.choose_mix(
+            probs[han_dev], tok_logits, y_dev[han_dev], error_cost=ERROR_COST, abstain=other
+        )
         calibration["token_head"] = {
             "gguf_sha256": gguf_sha,
             "temperature": tok_mix.temperature,
