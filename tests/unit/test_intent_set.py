@@ -144,6 +144,6 @@ def test_the_sync_agents_health_check_refuses_an_nlu_bundle_by_feature_before_op
     (tmp_path / "model.onnx").write_bytes(b"not opened")
     write_manifest(tmp_path, name="nlu", kind="nlu", version="3.0.0", requires_features=("intent-set-v3",))
     with pytest.raises(
-        FeatureMissingError, match=r"nlu 3\.0\.0 needs feature 'intent-set-v3', this kiosk has intent-set-v2"
+        BundleFeatureError, match=r"nlu 3\.0\.0 needs feature 'intent-set-v3', this kiosk has intent-set-v2"
     ):
-        _checkers()["nlu"](tmp_path)
+        _checkers()["nlu"](tmp_path)  # the kind registry checks features for every kind, before loading
