@@ -22,7 +22,7 @@ BOUNDARY = "frame"
 # Frames show what the customer is doing: the kiosk screen (device token) or signed-in staff only;
 # the app that mounts the router adds that check (kiosk/web/app.py: kiosk.web.trust.require_viewer).
 # There is no HTTP route to make the avatar speak: only the runtime puts words in its mouth
-# (docs/adr/0012-customer-side-trust-boundary.md).
+# (docs/adr/0008-customer-side-trust-boundary.md).
 router = APIRouter(prefix="/avatar", tags=["avatar"])
 
 

@@ -3,7 +3,7 @@
 For text without Han characters, an optional second head on MiniLM sentence
 vectors (:mod:`edge_models.intent_head`) is mixed in when the bundle has one
 and the matching embedder is given. Thresholds are per script: text with Han
-characters, and text without (docs/adr/0005-second-intent-head.md).
+characters, and text without (docs/adr/0003-second-intent-head.md).
 """
 
 from __future__ import annotations

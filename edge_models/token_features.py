@@ -8,7 +8,7 @@ folds them into one table (token -> label logits): on the kiosk the head is a
 sparse lookup like the n-gram model (``Gather``, weighted sum, bias) and
 needs neither the GGUF nor its tokenizer, only this greedy longest-match
 over the vocabulary stored in the bundle. Tokens the intent data never
-showed still carry what Gemma learned about them. See docs/adr/0005.
+showed still carry what Gemma learned about them. See docs/adr/0003.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``kiosk hq train``: retrain the NLU bundle with accepted labels, gate it, write it (and optionally publish it).
 
 The labels file format is ``docs/hq/labels-format.md``; the gates are
-``edge_models/build/gates.py``; why: ``docs/adr/0018-intent-set-from-bundles.md``.
+``edge_models/build/gates.py``; why: ``docs/adr/0013-intent-set-from-bundles.md``.
 Training libraries are imported inside the command (HQ tooling never becomes
 an import of the kiosk runtime).
 """

@@ -4,7 +4,7 @@ The NLU bundle says which labels its model predicts; the policy says which it
 answers (``knowledge.yaml``) and how they are called (``messages.yaml``). A model
 label the policy does not answer would leave a customer without a reply, so the
 pair is refused at load, naming the label. A bundle that needs a runtime feature
-this kiosk lacks is refused by the feature's name (docs/adr/0018-intent-set-from-bundles.md).
+this kiosk lacks is refused by the feature's name (docs/adr/0013-intent-set-from-bundles.md).
 """
 
 from __future__ import annotations

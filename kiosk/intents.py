@@ -3,7 +3,7 @@
 The 25 labels of the contract are the core every policy answers. The intent set
 a kiosk serves comes from its loaded bundles: the NLU bundle's ``intents.json``
 and the policy's answers and display names may add labels (a new service) to the
-core without a software release (docs/adr/0018-intent-set-from-bundles.md).
+core without a software release (docs/adr/0013-intent-set-from-bundles.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
   endpointer (voice activity) and the half-duplex gate: while the kiosk
   speaks, the recogniser hears nothing, but a voice clearly louder than the
   kiosk's own echo stops the speech and starts the customer's utterance
-  with the audio already heard (docs/adr/0010).
+  with the audio already heard (docs/adr/0006).
 - :func:`listen` reads one utterance from a microphone and recognises it;
   :func:`speak` plays a reply sentence by sentence; :func:`voice_turns`
   runs whole turns from WAV files (the CLI).

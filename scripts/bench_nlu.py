@@ -7,7 +7,7 @@ onnxruntime call on one thread, softmax. Utterances come from the unseen
 evaluation set (timing only; nothing is tuned on it). Prints p50/p95 in ms
 for each model, their ratio, sizes, and the whole cascade's latency: with the
 sentence embedder (the second head runs on text without Han characters,
-docs/adr/0005) for all text, Han text and Latin text, and without it.
+docs/adr/0003) for all text, Han text and Latin text, and without it.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ vocabulary is English), embedded by the int8 embedder bundle exactly as the
 kiosk embeds it. On the dev split's text without Han characters, in order:
 C (dev accuracy), the head's temperature (dev NLL), the mixing weight and
 the mix temperature, and the mix's decision threshold (dev utility, as for
-the TF-IDF model). See docs/adr/0005-second-intent-head.md.
+the TF-IDF model). See docs/adr/0003-second-intent-head.md.
 """
 
 from __future__ import annotations

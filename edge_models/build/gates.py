@@ -7,7 +7,7 @@ thresholds maximise, docs/adr/0002), not on the right rate alone: a
 recalibrated threshold that answers a little less often and is wrong less
 often is not a regression. ``kiosk hq train``
 prints the rows as a table and fails when any row fails
-(docs/adr/0018-intent-set-from-bundles.md).
+(docs/adr/0013-intent-set-from-bundles.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The candidate is built next to ``out``; it replaces ``out`` only when every gate
 holds, otherwise it is kept at ``<out>.rejected`` for inspection and nothing is
-published (docs/adr/0018-intent-set-from-bundles.md).
+published (docs/adr/0013-intent-set-from-bundles.md).
 """
 
 from __future__ import annotations

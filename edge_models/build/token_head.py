@@ -8,7 +8,7 @@ regression on that vector is trained on the training split (C by accuracy on
 the dev split's Han text). Mean and regression are linear, so the table the
 kiosk looks up is ``embeddings @ weights`` (token -> label logits), quantized
 to int8 like the n-gram model. Temperature, mixing weight, mix temperature and
-threshold for Han text come from the dev split (docs/adr/0005).
+threshold for Han text come from the dev split (docs/adr/0003).
 """
 
 from __future__ import annotations

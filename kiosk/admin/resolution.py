@@ -3,7 +3,7 @@
 A session's intent is the first intent the kiosk decided that is a service
 (not a greeting, small talk or goodbye), else ``(unclear)`` when the kiosk
 was unsure, else ``(none)``; its language and day are the session's.
-Definitions (docs/adr/0021-why-this-answer-and-resolution.md):
+Definitions (docs/adr/0016-why-this-answer-and-resolution.md):
 
 - served: some turn answered or issued a ticket for a service (not ``out_of_scope``, a greeting,
   small talk or goodbye);

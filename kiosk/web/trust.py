@@ -18,7 +18,7 @@ admin page:
 
 The device token itself is checked by :func:`require_device` (customer
 endpoints) and :func:`require_viewer` (the avatar: the kiosk screen or a
-signed-in staff member), see ``docs/adr/0012-customer-side-trust-boundary.md``.
+signed-in staff member), see ``docs/adr/0008-customer-side-trust-boundary.md``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The intent model's second head on MiniLM sentence vectors, with the real bundles (docs/adr/0005)."""
+"""The intent model's second head on MiniLM sentence vectors, with the real bundles (docs/adr/0003)."""
 
 from __future__ import annotations
 

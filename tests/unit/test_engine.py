@@ -357,7 +357,7 @@ def test_faq_retrieval_decides_when_nothing_else_does(policy: Policy) -> None:
 
 
 class PerScriptClassifier(FakeClassifier):
-    """A fake model with its own threshold per script, as the ONNX model has (docs/adr/0005)."""
+    """A fake model with its own threshold per script, as the ONNX model has (docs/adr/0003)."""
 
     def __init__(self, answers: dict[str, Sequence[tuple[str, float]]], han: float, latin: float) -> None:
         super().__init__(answers, threshold=0.7)
