@@ -134,7 +134,7 @@ async def lipsync(voices: Any, replies: int, fps: float) -> None:
     from kiosk.runtime import KioskRuntime, RuntimeConfig, StageBudgets
     from kiosk.runtime.devices import Devices
     from kiosk.runtime.screen import LiveScreen
-    from kiosk.voice_turn import VoiceConfig
+    from kiosk.voice.turn import VoiceConfig
 
     frames: list[tuple[float, float, float]] = []  # (scheduled start, tick time, draw end) on the monotonic clock
     timelines: list[tuple[float, Any]] = []  # (scheduled start, timeline) per spoken sentence

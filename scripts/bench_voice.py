@@ -117,7 +117,7 @@ def mandarin_cer(whisper_dir: Path, threads: int) -> list[tuple[str, str]]:
     from edge_models.asr.whisper_engine import WhisperEngine
     from kiosk.config import DEFAULT_POLICY_DIR
     from kiosk.policy import load_policy
-    from kiosk.voice_turn import PhraseBook
+    from kiosk.voice.turn import PhraseBook
 
     t2s = opencc.OpenCC("t2s")
 
@@ -315,7 +315,7 @@ def main() -> None:
 
     # End of speech -> final transcript, streaming through the endpointer (as the kiosk listens).
     from hardware.audio import WavFileMicrophone
-    from kiosk.voice_turn import VoiceListener, listen
+    from kiosk.voice.turn import VoiceListener, listen
 
     clips_dir = Path(tmp.name) / "clips"
     for label, engine, lang, synth, texts in (
@@ -364,7 +364,7 @@ def main() -> None:
     store = Store(settings.db_path)
     dialogue, health = build_engine(settings, tickets=store)
     conversations = Conversations(dialogue, store)
-    from kiosk.voice_files import voice_turns
+    from kiosk.voice.files import voice_turns
 
     turn_dir = Path(tmp.name) / "turns"
     spoken = [(t, "en") for t in EN_TURNS] + [(t, "zh") for t in ZH_TURNS]

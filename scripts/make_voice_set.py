@@ -30,7 +30,7 @@ def phrases(source: str) -> list[str]:
     if source == "policy":
         from kiosk.config import DEFAULT_POLICY_DIR
         from kiosk.policy import load_policy
-        from kiosk.voice_turn import policy_phrases
+        from kiosk.voice.turn import policy_phrases
 
         found = [p.strip() for p in policy_phrases(load_policy(DEFAULT_POLICY_DIR), "zh") if p and p.strip()]
         return list(dict.fromkeys(found))

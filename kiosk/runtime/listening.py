@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from edge_models.audio import Int16Array, Pcm
     from edge_models.speech import Transcript
     from hardware.audio import Microphone
-    from kiosk.voice_turn import ListenEvent, VoiceListener
+    from kiosk.voice.turn import ListenEvent, VoiceListener
 
 
 _LOG = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class Listening(Turns):
         One utterance, for a caller that owns the microphone; ``kiosk run`` listens
         continuously on the kiosk's own microphone instead (:meth:`_mic_loop`).
         """
-        from kiosk.voice_turn import VoiceListener, listen
+        from kiosk.voice.turn import VoiceListener, listen
 
         listener = VoiceListener(self.config.voice.vad, self.config.voice.duplex)
 
@@ -50,7 +50,7 @@ class Listening(Turns):
 
     def _phrase_lists(self, lang: str) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
         """The grammar (when grammar mode is on) and the hint phrases, from the current conversation's policy."""
-        from kiosk.voice_turn import PhraseBook
+        from kiosk.voice.turn import PhraseBook
 
         if self._phrases is None:
             self._phrases = PhraseBook()
@@ -67,14 +67,14 @@ class Listening(Turns):
         return grammar, hints
 
     def _recognise(self, engine: AsrEngine, pcm: Pcm, lang: str) -> Transcript:
-        from kiosk.voice_turn import recognise
+        from kiosk.voice.turn import recognise
 
         grammar, hints = self._phrase_lists(lang)
         spoken = lang if lang != "auto" or not grammar else self.lang
         return recognise(engine, pcm, spoken, grammar, hints)
 
     async def _voice(self, recognise: Callable[[AsrEngine], Any], lang: str) -> TurnRecord:
-        from kiosk.voice_choices import Offer, offer_of, voice_utterance
+        from kiosk.voice.choices import Offer, offer_of, voice_utterance
 
         await self._interrupt()
         if self.session_id is None:
@@ -127,7 +127,7 @@ class Listening(Turns):
         (a voice louder than the kiosk's echo by a margin stops the speech and
         starts the customer's utterance). Ends when the microphone's stream ends.
         """
-        from kiosk.voice_turn import VoiceListener
+        from kiosk.voice.turn import VoiceListener
 
         mic = self.devices.mic
         if mic is None:

@@ -105,7 +105,7 @@ class KioskRuntime(Loops):
         self._echo_dbfs = -120.0  # expected level of the kiosk's own voice at the microphone
         self.elderly = False  # the customer chose the elderly-friendly mode on screen (this session only)
         self._voice_tasks: set[asyncio.Task[Any]] = set()
-        self._phrases: Any = None  # kiosk.voice_turn.PhraseBook, made on the first voice turn
+        self._phrases: Any = None  # kiosk.voice.turn.PhraseBook, made on the first voice turn
         self._idle_since = clock()
         self._stopping = False
         self.ready = asyncio.Event()

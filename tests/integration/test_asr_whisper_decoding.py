@@ -22,8 +22,8 @@ from edge_models.speech import Transcript
 from hardware.audio import WavFileMicrophone
 from kiosk.dialogue import DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
 from kiosk.policy import Policy
-from kiosk.voice_choices import offer_of, voice_utterance
-from kiosk.voice_turn import VoiceListener, listen
+from kiosk.voice.choices import offer_of, voice_utterance
+from kiosk.voice.turn import VoiceListener, listen
 from tests.fakes import NOW, FakeClassifier
 from tests.voice_support import ZH_CARD, speak, voice_dir, voice_state
 

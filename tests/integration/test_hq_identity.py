@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.cli import app as kiosk_cli
-from kiosk.cli_hq import store_url
+from kiosk.cli.hq import store_url
 from kiosk.dialogue.decision import Decision
 from kiosk.store import Store
 from sync.agent import SyncAgent, load_config

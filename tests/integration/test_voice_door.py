@@ -17,7 +17,7 @@ from kiosk.dialogue.engine import DialogueEngine
 from kiosk.dialogue.ports import MemoryTicketDispenser
 from kiosk.policy import load_policy
 from kiosk.store import Store
-from kiosk.voice_files import voice_turns
+from kiosk.voice.files import voice_turns
 from tests.voice_support import speak, voice_state
 
 ASK_FOR_STAFF = "I want to talk to a staff member."

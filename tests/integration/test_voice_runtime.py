@@ -26,7 +26,7 @@ from kiosk.policy import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig, StageBudgets
 from kiosk.runtime.devices import Devices
 from kiosk.store import Store
-from kiosk.voice_turn import VoiceConfig
+from kiosk.voice.turn import VoiceConfig
 from tests.voice_support import voice_state
 
 T = TypeVar("T")

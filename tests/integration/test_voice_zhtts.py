@@ -32,7 +32,7 @@ from kiosk.policy import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig, StageBudgets
 from kiosk.runtime.devices import Devices
 from kiosk.runtime.runtime import GREETING
-from kiosk.voice_turn import VoiceConfig
+from kiosk.voice.turn import VoiceConfig
 
 KIOSK = Path(sys.executable).parent / "kiosk"
 

@@ -8,7 +8,7 @@ from edge_models.asr.closed_vocab import THRESHOLD, Choice, match, score, sound_
 from edge_models.speech import Transcript
 from kiosk.dialogue import DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
 from kiosk.policy import Policy
-from kiosk.voice_choices import Offer, choices, offer_of, pick, plain_aliases, voice_utterance
+from kiosk.voice.choices import Offer, choices, offer_of, pick, plain_aliases, voice_utterance
 from tests.fakes import NOW, FakeClassifier
 
 CARD = [

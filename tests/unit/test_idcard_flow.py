@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from kiosk.idcard import IdCardFields, IdCardRead, IdCardUnreadable
-from kiosk.idcard_flow import IdCardFlow, form_problems, normalise_field
+from kiosk.idcard.flow import IdCardFlow, form_problems, normalise_field
 
 READ = IdCardRead(
     fields=IdCardFields(

@@ -139,7 +139,7 @@ def test_the_field_is_written_only_when_a_bundle_needs_a_feature(tmp_path: Path)
 
 
 def test_the_sync_agents_health_check_refuses_an_nlu_bundle_by_feature_before_opening_it(tmp_path: Path) -> None:
-    from kiosk.cli_sync import _checkers
+    from kiosk.cli.sync import _checkers
 
     (tmp_path / "model.onnx").write_bytes(b"not opened")
     write_manifest(tmp_path, name="nlu", kind="nlu", version="3.0.0", requires_features=("intent-set-v3",))

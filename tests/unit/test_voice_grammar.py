@@ -6,8 +6,8 @@ import pytest
 
 from edge_models.asr import DIGITS, clean_phrase, compile_phrases
 from kiosk.policy import Policy
-from kiosk.voice_files import file_lang
-from kiosk.voice_turn import policy_phrases
+from kiosk.voice.files import file_lang
+from kiosk.voice.turn import policy_phrases
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from edge_models.audio import Pcm, write_wav
 from hardware.audio import DuplexSettings, Microphone, SimulatedMicrophone, WavFileSpeaker
 from kiosk.policy import Policy
 from kiosk.store import Store
-from kiosk.voice_turn import (
+from kiosk.voice.turn import (
     ListenEvent,
     PhraseBook,
     VoiceConfig,

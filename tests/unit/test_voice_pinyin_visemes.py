@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from edge_models.tts.visemes import timeline
 from edge_models.tts.zh_frontend import clauses, duration_events, pinyin_viseme
 from kiosk.runtime.config import load_runtime_config
-from kiosk.voice_turn import VoiceConfig
+from kiosk.voice.turn import VoiceConfig
 
 FRAME_MS = 12.5
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.voice_turn import (
+from kiosk.voice.turn import (
     PhraseBook,
     VoiceConfig,
     VoiceListener,
@@ -69,7 +69,7 @@ def voice_turns(
     from edge_models.audio import AudioError
     from hardware.audio import WavFileMicrophone, WavFileSpeaker
     from kiosk.masking import mask_pii
-    from kiosk.voice_choices import Offer, offer_of, voice_utterance
+    from kiosk.voice.choices import Offer, offer_of, voice_utterance
 
     config = config or VoiceConfig()
     offer = Offer()

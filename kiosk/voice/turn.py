@@ -67,7 +67,7 @@ class VoiceConfig(BaseModel):
     closed_vocabulary: bool = Field(
         default=True,
         description="After a reply that asks to pick a button (a slot, a clarification), match the spoken answer "
-        "by sound against the buttons' names and pick one when confident (kiosk/voice_choices.py).",
+        "by sound against the buttons' names and pick one when confident (kiosk/voice/choices.py).",
     )
     vad: VadSettings = Field(default_factory=VadSettings)
     duplex: DuplexSettings = Field(default_factory=DuplexSettings)

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.cli_hq import DbUrlOpt, store_url
+from kiosk.cli.hq import DbUrlOpt, store_url
 from kiosk.config import default_state_dir
 
 hq_app = typer.Typer(no_args_is_help=True, help="HQ: the signed update repository.")

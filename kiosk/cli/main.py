@@ -16,13 +16,13 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from kiosk.cli_admin import app as admin_app
-from kiosk.cli_avatar import register as register_avatar
-from kiosk.cli_demo import demo as demo_command
-from kiosk.cli_hq import register as register_hq
-from kiosk.cli_hq_train import register as register_hq_train
-from kiosk.cli_sync import hq_app, sync_app
-from kiosk.cli_voice import register as register_voice
+from kiosk.cli.admin import app as admin_app
+from kiosk.cli.avatar import register as register_avatar
+from kiosk.cli.demo import demo as demo_command
+from kiosk.cli.hq import register as register_hq
+from kiosk.cli.hq_train import register as register_hq_train
+from kiosk.cli.sync import hq_app, sync_app
+from kiosk.cli.voice import register as register_voice
 from kiosk.config import Settings, default_state_dir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Branch kiosk and digital-human runtime.")
@@ -133,7 +133,7 @@ def chat(
 ) -> None:
     """Converse: JSON lines {"session", "text"|"button"} on stdin, decisions on stdout."""
     if voice is not None:
-        from kiosk.cli_voice import voice_chat
+        from kiosk.cli.voice import voice_chat
 
         return voice_chat(state_dir, no_model, voice, voice_out)
     from kiosk.assembly import EngineReloader

@@ -3,7 +3,7 @@
 Heavy libraries (vosk, faster-whisper, espeak-ng) load inside the commands,
 so ``kiosk --help`` stays fast. The voice turn pipeline (microphone frames ->
 endpointing -> recogniser -> dialogue engine -> speech) is
-:mod:`kiosk.voice_turn`, shared with the runtime.
+:mod:`kiosk.voice.turn`, shared with the runtime.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _grammar(lang: str, phrases_file: Path | None, state_dir: Path) -> tuple[str
         from kiosk.assembly import Health, load_active_policy
         from kiosk.config import Settings
         from kiosk.policy import PolicyError
-        from kiosk.voice_turn import policy_phrases
+        from kiosk.voice.turn import policy_phrases
 
         try:
             policy = load_active_policy(Settings(state_dir=state_dir), Health())
@@ -175,7 +175,7 @@ def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | Non
     from kiosk.config import Settings
     from kiosk.conversation import Conversations
     from kiosk.store import Store
-    from kiosk.voice_files import voice_files, voice_turns
+    from kiosk.voice.files import voice_files, voice_turns
 
     try:
         files = voice_files(voice)
