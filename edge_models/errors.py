@@ -33,8 +33,8 @@ def verify_model_bundle(bundle_dir: Path, kind: str | None) -> Manifest:
         ModelCorruptError: the manifest is malformed or of another kind, or a
             file fails its size or sha256 check.
     """
+    from bundles.errors import BundleError, BundleMissingError
     from bundles.manifest import verify_bundle
-    from sync.errors import BundleError, BundleMissingError
 
     try:
         return verify_bundle(bundle_dir, expect_kind=kind)

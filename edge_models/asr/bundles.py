@@ -25,10 +25,10 @@ from importlib import metadata
 from pathlib import Path
 
 from bundles.activation import activate, active_dir, bundles_root, installed_dir
+from bundles.errors import BundleError, BundleMissingError
 from bundles.manifest import Manifest, read_manifest, write_manifest
 from edge_models.asr.base import AsrEngine, AsrUnsupportedError
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
-from sync.errors import BundleError, BundleMissingError
 
 _LOG = logging.getLogger(__name__)
 MODEL_DIR = "model"

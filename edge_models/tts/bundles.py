@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from bundles.activation import activate, active_dir, bundles_root, installed_dir
+from bundles.errors import BundleError
 from bundles.manifest import Manifest, atomic_write_bytes, write_manifest
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.tts.espeak import VOICES, EspeakSynthesizer, TtsSettings, espeak_paths
-from sync.errors import BundleError
 
 KIND = "tts"
 ESPEAK = "espeak"
