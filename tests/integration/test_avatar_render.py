@@ -211,7 +211,7 @@ def test_cli_render_prints_figures_and_writes_frames(tmp_path: Path) -> None:
     result = json.loads(done.stdout)
     assert result["frames"] > 20
     assert result["mean_frame_ms"] > 0
-    assert result["p95_frame_ms"] >= result["mean_frame_ms"] * 0.5
+    assert result["p95_frame_ms"] > 0  # figures, not goals: a full redraw then partial ones make any ratio possible
     assert result["lipsync"]["p95_offset_ms"] < 40
     assert result["lipsync"]["missed"] == 0
     assert len(list(out.glob("*.png"))) == (result["frames"] + 9) // 10

