@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge_models.asr import AsrModels, Endpointer, compile_phrases  # noqa: E402
+from edge_models.asr.evaluation import edit_distance  # noqa: E402
 from edge_models.audio import SAMPLE_RATE, Pcm, convert, write_wav  # noqa: E402
 from edge_models.tts import EspeakSynthesizer, TtsSettings  # noqa: E402
 
@@ -97,15 +98,6 @@ def pct(values: list[float], q: float) -> float:
 def speech16k(synth: EspeakSynthesizer, text: str, lang: str) -> Pcm:
     speech = synth.synthesize(text, lang)
     return convert(speech.pcm.samples.astype(np.float64) / 32768.0, speech.pcm.rate, 1)
-
-
-def edit_distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[:], i
-        for j, cb in enumerate(b, 1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
-    return row[-1]
 
 
 def mandarin_cer(whisper_dir: Path, threads: int) -> list[tuple[str, str]]:

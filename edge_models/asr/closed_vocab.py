@@ -30,6 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from edge_models.asr.evaluation import edit_distance
+
 THRESHOLD = 0.72
 MARGIN = 0.08
 MAX_HEARD_TOKENS = 60
@@ -116,19 +118,10 @@ class _Token:
         return self.initial + self.final
 
 
-def _edit(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[:], i
-        for j, cb in enumerate(b, 1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
-    return row[-1]
-
-
 def _string_similarity(a: str, b: str) -> float:
     if not a and not b:
         return 1.0
-    return 1.0 - _edit(a, b) / max(len(a), len(b))
+    return 1.0 - edit_distance(a, b) / max(len(a), len(b))
 
 
 def phonetic_word(word: str) -> str:

@@ -138,6 +138,7 @@ def chat(
         return voice_chat(state_dir, no_model, voice, voice_out)
     from kiosk.assembly import EngineReloader
     from kiosk.conversation import Conversations
+    from kiosk.dialogue.decision import decision_fields
     from kiosk.store import Store
 
     settings = _settings(state_dir, no_model, no_llm)
@@ -168,13 +169,7 @@ def chat(
             out,
             {
                 "session": session_id,
-                "reply": decision.reply,
-                "lang": decision.lang,
-                "intent": decision.intent,
-                "stage": decision.stage,
-                "confidence": decision.confidence,
-                "action": decision.action,
-                "buttons": [b.model_dump() for b in decision.buttons],
+                **decision_fields(decision),
                 "latency_ms": round(latency_ms, 2),
                 **({"ticket": decision.ticket} if decision.ticket else {}),
             },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -118,3 +118,16 @@ class Decision(BaseModel):
         default=None, description="Where the reply's text came from when a FAQ passage answered; None: policy wording."
     )
     reason: Reason | None = Field(default=None, description="Why the engine decided so (issue 14).")
+
+
+def decision_fields(decision: Decision) -> dict[str, Any]:
+    """What the command line prints of a decision (``kiosk chat``, with and without ``--voice``)."""
+    return {
+        "reply": decision.reply,
+        "lang": decision.lang,
+        "intent": decision.intent,
+        "stage": decision.stage,
+        "confidence": decision.confidence,
+        "action": decision.action,
+        "buttons": [b.model_dump() for b in decision.buttons],
+    }

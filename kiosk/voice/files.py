@@ -68,6 +68,7 @@ def voice_turns(
     """
     from edge_models.audio import AudioError
     from hardware.audio import WavFileMicrophone, WavFileSpeaker
+    from kiosk.dialogue.decision import decision_fields
     from kiosk.masking import mask_pii
     from kiosk.voice.choices import Offer, offer_of, voice_utterance
 
@@ -111,13 +112,7 @@ def voice_turns(
             "asr_engine": transcript.engine if transcript else "",
             "picked": {"button": picked.key, "confidence": picked.confidence} if picked else None,
             "listen_end": heard.event,
-            "reply": decision.reply,
-            "lang": decision.lang,
-            "intent": decision.intent,
-            "stage": decision.stage,
-            "confidence": decision.confidence,
-            "action": decision.action,
-            "buttons": [b.model_dump() for b in decision.buttons],
+            **decision_fields(decision),
             "out": str(out),
             "timings_ms": {
                 "asr": round(heard.asr_ms, 1),

@@ -10,7 +10,6 @@ keeps growing across restarts, a lost counter file and a reinstalled state.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from sync.bundle import atomic_write_bytes
+from bundles.manifest import atomic_write_bytes
 from sync.envelope import Envelope, public_key_text, seal
 from sync.errors import SyncError
 from sync.status import sync_dir
@@ -35,19 +34,10 @@ def identity_dir(state_dir: Path) -> Path:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Write a secret atomically with mode 0600 from the first byte."""
+    """Write a secret atomically with mode 0600 from the first byte (mkstemp creates it so), in a 0700 folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data)
 
 
 def create_identity(state_dir: Path) -> tuple[bool, str]:
