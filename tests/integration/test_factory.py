@@ -37,7 +37,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
 def test_bundle_is_complete_and_verifiable(built: tuple[Path, Path, dict[str, object]]) -> None:
     _, bundle, metrics = built
     manifest = verify_bundle(bundle, expect_kind="nlu")
-    assert {f.path for f in manifest.files} == {"model.onnx", "features.json", "calibration.json", "golden.json"}
+    assert {f.path for f in manifest.files} == {
+        "model.onnx",
+        "features.json",
+        "calibration.json",
+        "golden.json",
+        "intents.json",
+    }
     assert manifest.version == "0.0.1"
     assert manifest.metrics == metrics
     assert manifest.source["tools"]["onnxruntime"]
