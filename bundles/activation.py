@@ -38,6 +38,26 @@ def installed_dir(state_dir: Path, name: str, version: str) -> Path:
     return bundles_root(state_dir) / name / version
 
 
+def _installed_copy(target: Path, manifest: Manifest) -> Manifest | None:
+    """The intact copy of this version already at ``target``, or None (a damaged copy is removed).
+
+    Raises:
+        ActivationError: that version is installed with other content.
+    """
+    if not target.exists():
+        return None
+    try:
+        existing = verify_bundle(target)
+    except BundleError:
+        shutil.rmtree(target)
+        return None
+    if existing.files != manifest.files:
+        raise ActivationError(
+            f"{manifest.name} {manifest.version} is installed with other content; refusing to overwrite"
+        )
+    return existing
+
+
 def install_bundle(source: Path, state_dir: Path) -> Manifest:
     """Verify ``source`` and copy it into ``bundles/<name>/<version>/``.
 
@@ -49,18 +69,9 @@ def install_bundle(source: Path, state_dir: Path) -> Manifest:
     """
     manifest = verify_bundle(source)
     target = installed_dir(state_dir, manifest.name, manifest.version)
-    if target.exists():
-        try:
-            existing = verify_bundle(target)
-        except BundleError:
-            existing = None
-        if existing is not None and existing.files == manifest.files:
-            return existing
-        if existing is not None:
-            raise ActivationError(
-                f"{manifest.name} {manifest.version} is installed with other content; refusing to overwrite"
-            )
-        shutil.rmtree(target)
+    existing = _installed_copy(target, manifest)
+    if existing is not None:
+        return existing
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".staging-{manifest.version}-{uuid.uuid4().hex[:8]}"
     try:
@@ -87,19 +98,10 @@ def install_unpacked(directory: Path, manifest: Manifest, state_dir: Path) -> Ma
         OSError: the rename failed (e.g. another file system); nothing is installed.
     """
     target = installed_dir(state_dir, manifest.name, manifest.version)
-    if target.exists():
-        try:
-            existing = verify_bundle(target)
-        except BundleError:
-            existing = None
-        if existing is not None and existing.files == manifest.files:
-            shutil.rmtree(directory, ignore_errors=True)
-            return existing
-        if existing is not None:
-            raise ActivationError(
-                f"{manifest.name} {manifest.version} is installed with other content; refusing to overwrite"
-            )
-        shutil.rmtree(target)
+    existing = _installed_copy(target, manifest)
+    if existing is not None:
+        shutil.rmtree(directory, ignore_errors=True)
+        return existing
     target.parent.mkdir(parents=True, exist_ok=True)
     os.rename(directory, target)
     fd = os.open(target.parent, os.O_RDONLY)
