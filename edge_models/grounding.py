@@ -156,14 +156,21 @@ def flipped_sentence(answer: str, sources: Sequence[str]) -> bool:
     """
     restated = [(content_units(s), bool(negations(s))) for src in sources for s in _SENTENCE.findall(src)]
     for sentence in _SENTENCE.findall(answer):
-        units = content_units(sentence)
-        if len(units) < 2 or not restated:
-            continue
-        best_units, best_negated = max(restated, key=lambda item: len(units & item[0]) / len(units | item[0]))
-        overlap = len(units & best_units) / len(units | best_units)
-        if overlap >= _SAME_SENTENCE and bool(negations(sentence)) != best_negated:
+        negated = _restated(content_units(sentence), restated)
+        if negated is not None and bool(negations(sentence)) != negated:
             return True
     return False
+
+
+def _restated(units: set[str], candidates: Sequence[tuple[set[str], bool]]) -> bool | None:
+    """The flag of the candidate that ``units`` restate (the one sharing the most content units, if enough).
+
+    None when ``units`` are too few to be a statement or no candidate shares enough with them.
+    """
+    if len(units) < 2 or not candidates:
+        return None
+    best_units, flag = max(candidates, key=lambda item: len(units & item[0]) / len(units | item[0]))
+    return flag if len(units & best_units) / len(units | best_units) >= _SAME_SENTENCE else None
 
 
 def hedges(text: str) -> set[str]:
@@ -183,11 +190,6 @@ def dropped_qualifier(answer: str, sources: Sequence[str]) -> bool:
     for sentence in _SENTENCE.findall(answer):
         if hedges(sentence):  # "In most cases, withdrawals are free": qualified, whichever clause says it
             continue
-        for clause in _CLAUSE.findall(sentence):
-            units = content_units(clause)
-            if len(units) < 2 or not restated:
-                continue
-            best_units, best_hedged = max(restated, key=lambda item: len(units & item[0]) / len(units | item[0]))
-            if best_hedged and len(units & best_units) / len(units | best_units) >= _SAME_SENTENCE:
-                return True
+        if any(_restated(content_units(clause), restated) for clause in _CLAUSE.findall(sentence)):
+            return True
     return False
