@@ -6,7 +6,6 @@ embedded as a subset, so the Chinese text reads back from the file on any machin
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
@@ -200,13 +199,9 @@ def render_pdf(report: ComplianceReport) -> bytes:
 
 
 def write_pdf(report: ComplianceReport, path: Path) -> int:
-    """Write the PDF atomically; returns its size in bytes."""
+    """Write the PDF atomically (owner-only, like the kiosk's other state files); returns its size in bytes."""
+    from bundles.manifest import atomic_write_bytes
+
     data = render_pdf(report)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data)
     return len(data)
