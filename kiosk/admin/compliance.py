@@ -101,9 +101,6 @@ def _figures(group: str, sessions: set[str], turns: list[dict[str, Any]]) -> Gro
 
 
 def _elderly_by_session(db: AdminDB, since: str, until: str) -> dict[str, bool]:
-    columns = {r["name"] for r in db.query("PRAGMA table_info(sessions)")}
-    if "elderly" not in columns:  # a database no runtime has written the mode to yet
-        return {}
     rows = db.query("SELECT id, elderly FROM sessions WHERE started_at >= ? AND started_at < ?", (since, until))
     return {str(r["id"]): bool(r["elderly"]) for r in rows}
 
@@ -127,13 +124,12 @@ def _risk_alerts(db: AdminDB, since: str, until: str) -> tuple[RiskAlert, ...]:
 
 
 def _version_events(db: AdminDB, since: str, until: str) -> tuple[dict[str, Any], ...]:
-    rows: list[dict[str, Any]] = []
-    if db.has_table("sync_events"):
-        rows += db.query(
-            "SELECT at, event, name, version, ok FROM sync_events WHERE event IN ('activated', 'rolled_back')"
-            " AND at >= ? AND at < ? ORDER BY at",
-            (since, until),
-        )
+    # kiosk.db always has sync_events (statedb creates every table for whichever writer opens it first).
+    rows = db.query(
+        "SELECT at, event, name, version, ok FROM sync_events WHERE event IN ('activated', 'rolled_back')"
+        " AND at >= ? AND at < ? ORDER BY at",
+        (since, until),
+    )
     for entry in db.query(
         "SELECT at, username, target, detail FROM audit_log WHERE action = 'rollback' AND at >= ? AND at < ?",
         (since, until),
@@ -152,8 +148,6 @@ def _version_events(db: AdminDB, since: str, until: str) -> tuple[dict[str, Any]
 
 
 def _last_activation(db: AdminDB, name: str, until: str) -> str:
-    if not db.has_table("sync_events"):
-        return ""
     rows = db.query(
         "SELECT at FROM sync_events WHERE name = ? AND event = 'activated' AND ok = 1 AND at < ? ORDER BY at DESC"
         " LIMIT 1",
