@@ -25,6 +25,13 @@ class ReportError(ValueError):
     """The report cannot be made: a malformed month, or no font to draw Chinese with."""
 
 
+def last_month(now: datetime | None = None) -> str:
+    """``YYYY-MM`` of the month before ``now`` (UTC): the report a branch files at the start of a month."""
+    first = (now or datetime.now(UTC)).astimezone(UTC).date().replace(day=1)
+    previous = date(first.year - 1, 12, 1) if first.month == 1 else first.replace(month=first.month - 1)
+    return previous.strftime("%Y-%m")
+
+
 def month_range(month: str) -> tuple[str, str]:
     """The ISO bounds ``[first day, first day of the next month)`` of ``YYYY-MM``.
 

@@ -99,10 +99,10 @@ def change_setting(
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResponse:
     """Who did what, when."""
-    first = datetime.now(UTC).date().replace(day=1)
-    last_month = (first - timedelta(days=1)).strftime("%Y-%m")
+    from kiosk.admin.compliance import last_month
+
     return page(
-        request, ctx, session, "audit", entries=db.audit_log(300), limited=ctx.limiter.blocked, last_month=last_month
+        request, ctx, session, "audit", entries=db.audit_log(300), limited=ctx.limiter.blocked, last_month=last_month()
     )
 
 

@@ -78,13 +78,6 @@ def export_labels(
     typer.echo(f"kiosk: exported {len(rows)} labels", err=True)
 
 
-def _last_month() -> str:
-    from datetime import UTC, datetime
-
-    today = datetime.now(UTC).date()
-    return f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}"
-
-
 @app.command("report")
 def report(
     out: Annotated[Path, typer.Option("--out", help="PDF file to write.")],
@@ -93,7 +86,7 @@ def report(
 ) -> None:
     """Write the monthly compliance report (PDF): outcomes, risk alerts, versions, settings changes, fairness."""
     from kiosk.admin.accounts import AdminDB
-    from kiosk.admin.compliance import ReportError, gather
+    from kiosk.admin.compliance import ReportError, gather, last_month
     from kiosk.admin.compliance_pdf import write_pdf
 
     if not (state_dir / "kiosk.db").is_file():
@@ -101,7 +94,7 @@ def report(
         raise typer.Exit(1)
     db = AdminDB(state_dir / "kiosk.db")
     try:
-        figures = gather(db, state_dir, month or _last_month())
+        figures = gather(db, state_dir, month or last_month())
         size = write_pdf(figures, out)
         db.audit("cli", "compliance_report", figures.month, {"out": str(out)})
     except ReportError as err:

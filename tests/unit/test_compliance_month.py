@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from kiosk.admin.compliance import ReportError, month_range
+from kiosk.admin.compliance import ReportError, last_month, month_range
 
 
 def test_month_bounds_cover_the_whole_month_and_cross_the_year() -> None:
@@ -16,3 +18,8 @@ def test_month_bounds_cover_the_whole_month_and_cross_the_year() -> None:
 def test_malformed_months_are_refused(bad: str) -> None:
     with pytest.raises(ReportError, match="YYYY-MM"):
         month_range(bad)
+
+
+def test_last_month_crosses_the_year() -> None:
+    assert last_month(datetime(2026, 12, 5, tzinfo=UTC)) == "2026-11"
+    assert last_month(datetime(2027, 1, 1, tzinfo=UTC)) == "2026-12"
