@@ -128,6 +128,8 @@ def fuzz_http(app: Any, examples: int, staff_cookies: dict[str, str] | None = No
     from kiosk.web.trust import DEVICE_HEADER
 
     client = TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)
+    admin = app.state.admin  # the staff live view streams for minutes unless a browser goes away: bound it
+    admin.config = admin.config.model_copy(update={"live_max_seconds": 0.5, "live_poll_seconds": 0.1})
 
     def check(req: dict[str, Any]) -> str:
         headers = dict(req["headers"])
