@@ -253,13 +253,15 @@ def test_conversations_wire_the_engines_llm_by_default(policy: Policy, store: St
 
 def test_the_branch_policy_sets_the_staff_language(policy: Policy, store: Store) -> None:
     english_staff = replace(policy, branch=policy.branch.model_copy(update={"staff_lang": "en"}))
-    llm = FakeSummarizer(languages=BOTH)
+    llm = FakeSummarizer(languages=BOTH, gate=threading.Event())  # held until the fallback is read
     conversations = Conversations(engine(english_staff, llm), store)
     assert conversations.summaries is not None
     talk(conversations)  # a Chinese-speaking customer
     (queued,) = store.handoffs("waiting")
     assert queued.summary.startswith("Hand-off (")
     assert queued.lang == "zh"
+    assert llm.gate is not None
+    llm.gate.set()
     assert conversations.summaries.wait_idle(WAIT_S)
     (row,) = store.handoffs("waiting")
     assert (row.summary_source, row.summary) == ("llm", llm.text)
