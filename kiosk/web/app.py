@@ -73,18 +73,10 @@ def write_device_token(state_dir: Path, token: str) -> Path:
     The kiosk's own browser (same box) may open ``/kiosk?device=<token>``; a
     browser on the kiosk itself also gets the token by opening the page on loopback.
     """
-    import os
+    from bundles.manifest import atomic_write_bytes
 
     path = state_dir / "device-token"
-    state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".device-token.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, token.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, token.encode())
     return path
 
 
