@@ -77,6 +77,12 @@ CREATE TABLE IF NOT EXISTS ratings (
     rating TEXT NOT NULL,
     source TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS refused_effects (
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (day, kind)
+);
 CREATE TABLE IF NOT EXISTS handoff_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     handoff_id INTEGER NOT NULL REFERENCES handoffs(id),

@@ -112,7 +112,7 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
         # New conversations pick up bundles the sync agent switched, and staff settings.
         reloader = await anyio.to_thread.run_sync(lambda: EngineReloader.start(settings, tickets=store))
         health = reloader.health
-        app.state.conversations = Conversations(reloader.engine, store, reloader=reloader)
+        app.state.conversations = Conversations(reloader.engine, store, reloader=reloader, limits=settings.side_effects)
         app.state.health = health
         app.state.turn_lock = anyio.Lock()
         runtime = None
