@@ -137,6 +137,12 @@ def test_ratings_reasons_and_resolution(server: str, browser: object, shots: Pat
     page.click("#say button[type=submit]")
     expect(rating).to_be_visible()
 
+    # Customer 6 asks for a person: staff see what triggered the hand-off.
+    page.click("#new-session")
+    page.fill("#text", "请帮我叫工作人员")
+    page.click("#say button[type=submit]")
+    expect(page.locator("#log")).to_contain_text("human_agent")
+
     # Customer 3 at the live kiosk screen (tickets depend on the real opening hours, so no ticket here):
     # a lost card, goodbye, and the screen's rating buttons.
     live = context.new_page()
@@ -168,6 +174,11 @@ def test_ratings_reasons_and_resolution(server: str, browser: object, shots: Pat
     expect(features.first).to_be_visible()
     expect(features.first).to_contain_text("card_lost")
     admin.screenshot(path=shots / "conversations-why.png", full_page=True)
+    admin.goto(f"{server}/admin/conversations?intent=human_agent")
+    handoff = admin.locator("table.turns td.why details.reason").first
+    handoff.locator("summary").click()
+    expect(handoff.locator("li[data-kind=trigger-name]")).to_have_text("triggered by: requested")
+    expect(handoff.locator("li[data-kind=safety]")).to_be_visible()
     admin.goto(f"{server}/admin/review")
     row = admin.locator("table.review tr[data-turn]", has_text="money thing").first
     expect(row.locator("td.why summary")).to_contain_text("best guess")
