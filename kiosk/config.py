@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.dialogue.limits import SideEffectLimits
 from kiosk.runtime.config import RuntimeConfig, WebConfig
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -40,6 +41,10 @@ class Settings(BaseModel):
     llm_threads: int = Field(default=2, ge=1, le=8, description="llama.cpp threads.")
     llm_budget_s: float = Field(default=3.0, gt=0, le=30, description="Time budget of one LLM call.")
     web: WebConfig = Field(default_factory=WebConfig, description="Hosts, TLS, proxy and body limits of the page.")
+    side_effects: SideEffectLimits = Field(
+        default_factory=SideEffectLimits,
+        description="Hand-offs, risk alerts and tickets the whole kiosk may raise per window, all sessions together.",
+    )
     runtime: RuntimeConfig | None = Field(
         default=None, description="Run the whole kiosk (devices, presence, voice, avatar); None: the page only."
     )

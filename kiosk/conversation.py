@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from kiosk.dialogue.decision import Decision
 from kiosk.dialogue.engine import DialogueEngine
+from kiosk.dialogue.limits import SideEffectBudget, SideEffectLimits
 from kiosk.dialogue.session import DialogueSession, SideEffects
 from kiosk.dialogue.utterance import Utterance
 from kiosk.handoff_summary import HandoffSummarizer, LlmSummarizer, SummaryWorker
@@ -37,6 +38,8 @@ class Conversations:
         resume_summaries: Re-queue summaries a previous run left pending. Only the
             long-running kiosk (``kiosk run``) does; a one-shot command (``kiosk chat``)
             must not start a 20-second summary it would then have to cut at exit.
+        limits: The kiosk-wide side-effect limits shared by every session (hand-offs, risk alerts
+            and tickets per window); refusals are counted in ``store`` and audited once per window.
     """
 
     def __init__(
@@ -48,8 +51,10 @@ class Conversations:
         reloader: Callable[[], DialogueEngine] | None = None,
         summaries: SummaryWorker | None = None,
         resume_summaries: bool = True,
+        limits: SideEffectLimits | None = None,
     ) -> None:
         self.engine = engine
+        self.budget = SideEffectBudget(limits)
         self.store = store
         if summaries is None and store is not None:
             llm = engine.understander.llm
@@ -81,7 +86,7 @@ class Conversations:
             if session is None or session.ended:
                 # A session id that starts over keeps its side-effect counts (limits per session id).
                 effects = session.effects if session is not None else SideEffects()
-                session = DialogueSession(session_id, effects=effects)
+                session = DialogueSession(session_id, effects=effects, budget=self.budget)
                 self._sessions[session_id] = session
                 self._history[session_id] = []
                 if self._reloader is not None:
@@ -130,7 +135,9 @@ class Conversations:
         latency_ms = (time.perf_counter() - started) * 1000
         history = self._history.setdefault(session_id, [])
         history.append(f"{decision.intent}: {shown}")
+        refused = self.budget.drain()
         if self.store is not None:
+            self.store.record_refusals(refused)
             self.store.record_turn(session_id, source, shown, decision, latency_ms, at=when)
             if decision.handoff is not None and self.summaries is not None:
                 # Queued now with an extractive summary; the LLM's paragraph is written in the background.

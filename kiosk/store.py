@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.dialogue.decision import Decision, Reason
+from kiosk.dialogue.limits import Refusal
 from kiosk.masking import mask_pii
 from kiosk.sqlite_base import LockedSqlite
 from statedb import SchemaError, ensure_schema
@@ -191,7 +192,8 @@ class Store(LockedSqlite):
     def rate_session(self, session_id: str, rating: str, source: str) -> bool:
         """Record the customer's rating of a session (the last one counts); False when there is no such session.
 
-        ``rating`` is ``good``, ``bad`` or ``skipped``; ``source`` how it was given (``tap``, ``text``, ``voice``).
+        ``rating`` is ``good``, ``bad`` or ``skipped``; ``source`` how it was given (``tap``, ``text``,
+        ``voice``, ``walked_away``).
         """
         with self._tx() as db:
             if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
@@ -310,6 +312,35 @@ class Store(LockedSqlite):
                 (day, service_id, seq, number, _now()),
             )
         return number
+
+    def record_refusals(self, refusals: list[Refusal]) -> None:
+        """Count side effects the kiosk-wide limit refused, per UTC day and kind (``/metrics``).
+
+        The first refusal of a kind in a window also writes one audit row, so a flood of refused requests is
+        counted without pushing staff's entries off the audit page.
+        """
+        if not refusals:
+            return
+        with self._tx() as db:
+            for r in refusals:
+                when = datetime.fromtimestamp(r.at, UTC)
+                db.execute(
+                    "INSERT INTO refused_effects (day, kind, n) VALUES (?, ?, 1)"
+                    " ON CONFLICT(day, kind) DO UPDATE SET n = n + 1",
+                    (when.date().isoformat(), r.kind),
+                )
+                if r.first_in_window:
+                    detail = {"session": r.session_id[:64], "limit": r.limit, "window_s": r.window_s}
+                    text = mask_pii(json.dumps(detail, ensure_ascii=False, sort_keys=True))
+                    db.execute(
+                        "INSERT INTO audit_log (at, username, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+                        (_now(when), "kiosk", "side_effect_limit", r.kind, text),
+                    )
+
+    def refused_effects(self) -> dict[str, int]:
+        """Side effects refused by the kiosk-wide limit so far, by kind."""
+        rows = self._query("SELECT kind, SUM(n) n FROM refused_effects GROUP BY kind")
+        return {str(r["kind"]): int(r["n"]) for r in rows}
 
     # -- settings -------------------------------------------------------------
 

@@ -14,9 +14,11 @@ This module imports nothing from the project, so ``kiosk``, ``bundles`` and
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-SCHEMA_VERSION = 1
-"""Version of the tables below; raise it (and add a migration) when a table changes incompatibly."""
+SCHEMA_VERSION = 2
+"""Version of the tables below; raise it (and add a migration to ``MIGRATIONS``) when a table changes
+incompatibly."""
 
 _STORE_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,6 +77,12 @@ CREATE TABLE IF NOT EXISTS ratings (
     rating TEXT NOT NULL,
     source TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS refused_effects (
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (day, kind)
+);
 CREATE TABLE IF NOT EXISTS handoff_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     handoff_id INTEGER NOT NULL REFERENCES handoffs(id),
@@ -90,9 +98,7 @@ CREATE TABLE IF NOT EXISTS admin_users (
     username TEXT PRIMARY KEY,
     role TEXT NOT NULL,
     password_hash TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    failures INTEGER NOT NULL DEFAULT 0,
-    locked_until REAL
+    created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS admin_sessions (
     digest TEXT PRIMARY KEY,
@@ -145,6 +151,20 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
 schema version stays."""
 
 
+def _drop_admin_lockout_columns(conn: sqlite3.Connection) -> None:
+    """Version 2: drop ``admin_users.failures`` and ``admin_users.locked_until``.
+
+    Sign-in lock-outs live in memory per client and name (issue 16); version 1's columns were never used.
+    """
+    for column in ("failures", "locked_until"):
+        if column in _columns(conn, "admin_users"):
+            conn.execute(f"ALTER TABLE admin_users DROP COLUMN {column}")
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((2, _drop_admin_lockout_columns),)
+"""(version reached, step) in order; each step is idempotent and runs inside the caller's write transaction."""
+
+
 class SchemaError(Exception):
     """``kiosk.db`` was written by a newer schema than this code knows, or cannot be brought up to date."""
 
@@ -157,15 +177,15 @@ def ensure_schema(conn: sqlite3.Connection, where: str = "kiosk.db") -> None:
         where: The file, for error messages.
 
     Raises:
-        SchemaError: the database has a newer schema version.
+        SchemaError: the database has a newer schema version, or an older one cannot be upgraded.
         sqlite3.DatabaseError: the file is not a database.
     """
     conn.executescript(TABLES)
-    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    if row is None:
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    elif int(row[0]) > SCHEMA_VERSION:
-        raise SchemaError(f"{where}: schema version {row[0]} is newer than this kiosk ({SCHEMA_VERSION})")
+    version = _version(conn)
+    if version is not None and version > SCHEMA_VERSION:
+        raise SchemaError(f"{where}: schema version {version} is newer than this kiosk ({SCHEMA_VERSION})")
+    if version is None or version < SCHEMA_VERSION:
+        _migrate(conn, where)
     for table, column, kind in ADDED_COLUMNS:
         if column not in _columns(conn, table):
             try:
@@ -175,6 +195,44 @@ def ensure_schema(conn: sqlite3.Connection, where: str = "kiosk.db") -> None:
                     raise
     if conn.in_transaction:  # a connection in Python's default (deferred) mode opened one for the INSERT
         conn.commit()
+
+
+def _version(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    return None if row is None else int(row[0])
+
+
+def _migrate(conn: sqlite3.Connection, where: str) -> None:
+    """Bring an older (or brand-new) database to ``SCHEMA_VERSION`` in one write transaction.
+
+    A database without a version (just created, or older than the ``meta`` table) runs every step: they are
+    idempotent. Another process may have migrated it meanwhile, so the version is read again under the lock.
+
+    Raises:
+        SchemaError: a step failed; the database is left as it was.
+    """
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _version(conn)
+        if version is not None and version > SCHEMA_VERSION:
+            raise SchemaError(f"{where}: schema version {version} is newer than this kiosk ({SCHEMA_VERSION})")
+        if version is None or version < SCHEMA_VERSION:
+            for reached, step in MIGRATIONS:
+                if version is None or version < reached:
+                    step(conn)
+            conn.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
+            )
+    except sqlite3.Error as err:
+        conn.execute("ROLLBACK")
+        raise SchemaError(f"{where}: cannot upgrade the schema to version {SCHEMA_VERSION}: {err}") from err
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:

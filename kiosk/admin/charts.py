@@ -67,6 +67,12 @@ def prometheus(db: AdminDB, up: bool) -> str:
     lines += ["# HELP kiosk_handoffs_total Hand-offs and risk alerts, by kind.", "# TYPE kiosk_handoffs_total counter"]
     for r in db.query("SELECT kind, COUNT(*) n FROM handoffs GROUP BY kind"):
         lines.append(f'kiosk_handoffs_total{{kind="{_label(r["kind"])}"}} {r["n"]}')
+    lines += [
+        "# HELP kiosk_side_effects_refused_total Hand-offs, risk alerts and tickets the kiosk-wide limit refused.",
+        "# TYPE kiosk_side_effects_refused_total counter",
+    ]
+    for r in db.query("SELECT kind, SUM(n) n FROM refused_effects GROUP BY kind"):
+        lines.append(f'kiosk_side_effects_refused_total{{kind="{_label(r["kind"])}"}} {r["n"]}')
     waiting = db.query("SELECT COUNT(*) n FROM handoffs WHERE status = 'waiting'")[0]["n"]
     lines += [
         "# HELP kiosk_handoffs_waiting Customers waiting for staff now.",

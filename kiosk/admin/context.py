@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bundles.manifest import atomic_write_bytes
 from kiosk.admin.config import AdminConfig
 from kiosk.admin.security import AttemptLimiter, new_token
 from kiosk.config import Settings
@@ -31,15 +31,7 @@ def load_secret(state_dir: Path) -> bytes:
     path = state_dir / "admin" / "secret"
     if path.is_file():
         return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".secret.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, new_token().encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, new_token().encode())
     return path.read_bytes().strip()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -68,13 +67,9 @@ def export_labels(
     if out is None:
         sys.stdout.write(text)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}")
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
+        from bundles.manifest import atomic_write_bytes
+
+        atomic_write_bytes(out, text.encode("utf-8"))
     typer.echo(f"kiosk: exported {len(rows)} labels", err=True)
 
 

@@ -146,7 +146,9 @@ def chat(
     reloader = EngineReloader.start(settings, tickets=store)  # new sessions pick up a switched active/
     engine, health = reloader.engine, reloader.health
     _report(health)
-    conversations = Conversations(engine, store, reloader=reloader, resume_summaries=False)
+    conversations = Conversations(
+        engine, store, reloader=reloader, resume_summaries=False, limits=settings.side_effects
+    )
     out = sys.stdout
     for number, line, error in _lines(sys.stdin.buffer):
         if error is not None or line is None:
@@ -227,7 +229,9 @@ def run(
         typer.echo(f"kiosk: {err}", err=True)
         raise typer.Exit(2) from err
     web, tls = _serving(runtime.web, host, state_dir)
-    settings = _settings(state_dir, no_model, no_llm, host=host, port=port, runtime=runtime, web=web)
+    settings = _settings(
+        state_dir, no_model, no_llm, host=host, port=port, runtime=runtime, web=web, side_effects=runtime.side_effects
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal for the previous
     # handler. This one exits with status 0, both then and when the signal comes while the

@@ -45,6 +45,17 @@ _LIMIT_TEXTS = {
         "zh": "您已经取过号了，请留意叫号。",
         "en": "You already have a queue ticket; please wait for your number to be called.",
     },
+    # The kiosk-wide limits (all sessions together, per minute by default).
+    "ticket_busy": {
+        "zh": "抱歉，本机刚刚发出的号票太多，暂时不能再取号。请稍等一两分钟再试，或直接到柜台咨询。",
+        "en": "Sorry, this kiosk has just issued too many queue tickets and cannot print another right now. "
+        "Please try again in a minute or two, or ask at the counter.",
+    },
+    "handoff_busy": {
+        "zh": "抱歉，工作人员此刻收到的请求太多，暂时无法通过本机呼叫。请直接到柜台，我们会尽快为您服务。",
+        "en": "Sorry, our staff have too many requests from this kiosk right now, so I cannot call them for you. "
+        "Please go to the counter and we will help you as soon as we can.",
+    },
 }
 # Intents never offered as clarification choices.
 _NOT_OFFERED = frozenset({"out_of_scope", "greeting", "goodbye", "smalltalk", "human_agent"})
@@ -114,6 +125,7 @@ class DialogueEngine:
             now: The current time (rates older than their max age are not quoted).
         """
         session.turns += 1
+        session.at = now.timestamp()
         if utterance.source == "button" and utterance.button:
             if utterance.lang in ("zh", "en"):  # a spoken answer matched to a button: the language heard
                 session.lang = utterance.lang
@@ -152,7 +164,7 @@ class DialogueEngine:
         if value is not None and not (switching and u.intent in _INTERRUPTING):
             session.flow = None
             verdict = Understanding(flow.intent, "flow", 1.0, u.candidates)
-            outcome = self._closed(session, flow.intent) or flow.complete(value, session.lang, now)
+            outcome = self._complete(session, flow, value, now)
             return self._from_outcome(session, verdict, outcome)
         if switching:
             session.flow = None
@@ -210,7 +222,7 @@ class DialogueEngine:
             flow = self._flows[intent]
             value = flow.extract(text)
             outcome = self._closed(session, intent) or (
-                flow.complete(value, lang, now) if value is not None else flow.ask(lang)
+                self._complete(session, flow, value, now) if value is not None else flow.ask(lang)
             )
             if not outcome.done:
                 session.flow = FlowState(intent)
@@ -271,7 +283,7 @@ class DialogueEngine:
         flow = self._flows.get(flow_name)
         if kind == "slot" and flow is not None and value:
             session.misses = 0
-            outcome = self._closed(session, flow_name) or flow.complete(value, session.lang, now)
+            outcome = self._complete(session, flow, value, now)
             session.flow = None if outcome.done else FlowState(flow_name)
             return self._from_outcome(session, Understanding(flow_name, "button", 1.0), outcome)
         return self._clarify(session, Understanding("out_of_scope", "fallback", 0.0))
@@ -298,6 +310,21 @@ class DialogueEngine:
         template = texts["ticket_closed"].get(lang) if "ticket_closed" in texts else _TICKET_CLOSED[_lang(lang)]
         return Outcome(template.format(opens=session.closed.get(lang, "")), "answer", emotion="apologetic")
 
+    def _complete(self, session: DialogueSession, flow: Flow, value: str, now: datetime) -> Outcome:
+        """Complete ``flow`` with ``value``, unless ``_closed`` or the kiosk-wide ticket budget says no.
+
+        A refused ticket draws no number at all, so the queue's numbering has no gap.
+        """
+        closed = self._closed(session, flow.intent)
+        if closed is not None:
+            return closed
+        budget = session.budget
+        ticket = flow.intent == QueueTicketFlow.intent
+        if ticket and budget is not None and not budget.take("ticket", session.id, session.at):
+            session.flow = None
+            return Outcome(self._limit_text("ticket_busy", session.lang), "answer", emotion="apologetic")
+        return flow.complete(value, session.lang, now)
+
     def _from_outcome(self, session: DialogueSession, u: Understanding, outcome: Outcome) -> Decision:
         buttons = outcome.buttons
         if not any(b.id == STAFF_BUTTON_ID for b in buttons):
@@ -306,18 +333,25 @@ class DialogueEngine:
             session, outcome.reply, u, outcome.action, buttons, ticket=outcome.ticket, emotion=outcome.emotion
         )
 
-    def _may_raise(self, session: DialogueSession, handoff: Handoff) -> bool:
-        """Count a hand-off or risk alert against the session's limit; False when it is over."""
+    def _may_raise(self, session: DialogueSession, handoff: Handoff) -> tuple[bool, str]:
+        """Count a hand-off or risk alert against the session's and the kiosk's limits.
+
+        Returns:
+            Whether it may be raised, and if not the key of the hand-off reply: ``handoff_limit`` (this session
+            has raised its share) or ``handoff_busy`` (the whole kiosk has, in the budget's window).
+        """
         effects, limits = session.effects, self._thresholds
-        if handoff.kind == "risk":
-            if effects.risk_alerts >= limits.max_risk_alerts_per_session:
-                return False
+        risk = handoff.kind == "risk"
+        raised = effects.risk_alerts if risk else effects.handoffs
+        if raised >= (limits.max_risk_alerts_per_session if risk else limits.max_handoffs_per_session):
+            return False, "handoff_limit"
+        if session.budget is not None and not session.budget.take(handoff.kind, session.id, session.at):
+            return False, "handoff_busy"
+        if risk:
             effects.risk_alerts += 1
-            return True
-        if effects.handoffs >= limits.max_handoffs_per_session:
-            return False
-        effects.handoffs += 1
-        return True
+        else:
+            effects.handoffs += 1
+        return True, ""
 
     def _decision(
         self,
@@ -332,10 +366,11 @@ class DialogueEngine:
         emotion: Emotion = "neutral",
         source: ReplySource | None = None,
     ) -> Decision:
-        if handoff is not None and not self._may_raise(session, handoff):
-            # Past the session's limit the turn still answers, but staff get no new alert.
+        allowed, refusal = self._may_raise(session, handoff) if handoff is not None else (True, "")
+        if handoff is not None and not allowed:
+            # Past a limit the turn still answers (a risk warning is still given), but staff get no new alert.
             if handoff.kind == "handoff":
-                reply = self._limit_text("handoff_limit", session.lang)
+                reply = self._limit_text(refusal, session.lang)
             handoff, action = None, "answer"
         if ticket is not None:
             session.effects.tickets += 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kiosk.dialogue.limits import SideEffectBudget
+
 
 @dataclass(slots=True)
 class FlowState:
@@ -38,6 +40,8 @@ class DialogueSession:
             language. While set, no queue ticket is issued; the reply says when it opens.
         effects: Hand-offs, risk alerts and tickets raised so far; past the policy's limits a turn
             still answers but raises nothing new. Kept when a session id starts over.
+        budget: The kiosk-wide side-effect budget shared by every session (None: no kiosk-wide limit).
+        at: Time of the turn being handled (seconds since the epoch), set by the engine for ``budget``.
     """
 
     id: str
@@ -49,3 +53,5 @@ class DialogueSession:
     intents: list[str] = field(default_factory=list)
     closed: dict[str, str] | None = None
     effects: SideEffects = field(default_factory=SideEffects)
+    budget: SideEffectBudget | None = None
+    at: float = 0.0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.dialogue.limits import SideEffectLimits
 from kiosk.presence import PresenceConfig
 from kiosk.voice.turn import VoiceConfig
 
@@ -109,6 +110,10 @@ class RuntimeConfig(BaseModel):
         description="Listening (endpointing, half duplex, barge-in, grammar) and speech rate and volume.",
     )
     web: WebConfig = Field(default_factory=WebConfig, description="Hosts, TLS, proxy and body limits of the page.")
+    side_effects: SideEffectLimits = Field(
+        default_factory=SideEffectLimits,
+        description="Hand-offs, risk alerts and tickets the whole kiosk may raise per window, all sessions together.",
+    )
 
 
 def load_runtime_config(path: Path) -> RuntimeConfig:

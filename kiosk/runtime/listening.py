@@ -77,7 +77,9 @@ class Listening(Turns):
         from kiosk.voice.choices import Offer, offer_of, voice_utterance
 
         await self._interrupt()
-        if self.session_id is None:
+        # While the screen asks for a rating the words may be one: no new session (and greeting) yet; if
+        # they are a new question instead, the turn starts the session.
+        if self.session_id is None and not self.rating.waiting(self._clock()):
             await self.arrive(lang=lang if lang in ("zh", "en") else None)  # type: ignore[arg-type]
         if self.screen is not None:
             self.screen.show(state="listening")

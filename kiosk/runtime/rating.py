@@ -19,6 +19,13 @@ BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 # Said instead of tapped: added to the recogniser's grammar and hints while the offer is open.
 WORDS = {"zh": ("满意", "不满意", "跳过"), "en": ("good", "bad", "skip")}
+# Matched by sound when the words as recognised are not a rating: whisper-base writes 补my衣 for 不满意,
+# 我很买衣 for 我很满意, "God!" for "good" (tests/integration/test_rating_voice.py).
+SPOKEN: dict[Rating, tuple[str, ...]] = {
+    "good": ("满意", "很满意", "非常满意", "我很满意", "挺满意", "good", "very good", "great", "satisfied"),
+    "bad": ("不满意", "很不满意", "我不满意", "不太满意", "bad", "not good", "very bad", "poor"),
+    "skipped": ("跳过", "不用评价", "skip", "no rating"),
+}
 ASK = {"zh": "您对本次服务满意吗？", "en": "How did we do today?"}
 THANKS = {"zh": "谢谢您的评价！", "en": "Thank you for your feedback!"}
 # How long the screen keeps asking before the idle screen comes back (no rating: unrated, not skipped).
@@ -48,10 +55,14 @@ class RatingOffer:
         """The offer lapses (a new question, the customer left)."""
         self.session = None
 
-    def take(self, *, button: str | None = None, text: str | None = None) -> tuple[str, Rating, str] | None:
+    def take(
+        self, *, button: str | None = None, text: str | None = None, spoken: bool = False
+    ) -> tuple[str, Rating, str] | None:
         """(session, rating, how) when this input answers the open offer, else None (the offer lapses on text).
 
-        A ``rate:*`` button with no open offer is ignored (returns None, the offer stays closed).
+        ``how`` is ``tap``, ``text`` or ``voice``. Recognised speech (``spoken``) is also matched by sound
+        (:func:`heard_rating`); typed text only as written. A ``rate:*`` button with no open offer is
+        ignored (returns None, the offer stays closed).
         """
         session = self.session
         if session is None:
@@ -64,6 +75,26 @@ class RatingOffer:
                     return session, known, "tap"  # type: ignore[return-value]
             self.session = None
             return None
-        said = parse_rating(text or "")
+        said = heard_rating(text or "") if spoken else parse_rating(text or "")
         self.session = None
-        return None if said is None else (session, said, "voice_or_text")
+        return None if said is None else (session, said, "voice" if spoken else "text")
+
+
+def heard_rating(text: str) -> Rating | None:
+    """The rating in recognised words: as written (:func:`parse_rating`), else the closest rating phrase by sound.
+
+    ``text`` should be normalised (simplified characters); the sound match needs no such help (不滿意 sounds
+    like 不满意). A long question that merely sounds like a rating somewhere is no match (closed_vocab's coverage).
+    """
+    said = parse_rating(text)
+    if said is not None or not text.strip() or len(text) > 40:
+        return said
+    from edge_models.asr.closed_vocab import Choice, match
+
+    found = match(text, [Choice(rating, phrases) for rating, phrases in SPOKEN.items()])
+    if found is None:
+        return None
+    for known in RATINGS:
+        if found.key == known:
+            return known  # type: ignore[return-value]
+    return None

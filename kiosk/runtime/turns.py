@@ -75,7 +75,14 @@ class Turns(Speaking):
     async def end_session(self, outcome: str = "left") -> None:
         """The customer left: end the session, forget it on screen (privacy), reset."""
         await self._interrupt()
+        # Walking away from the rating question is an answer: skipped (a lapsed question stays unrated).
+        offered = self.rating.session if outcome == "left" and self.rating.waiting(self._clock()) else None
         self.rating.close()
+        if offered is not None:
+            store = self.conversations.store
+            if store is not None:
+                await asyncio.to_thread(store.rate_session, offered, "skipped", "walked_away")
+            self._log("rated", session=offered, rating="skipped", how="walked_away")
         session = self.session_id
         if session is None:
             return
@@ -149,7 +156,9 @@ class Turns(Speaking):
         async with self._turn_lock:
             if self.session_id is None and self.rating.session is not None:
                 button = utterance.button if utterance.source == "button" else None
-                taken = self.rating.take(button=button, text=None if button else utterance.text)
+                # Normalised first: whisper often writes traditional characters (不滿意).
+                words = None if button else self.conversations.engine.normalize(utterance.text).light
+                taken = self.rating.take(button=button, text=words, spoken=source == "voice")
                 if taken is not None:
                     return await self._rated(*taken, source)
             if self.session_id is None:

