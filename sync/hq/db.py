@@ -27,6 +27,7 @@ from sync.envelope import KIOSK_ID, Envelope, ReplayWindow, UnknownKioskError, l
 from sync.errors import HqError
 from sync.hq.schema import (
     SCHEMA_VERSION,
+    V3_COUNT_COLUMNS,
     NewerSchemaError,
     daily_counts,
     enrolments,
@@ -298,8 +299,14 @@ class HqDB:
                 clarified=r.clarified,
                 handed_off=r.handed_off,
                 received_at=received,
+                risk_alerts=r.risk_alerts,
+                elderly_turns=r.elderly.turns if r.elderly is not None else None,
+                elderly_decided=r.elderly.decided if r.elderly is not None else None,
+                elderly_clarified=r.elderly.clarified if r.elderly is not None else None,
+                elderly_handed_off=r.elderly.handed_off if r.elderly is not None else None,
+                elderly_risk_alerts=r.elderly.risk_alerts if r.elderly is not None else None,
             )
-            keys = ("turns", "decided", "clarified", "handed_off", "received_at")
+            keys = ("turns", "decided", "clarified", "handed_off", "received_at", *V3_COUNT_COLUMNS)
             conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[daily_counts.c[k] for k in ("kiosk_id", "day", "lang", "intent")],
