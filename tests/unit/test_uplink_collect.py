@@ -124,7 +124,8 @@ def test_counts_split_elderly_mode_sessions(tmp_path: Path) -> None:
 
 
 def test_an_old_kiosks_counts_still_parse_and_bad_parts_are_refused() -> None:
-    old = DailyCount.model_validate({"lang": "zh", "intent": "x", "turns": 3, "decided": 2, "clarified": 1, "handed_off": 0})
+    before = {"lang": "zh", "intent": "x", "turns": 3, "decided": 2, "clarified": 1, "handed_off": 0}
+    old = DailyCount.model_validate(before)
     assert (old.risk_alerts, old.elderly) == (None, None)
     base = {"lang": "en", "intent": "x", "turns": 2, "decided": 1, "clarified": 0, "handed_off": 1}
     with pytest.raises(ValidationError, match="risk_alerts cannot exceed"):
