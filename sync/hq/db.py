@@ -166,6 +166,14 @@ class HqDB:
         except DBAPIError as err:
             raise HqStoreError(f"{self.url}: {err.orig or err}") from err
 
+    def select(self, query: Any) -> list[dict[str, Any]]:
+        """The rows of a read-only SQLAlchemy Core query (the console's aggregates), as dicts.
+
+        Raises:
+            HqStoreError: the database cannot be reached.
+        """
+        return self._rows(query)
+
     def _insert(self, table: Table) -> Any:
         return pg_insert(table) if self._pg else sqlite_insert(table)
 

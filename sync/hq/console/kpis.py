@@ -1,0 +1,216 @@
+"""KPIs of the fleet from the uploaded daily counts: per branch, intent and language, and the fairness view.
+
+One grouped query (:func:`totals_query`) sums the counts of a day range per
+branch, language and intent in the database; everything else here is pure
+arithmetic on those few rows. Kiosks that uploaded counts before risk alerts
+and the elderly-mode split existed are not guessed at: their turns are left
+out of those two figures and counted as "not reported".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+from sqlalchemy import Select, case, func, select
+
+from sync.hq.schema import daily_counts, fleet_reports
+
+Dimension = Literal["branch", "intent", "lang"]
+DIMENSIONS: tuple[Dimension, ...] = ("branch", "intent", "lang")
+NO_BRANCH = "(no status report)"
+_OUTCOMES = ("turns", "decided", "clarified", "handed_off")
+
+
+def _share(count: int | None, of: int) -> float | None:
+    return None if count is None or of == 0 else count / of
+
+
+class KpiRow(BaseModel):
+    """Turns of one group by outcome, and their rates (None when the group has no turns)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    group: str = Field(description="The branch, intent, language or fairness group.")
+    turns: int = Field(ge=0, description="All turns.")
+    decided: int = Field(ge=0, description="Turns answered or acted on without clarification or hand-off.")
+    clarified: int = Field(ge=0, description="Turns where the kiosk asked the customer to clarify.")
+    handed_off: int = Field(ge=0, description="Turns handed to staff (hand-offs and risk alerts).")
+    risk_alerts: int | None = Field(description="Risk alerts among the turns that reported them; None: none did.")
+    risk_turns: int = Field(ge=0, description="Turns of kiosks that report risk alerts (the risk rate's base).")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def decided_rate(self) -> float | None:
+        """Share of turns decided."""
+        return _share(self.decided, self.turns)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def clarification_rate(self) -> float | None:
+        """Share of turns that asked to clarify."""
+        return _share(self.clarified, self.turns)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def handoff_rate(self) -> float | None:
+        """Share of turns handed to staff."""
+        return _share(self.handed_off, self.turns)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def risk_alert_rate(self) -> float | None:
+        """Share of the reporting turns that raised a risk alert."""
+        return _share(self.risk_alerts, self.risk_turns)
+
+
+class FairnessView(BaseModel):
+    """Zh vs en and elderly mode vs standard, with the gaps of the decided rate in percentage points."""
+
+    model_config = ConfigDict(frozen=True)
+
+    languages: tuple[KpiRow, ...] = Field(description="One row per language (zh and en always).")
+    modes: tuple[KpiRow, ...] = Field(description="Elderly mode and standard mode.")
+    not_reported_turns: int = Field(description="Turns of kiosks that did not report the elderly-mode split.")
+    language_gap_pp: float | None = Field(description="Decided rate of zh minus en, percentage points.")
+    mode_gap_pp: float | None = Field(description="Decided rate of elderly mode minus standard, percentage points.")
+    threshold_pp: float = Field(description="A gap larger than this (either way) is flagged.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def flagged(self) -> tuple[str, ...]:
+        """The comparisons whose gap exceeds the threshold."""
+        gaps = (("zh vs en", self.language_gap_pp), ("elderly vs standard", self.mode_gap_pp))
+        return tuple(name for name, gap in gaps if gap is not None and abs(gap) > self.threshold_pp)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sums:
+    """Summed outcome counts (risk_alerts None: not reported by any row)."""
+
+    turns: int = 0
+    decided: int = 0
+    clarified: int = 0
+    handed_off: int = 0
+    risk_alerts: int | None = None
+    risk_turns: int = 0
+
+    def plus(self, other: _Sums) -> _Sums:
+        risk = (
+            None
+            if self.risk_alerts is None and other.risk_alerts is None
+            else ((self.risk_alerts or 0) + (other.risk_alerts or 0))
+        )
+        return _Sums(
+            self.turns + other.turns,
+            self.decided + other.decided,
+            self.clarified + other.clarified,
+            self.handed_off + other.handed_off,
+            risk,
+            self.risk_turns + other.risk_turns,
+        )
+
+    def row(self, group: str) -> KpiRow:
+        return KpiRow(
+            group=group,
+            turns=self.turns,
+            decided=self.decided,
+            clarified=self.clarified,
+            handed_off=self.handed_off,
+            risk_alerts=self.risk_alerts,
+            risk_turns=self.risk_turns,
+        )
+
+
+def totals_query(since: str, until: str) -> Select[Any]:
+    """Counts of days ``since``..``until`` (inclusive, ``YYYY-MM-DD``) summed per branch, language and intent.
+
+    The branch is the one in the kiosk's latest status report. ``mode_*`` columns sum only
+    rows that carry the elderly-mode split, so standard mode is ``mode_x - elderly_x``.
+    """
+    c = daily_counts.c
+    branch = func.coalesce(fleet_reports.c.branch, NO_BRANCH).label("branch")
+
+    def when_split(column: Any) -> Any:
+        return func.sum(case((c.elderly_turns.is_(None), 0), else_=func.coalesce(column, 0)))
+
+    columns = [
+        branch,
+        c.lang,
+        c.intent,
+        *(func.sum(c[name]).label(name) for name in _OUTCOMES),
+        func.sum(c.risk_alerts).label("risk_alerts"),
+        func.sum(case((c.risk_alerts.is_(None), 0), else_=c.turns)).label("risk_turns"),
+        *(func.sum(c[f"elderly_{name}"]).label(f"elderly_{name}") for name in (*_OUTCOMES, "risk_alerts")),
+        *(when_split(c[name]).label(f"mode_{name}") for name in (*_OUTCOMES, "risk_alerts")),
+        when_split(case((c.risk_alerts.is_(None), 0), else_=c.turns)).label("mode_risk_turns"),
+    ]
+    return (
+        select(*columns)
+        .select_from(daily_counts.outerjoin(fleet_reports, fleet_reports.c.kiosk_id == c.kiosk_id))
+        .where(c.day >= since, c.day <= until)
+        .group_by(branch, c.lang, c.intent)
+        .order_by(branch, c.lang, c.intent)
+    )
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+def _counts(values: list[int], risk_alerts: int | None, risk_turns: int) -> _Sums:
+    turns, decided, clarified, handed_off = values
+    return _Sums(turns, decided, clarified, handed_off, risk_alerts, risk_turns)
+
+
+def _sums(row: Mapping[str, Any]) -> _Sums:
+    risk = row["risk_alerts"]
+    return _counts([_int(row[n]) for n in _OUTCOMES], None if risk is None else int(risk), _int(row["risk_turns"]))
+
+
+def kpi_rows(totals: Iterable[Mapping[str, Any]], by: Dimension) -> list[KpiRow]:
+    """KPIs per branch, intent or language from :func:`totals_query` rows, busiest group first."""
+    groups: dict[str, _Sums] = {}
+    for row in totals:
+        key = str(row[by])
+        groups[key] = groups.get(key, _Sums()).plus(_sums(row))
+    return [s.row(k) for k, s in sorted(groups.items(), key=lambda kv: (-kv[1].turns, kv[0]))]
+
+
+def fairness(totals: Iterable[Mapping[str, Any]], threshold_pp: float = 10.0) -> FairnessView:
+    """Zh vs en and elderly mode vs standard from :func:`totals_query` rows."""
+    rows = list(totals)
+    languages = {lang: _Sums() for lang in ("zh", "en")}
+    elderly = standard = _Sums()
+    not_reported = 0
+    for row in rows:
+        lang = str(row["lang"])
+        languages[lang] = languages.get(lang, _Sums()).plus(_sums(row))
+        split_turns = _int(row["mode_turns"])
+        not_reported += _int(row["turns"]) - split_turns
+        if split_turns == 0 and row["elderly_turns"] is None:
+            continue
+        eld = [_int(row[f"elderly_{n}"]) for n in (*_OUTCOMES, "risk_alerts")]
+        mode = [_int(row[f"mode_{n}"]) for n in (*_OUTCOMES, "risk_alerts")]
+        rest = [max(0, m - e) for m, e in zip(mode, eld, strict=True)]
+        elderly = elderly.plus(_counts(eld[:4], eld[4], eld[0]))
+        standard = standard.plus(_counts(rest[:4], rest[4], rest[0]))
+    order = sorted(languages, key=lambda lang: (lang not in ("zh", "en"), lang != "zh", lang))
+    lang_rows = tuple(languages[lang].row(lang) for lang in order)
+    mode_rows = (elderly.row("elderly mode"), standard.row("standard"))
+    return FairnessView(
+        languages=lang_rows,
+        modes=mode_rows,
+        not_reported_turns=not_reported,
+        language_gap_pp=_gap(lang_rows[0], lang_rows[1]),
+        mode_gap_pp=_gap(mode_rows[0], mode_rows[1]),
+        threshold_pp=threshold_pp,
+    )
+
+
+def _gap(a: KpiRow, b: KpiRow) -> float | None:
+    if a.decided_rate is None or b.decided_rate is None:
+        return None
+    return round(100 * (a.decided_rate - b.decided_rate), 1)
