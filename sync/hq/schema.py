@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table, Text, inspect, select, text
+from sqlalchemy import BigInteger, Column, Connection, Index, Integer, MetaData, Table, Text, inspect, select, text
 
 SCHEMA_VERSION = 3
 _MIGRATION_LOCK = 0x4B494F534B  # pg_advisory_xact_lock key ("KIOSK")
@@ -82,6 +82,7 @@ daily_counts = Table(
     Column("received_at", Text, nullable=False),
     *(Column(name, Integer) for name in V3_COUNT_COLUMNS),
 )
+daily_counts_by_day = Index("ix_daily_counts_day", daily_counts.c.day)  # version 3: the console's day ranges
 
 # Version 2: the fleet's latest status reports (were in a separate fleet.db).
 fleet_reports = Table(
@@ -112,6 +113,7 @@ def _v3(conn: Connection) -> None:
     for name in V3_COUNT_COLUMNS:
         if name not in have:  # a store made at version 1 or 2 (a fresh one has them from _v1)
             conn.execute(text(f"ALTER TABLE daily_counts ADD COLUMN {name} INTEGER"))
+    daily_counts_by_day.create(conn, checkfirst=True)
 
 
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)  # MIGRATIONS[n - 1] brings n - 1 to n

@@ -201,6 +201,7 @@ def test_a_version_2_file_gains_the_risk_and_elderly_columns_and_keeps_old_count
         db.close()
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+        assert "ix_daily_counts_day" in {r[1] for r in conn.execute("PRAGMA index_list(daily_counts)")}
 
 
 def test_a_bad_url_is_a_clear_error(tmp_path: Path) -> None:
