@@ -33,6 +33,8 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("labels", "/labels", "Labels 标注"),
     ("kpis", "/kpis", "KPIs 指标"),
 )
+LABELS_SHOWN = 500
+"""Labels listed on one page (oldest first); the JSON has them all."""
 DAY = r"^\d{4}-\d{2}-\d{2}$"
 StatusQuery = Annotated[Literal["new", "accepted", "rejected", "all"], Query()]
 DayQuery = Annotated[str | None, Query(pattern=DAY)]
@@ -110,8 +112,8 @@ def add_console_routes(
             raise HTTPException(422, f"since ({first}) is after until ({last})")
         return first, last
 
-    def rollout_rows() -> list[RolloutRow]:
-        return with_adoption(published_targets(home), (r["versions"] for r in hq.fleet()))
+    def rollout_rows(fleet: list[dict[str, Any]]) -> list[RolloutRow]:
+        return with_adoption(published_targets(home), (r["versions"] for r in fleet))
 
     @app.get("/", response_class=RedirectResponse)
     def home_page(_session: Session) -> RedirectResponse:
@@ -136,23 +138,32 @@ def add_console_routes(
 
     @app.get("/rollout", response_class=HTMLResponse)
     def rollout_page(request: Request, session: Session) -> HTMLResponse:
+        fleet = hq.fleet()
         try:
-            rows, error = rollout_rows(), ""
+            rows, error = rollout_rows(fleet), ""
         except HqError as err:
             rows, error = [], str(err)
-        return render(request, session, "rollout", rows=rows, kiosks=len(hq.fleet()), error=error)
+        return render(request, session, "rollout", rows=rows, kiosks=len(fleet), error=error)
 
     @app.get("/api/rollout")
     def rollout_api(_session: Session) -> list[RolloutRow]:
         try:
-            return rollout_rows()
+            return rollout_rows(hq.fleet())
         except HqError as err:
             raise HTTPException(503, str(err)) from err
 
     @app.get("/labels", response_class=HTMLResponse)
     def labels_page(request: Request, session: Session, status: StatusQuery = "new") -> HTMLResponse:
         rows = hq.labels(None if status == "all" else status)
-        return render(request, session, "labels", rows=rows, status=status, statuses=(*LABEL_STATUSES, "all"))
+        return render(
+            request,
+            session,
+            "labels",
+            rows=rows[:LABELS_SHOWN],
+            total=len(rows),
+            status=status,
+            statuses=(*LABEL_STATUSES, "all"),
+        )
 
     @app.get("/api/labels")
     def labels_api(_session: Session, status: StatusQuery = "new") -> list[dict[str, Any]]:
