@@ -17,6 +17,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from kiosk.admin.accounts import AdminDB
 from kiosk.cli.hq import store_url
 from sync.hq.console import ConsoleSettings
 from sync.hq.db import HqDB
@@ -224,3 +225,15 @@ def test_kpis_on_postgresql(tmp_path: Path, pg_server: Any) -> None:
     with TestClient(app, base_url="http://hq.test") as client:
         sign_in(client)
         check_kpis(client)
+
+
+def test_add_user_refuses_an_unknown_role(hq: SeededHq) -> None:
+    from typer.testing import CliRunner
+
+    from kiosk.cli import app as kiosk_cli
+
+    args = ["hq", "add-user", str(hq.home), "boss", "--role", "admin", "--password-stdin"]
+    result = CliRunner().invoke(kiosk_cli, args, input="long enough password\n")
+    assert result.exit_code == 1
+    assert "role must be one of viewer, operator" in result.output
+    assert [u.username for u in AdminDB(hq.home / "operators.db").users()] == ["ops", "watcher"]
