@@ -201,6 +201,15 @@ def check_kpis(client: TestClient) -> None:
     assert (fair["language_gap_pp"], fair["mode_gap_pp"]) == (15.7, -15.0)
     assert fair["flagged"] == ["zh vs en", "elderly vs standard"]
     assert client.get("/api/kpis?by=branch&since=2027-01-01&until=2027-01-31").json()["rows"] == []
+    one = client.get("/api/fairness?since=2026-11-01&until=2026-12-31&branch=sh01").json()
+    assert [(r["group"], r["turns"]) for r in one["languages"] + one["modes"]] == [
+        ("zh", 15),
+        ("en", 10),
+        ("elderly mode", 5),
+        ("standard", 20),
+    ]
+    assert one["not_reported_turns"] == 0
+    assert kpis(client, "intent&branch=bj02") == {"card_lost": (20, 10, 6, 4, None, 0)}
 
 
 def test_kpis_per_branch_intent_language_and_fairness(client: TestClient) -> None:
@@ -212,6 +221,11 @@ def test_kpis_per_branch_intent_language_and_fairness(client: TestClient) -> Non
     assert 'data-group="elderly mode"' in page.text
     assert "not reported" in page.text  # bj02's risk alerts
     assert "+15.7 pp" in page.text
+    assert '<option value="bj02">bj02</option>' in page.text
+    only = client.get(f"/kpis?since={DAY}&until={DAY}&branch=bj02").text
+    assert "Fairness 公平性 · bj02" in only
+    assert '<option value="bj02" selected>bj02</option>' in only
+    assert 'data-group="sh01"' not in only
     assert "20 turns from kiosks that do not report the elderly-mode split" in page.text
     assert client.get("/api/kpis?since=2026-13-01").status_code == 422
     assert client.get("/api/kpis?since=2026-12-31&until=2026-12-01").status_code == 422

@@ -38,6 +38,7 @@ LABELS_SHOWN = 500
 DAY = r"^\d{4}-\d{2}-\d{2}$"
 StatusQuery = Annotated[Literal["new", "accepted", "rejected", "all"], Query()]
 DayQuery = Annotated[str | None, Query(pattern=DAY)]
+BranchQuery = Annotated[str | None, Query(max_length=128, description="Only this branch.")]
 
 
 class ConsoleSettings(BaseModel):
@@ -192,22 +193,50 @@ def add_console_routes(
             return JSONResponse(row)
         return RedirectResponse(f"/labels?status={back}", status_code=303)
 
-    @app.get("/kpis", response_class=HTMLResponse)
-    def kpis_page(request: Request, session: Session, since: DayQuery = None, until: DayQuery = None) -> HTMLResponse:
+    def totals(since: str | None, until: str | None, branch: str | None) -> tuple[str, str, list[dict[str, Any]]]:
         first, last = day_range(since, until)
-        totals = hq.select(totals_query(first, last))
-        tables = {by: kpi_rows(totals, by) for by in DIMENSIONS}
-        view = fairness(totals, settings.fairness_gap_pp)
-        return render(request, session, "kpis", since=first, until=last, tables=tables, fairness=view)
+        rows = hq.select(totals_query(first, last))
+        return first, last, [r for r in rows if branch is None or r["branch"] == branch]
+
+    @app.get("/kpis", response_class=HTMLResponse)
+    def kpis_page(
+        request: Request,
+        session: Session,
+        since: DayQuery = None,
+        until: DayQuery = None,
+        branch: BranchQuery = None,
+    ) -> HTMLResponse:
+        first, last, rows = totals(since, until, None)
+        branches = sorted({str(r["branch"]) for r in rows})
+        chosen = [r for r in rows if r["branch"] == branch] if branch else rows
+        tables = {by: kpi_rows(chosen, by) for by in DIMENSIONS}
+        view = fairness(chosen, settings.fairness_gap_pp)
+        return render(
+            request,
+            session,
+            "kpis",
+            since=first,
+            until=last,
+            tables=tables,
+            fairness=view,
+            branches=branches,
+            branch=branch or "",
+        )
 
     @app.get("/api/kpis")
     def kpis_api(
-        _session: Session, by: Dimension = "branch", since: DayQuery = None, until: DayQuery = None
+        _session: Session,
+        by: Dimension = "branch",
+        since: DayQuery = None,
+        until: DayQuery = None,
+        branch: BranchQuery = None,
     ) -> KpiPage:
-        first, last = day_range(since, until)
-        return KpiPage(since=first, until=last, by=by, rows=tuple(kpi_rows(hq.select(totals_query(first, last)), by)))
+        first, last, rows = totals(since, until, branch)
+        return KpiPage(since=first, until=last, by=by, rows=tuple(kpi_rows(rows, by)))
 
     @app.get("/api/fairness")
-    def fairness_api(_session: Session, since: DayQuery = None, until: DayQuery = None) -> FairnessView:
-        first, last = day_range(since, until)
-        return fairness(hq.select(totals_query(first, last)), settings.fairness_gap_pp)
+    def fairness_api(
+        _session: Session, since: DayQuery = None, until: DayQuery = None, branch: BranchQuery = None
+    ) -> FairnessView:
+        _first, _last, rows = totals(since, until, branch)
+        return fairness(rows, settings.fairness_gap_pp)
