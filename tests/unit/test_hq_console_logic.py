@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sync.hq.console.fleetview import kiosk_rows, silent_for, summary
-from sync.hq.console.kpis import fairness, kpi_rows
+from sync.hq.console.kpis import TotalsCache, fairness, kpi_rows
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -110,3 +110,25 @@ def test_kiosks_go_offline_after_the_threshold_and_bad_times_count_as_offline() 
 )
 def test_silent_for_reads_well(seconds: float | None, text: str) -> None:
     assert silent_for(seconds) == text
+
+
+def test_totals_are_reused_within_the_ttl_and_reread_after() -> None:
+    reads: list[str] = []
+
+    def load(name: str) -> Any:
+        def read() -> list[dict[str, Any]]:
+            reads.append(name)
+            return [{"n": len(reads)}]
+
+        return read
+
+    cache = TotalsCache(ttl_s=300, max_ranges=2)
+    assert cache.get("a", "b", 1000.0, load("ab")) == (1000.0, [{"n": 1}])
+    assert cache.get("a", "b", 1299.0, load("ab")) == (1000.0, [{"n": 1}])  # reused
+    assert cache.get("a", "b", 1300.0, load("ab")) == (1300.0, [{"n": 2}])  # stale: read again
+    assert cache.get("a", "b", 999.0, load("ab"))[0] == 999.0  # the clock went back: read again
+    cache.get("c", "d", 1000.0, load("cd"))
+    cache.get("e", "f", 1000.0, load("ef"))  # a third range pushes the oldest out
+    cache.get("a", "b", 1000.0, load("ab"))
+    assert reads == ["ab", "ab", "ab", "cd", "ef", "ab"]
+    assert TotalsCache(ttl_s=0).get("a", "b", 5.0, load("x")) == (5.0, [{"n": 7}])  # 0: never reused

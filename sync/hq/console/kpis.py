@@ -9,8 +9,9 @@ out of those two figures and counted as "not reported".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
@@ -214,3 +215,36 @@ def _gap(a: KpiRow, b: KpiRow) -> float | None:
     if a.decided_rate is None or b.decided_rate is None:
         return None
     return round(100 * (a.decided_rate - b.decided_rate), 1)
+
+
+Totals = list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class TotalsCache:
+    """:func:`totals_query` results per day range, kept ``ttl_s`` seconds.
+
+    Counts arrive once per kiosk and finished day, so a few minutes' staleness
+    costs little, while one range's totals serve every table, branch filter and
+    the fairness view of the page without scanning the counts again.
+    """
+
+    ttl_s: float
+    max_ranges: int = 32
+    _entries: dict[tuple[str, str], tuple[float, Totals]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, since: str, until: str, now: float, load: Callable[[], Totals]) -> tuple[float, Totals]:
+        """The totals of ``since``..``until`` and when they were read; ``load`` reads them when stale."""
+        key = (since, until)
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and 0 <= now - hit[0] < self.ttl_s:
+            return hit
+        entry = (now, load())
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = entry
+            while len(self._entries) > self.max_ranges:
+                self._entries.pop(next(iter(self._entries)))
+        return entry

@@ -19,7 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sync.errors import HqError
 from sync.hq.console.auth import Posted, Session, SignInRequired, hq_role
 from sync.hq.console.fleetview import FleetSummary, KioskRow, kiosk_rows, silent_for, summary
-from sync.hq.console.kpis import DIMENSIONS, Dimension, FairnessView, KpiRow, fairness, kpi_rows, totals_query
+from sync.hq.console.kpis import (
+    DIMENSIONS,
+    Dimension,
+    FairnessView,
+    KpiRow,
+    Totals,
+    TotalsCache,
+    fairness,
+    kpi_rows,
+    totals_query,
+)
 from sync.hq.console.rollout import RolloutRow, published_targets, with_adoption
 from sync.hq.db import LABEL_STATUSES, HqDB
 
@@ -53,6 +63,9 @@ class ConsoleSettings(BaseModel):
     fairness_gap_pp: float = Field(
         default=10.0, ge=0, description="Decided-rate gap (percentage points) that flags a fairness comparison."
     )
+    kpi_cache_s: float = Field(
+        default=300.0, ge=0, description="Seconds the KPI pages reuse a day range's totals (0: read every time)."
+    )
 
 
 class KpiPage(BaseModel):
@@ -62,6 +75,7 @@ class KpiPage(BaseModel):
 
     since: str
     until: str
+    as_of: str = Field(description="When the counts were read (UTC); reused up to kpi_cache_s seconds.")
     by: Dimension
     rows: tuple[KpiRow, ...]
 
@@ -193,10 +207,13 @@ def add_console_routes(
             return JSONResponse(row)
         return RedirectResponse(f"/labels?status={back}", status_code=303)
 
-    def totals(since: str | None, until: str | None, branch: str | None) -> tuple[str, str, list[dict[str, Any]]]:
+    cache = TotalsCache(settings.kpi_cache_s)
+
+    def totals(since: str | None, until: str | None, branch: str | None) -> tuple[str, str, str, Totals]:
         first, last = day_range(since, until)
-        rows = hq.select(totals_query(first, last))
-        return first, last, [r for r in rows if branch is None or r["branch"] == branch]
+        read_at, rows = cache.get(first, last, clock(), lambda: hq.select(totals_query(first, last)))
+        as_of = datetime.fromtimestamp(read_at, UTC).isoformat(timespec="seconds")
+        return first, last, as_of, [r for r in rows if branch is None or r["branch"] == branch]
 
     @app.get("/kpis", response_class=HTMLResponse)
     def kpis_page(
@@ -206,7 +223,7 @@ def add_console_routes(
         until: DayQuery = None,
         branch: BranchQuery = None,
     ) -> HTMLResponse:
-        first, last, rows = totals(since, until, None)
+        first, last, as_of, rows = totals(since, until, None)
         branches = sorted({str(r["branch"]) for r in rows})
         chosen = [r for r in rows if r["branch"] == branch] if branch else rows
         tables = {by: kpi_rows(chosen, by) for by in DIMENSIONS}
@@ -221,6 +238,8 @@ def add_console_routes(
             fairness=view,
             branches=branches,
             branch=branch or "",
+            as_of=as_of,
+            cache_s=settings.kpi_cache_s,
         )
 
     @app.get("/api/kpis")
@@ -231,12 +250,12 @@ def add_console_routes(
         until: DayQuery = None,
         branch: BranchQuery = None,
     ) -> KpiPage:
-        first, last, rows = totals(since, until, branch)
-        return KpiPage(since=first, until=last, by=by, rows=tuple(kpi_rows(rows, by)))
+        first, last, as_of, rows = totals(since, until, branch)
+        return KpiPage(since=first, until=last, as_of=as_of, by=by, rows=tuple(kpi_rows(rows, by)))
 
     @app.get("/api/fairness")
     def fairness_api(
         _session: Session, since: DayQuery = None, until: DayQuery = None, branch: BranchQuery = None
     ) -> FairnessView:
-        _first, _last, rows = totals(since, until, branch)
+        *_range, rows = totals(since, until, branch)
         return fairness(rows, settings.fairness_gap_pp)
