@@ -74,8 +74,17 @@ class DailyCount(BaseModel):
     def _parts_of_turns(self) -> Self:
         if self.risk_alerts is not None and self.risk_alerts > self.handed_off:
             raise ValueError("risk alerts are handed off: risk_alerts cannot exceed handed_off")
-        if self.elderly is not None and self.elderly.turns > self.turns:
-            raise ValueError("elderly-mode turns exceed the turns")
+        e = self.elderly
+        if e is not None:
+            parts = (
+                (e.turns, self.turns),
+                (e.decided, self.decided),
+                (e.clarified, self.clarified),
+                (e.handed_off, self.handed_off),
+                (e.risk_alerts, self.risk_alerts or 0),
+            )
+            if any(part > whole for part, whole in parts):
+                raise ValueError("elderly-mode counts exceed the day's counts")
         return self
 
 

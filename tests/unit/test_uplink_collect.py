@@ -130,5 +130,7 @@ def test_an_old_kiosks_counts_still_parse_and_bad_parts_are_refused() -> None:
     base = {"lang": "en", "intent": "x", "turns": 2, "decided": 1, "clarified": 0, "handed_off": 1}
     with pytest.raises(ValidationError, match="risk_alerts cannot exceed"):
         DailyCount.model_validate(base | {"risk_alerts": 2})
-    with pytest.raises(ValidationError, match="elderly-mode turns exceed"):
+    with pytest.raises(ValidationError, match="elderly-mode counts exceed"):
         DailyCount.model_validate(base | {"elderly": {"turns": 3, "decided": 0, "clarified": 0, "handed_off": 0}})
+    with pytest.raises(ValidationError, match="elderly-mode counts exceed"):
+        DailyCount.model_validate(base | {"elderly": {"turns": 1, "decided": 0, "clarified": 1, "handed_off": 0}})

@@ -87,31 +87,23 @@ class FairnessView(BaseModel):
         return tuple(name for name, gap in gaps if gap is not None and abs(gap) > self.threshold_pp)
 
 
-@dataclass(frozen=True, slots=True)
 class _Sums:
-    """Summed outcome counts (risk_alerts None: not reported by any row)."""
+    """Running sums of outcome counts; risk alerts stay None until a row reports them."""
 
-    turns: int = 0
-    decided: int = 0
-    clarified: int = 0
-    handed_off: int = 0
-    risk_alerts: int | None = None
-    risk_turns: int = 0
+    __slots__ = ("clarified", "decided", "handed_off", "risk_alerts", "risk_turns", "turns")
 
-    def plus(self, other: _Sums) -> _Sums:
-        risk = (
-            None
-            if self.risk_alerts is None and other.risk_alerts is None
-            else ((self.risk_alerts or 0) + (other.risk_alerts or 0))
-        )
-        return _Sums(
-            self.turns + other.turns,
-            self.decided + other.decided,
-            self.clarified + other.clarified,
-            self.handed_off + other.handed_off,
-            risk,
-            self.risk_turns + other.risk_turns,
-        )
+    def __init__(self) -> None:
+        self.turns = self.decided = self.clarified = self.handed_off = self.risk_turns = 0
+        self.risk_alerts: int | None = None
+
+    def add(self, counts: tuple[int, int, int, int], risk_alerts: int | None, risk_turns: int) -> None:
+        self.turns += counts[0]
+        self.decided += counts[1]
+        self.clarified += counts[2]
+        self.handed_off += counts[3]
+        if risk_alerts is not None:
+            self.risk_alerts = (self.risk_alerts or 0) + risk_alerts
+        self.risk_turns += risk_turns
 
     def row(self, group: str) -> KpiRow:
         return KpiRow(
@@ -161,14 +153,18 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
-def _counts(values: list[int], risk_alerts: int | None, risk_turns: int) -> _Sums:
-    turns, decided, clarified, handed_off = values
-    return _Sums(turns, decided, clarified, handed_off, risk_alerts, risk_turns)
+def _four(row: Mapping[str, Any], prefix: str = "") -> tuple[int, int, int, int]:
+    return (
+        _int(row[f"{prefix}turns"]),
+        _int(row[f"{prefix}decided"]),
+        _int(row[f"{prefix}clarified"]),
+        _int(row[f"{prefix}handed_off"]),
+    )
 
 
-def _sums(row: Mapping[str, Any]) -> _Sums:
+def _add_row(sums: _Sums, row: Mapping[str, Any]) -> None:
     risk = row["risk_alerts"]
-    return _counts([_int(row[n]) for n in _OUTCOMES], None if risk is None else int(risk), _int(row["risk_turns"]))
+    sums.add(_four(row), None if risk is None else int(risk), _int(row["risk_turns"]))
 
 
 def kpi_rows(totals: Iterable[Mapping[str, Any]], by: Dimension) -> list[KpiRow]:
@@ -176,28 +172,32 @@ def kpi_rows(totals: Iterable[Mapping[str, Any]], by: Dimension) -> list[KpiRow]
     groups: dict[str, _Sums] = {}
     for row in totals:
         key = str(row[by])
-        groups[key] = groups.get(key, _Sums()).plus(_sums(row))
+        sums = groups.get(key)
+        if sums is None:
+            sums = groups[key] = _Sums()
+        _add_row(sums, row)
     return [s.row(k) for k, s in sorted(groups.items(), key=lambda kv: (-kv[1].turns, kv[0]))]
 
 
 def fairness(totals: Iterable[Mapping[str, Any]], threshold_pp: float = 10.0) -> FairnessView:
     """Zh vs en and elderly mode vs standard from :func:`totals_query` rows."""
-    rows = list(totals)
-    languages = {lang: _Sums() for lang in ("zh", "en")}
-    elderly = standard = _Sums()
+    languages = {"zh": _Sums(), "en": _Sums()}
+    elderly, standard = _Sums(), _Sums()
     not_reported = 0
-    for row in rows:
+    for row in totals:
         lang = str(row["lang"])
-        languages[lang] = languages.get(lang, _Sums()).plus(_sums(row))
+        if lang not in languages:
+            languages[lang] = _Sums()
+        _add_row(languages[lang], row)
         split_turns = _int(row["mode_turns"])
         not_reported += _int(row["turns"]) - split_turns
         if split_turns == 0 and row["elderly_turns"] is None:
             continue
-        eld = [_int(row[f"elderly_{n}"]) for n in (*_OUTCOMES, "risk_alerts")]
-        mode = [_int(row[f"mode_{n}"]) for n in (*_OUTCOMES, "risk_alerts")]
-        rest = [max(0, m - e) for m, e in zip(mode, eld, strict=True)]
-        elderly = elderly.plus(_counts(eld[:4], eld[4], eld[0]))
-        standard = standard.plus(_counts(rest[:4], rest[4], rest[0]))
+        old, mode = _four(row, "elderly_"), _four(row, "mode_")
+        old_risk = _int(row["elderly_risk_alerts"])
+        rest = (max(0, mode[0] - old[0]), max(0, mode[1] - old[1]), max(0, mode[2] - old[2]), max(0, mode[3] - old[3]))
+        elderly.add(old, old_risk, old[0])
+        standard.add(rest, max(0, _int(row["mode_risk_alerts"]) - old_risk), rest[0])
     order = sorted(languages, key=lambda lang: (lang not in ("zh", "en"), lang != "zh", lang))
     lang_rows = tuple(languages[lang].row(lang) for lang in order)
     mode_rows = (elderly.row("elderly mode"), standard.row("standard"))
