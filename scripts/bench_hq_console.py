@@ -105,7 +105,7 @@ def median_s(run: Callable[[], object], times: int = 3) -> float:
 
 def read_totals(db: HqDB, days: int) -> list[dict[str, Any]]:
     since = (LAST_DAY - timedelta(days=days - 1)).isoformat()
-    return db.select(totals_query(since, LAST_DAY.isoformat()))
+    return db.read(totals_query(since, LAST_DAY.isoformat()))
 
 
 def tables(totals: list[dict[str, Any]]) -> None:

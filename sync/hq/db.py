@@ -166,8 +166,8 @@ class HqDB:
         except DBAPIError as err:
             raise HqStoreError(f"{self.url}: {err.orig or err}") from err
 
-    def select(self, query: Any) -> list[dict[str, Any]]:
-        """The rows of a read-only SQLAlchemy Core query (the console's aggregates), as dicts.
+    def read(self, query: Any) -> list[dict[str, Any]]:
+        """The rows of a query as dicts (the console's aggregates).
 
         Raises:
             HqStoreError: the database cannot be reached.

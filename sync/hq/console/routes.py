@@ -211,7 +211,7 @@ def add_console_routes(
 
     def totals(since: str | None, until: str | None, branch: str | None) -> tuple[str, str, str, Totals]:
         first, last = day_range(since, until)
-        read_at, rows = cache.get(first, last, clock(), lambda: hq.select(totals_query(first, last)))
+        read_at, rows = cache.get(first, last, clock(), lambda: hq.read(totals_query(first, last)))
         as_of = datetime.fromtimestamp(read_at, UTC).isoformat(timespec="seconds")
         return first, last, as_of, [r for r in rows if branch is None or r["branch"] == branch]
 
