@@ -2,7 +2,7 @@
 
 One grouped query (:func:`totals_query`) sums the counts of a day range per
 branch, language and intent in the database; everything else here is pure
-arithmetic on those few rows. Kiosks that uploaded counts before risk alerts
+arithmetic on those rows (one per branch, language and intent). Kiosks that uploaded counts before risk alerts
 and the elderly-mode split existed are not guessed at: their turns are left
 out of those two figures and counted as "not reported".
 """
