@@ -143,10 +143,17 @@ def add_user(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
     ] = False,
+    role: Annotated[
+        str, typer.Option(help="'operator' (sees every console page, accepts/rejects labels) or 'viewer' (sees).")
+    ] = "operator",
 ) -> None:
-    """Create an HQ operator (signs in to /fleet)."""
+    """Create an HQ console account (signs in to /fleet)."""
     from kiosk.admin.errors import AccountError
-    from sync.hq.operators import OPERATOR_ROLE, open_operators
+    from sync.hq.console import ACCOUNT_ROLE
+    from sync.hq.operators import open_operators
+
+    if role not in ACCOUNT_ROLE:
+        raise _fail(f"role must be one of {', '.join(ACCOUNT_ROLE)}")
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -154,13 +161,13 @@ def add_user(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     db = open_operators(home)
     try:
-        user = db.create_user(username, password, OPERATOR_ROLE)
-        db.audit("cli", "hq_add_user", user.username)
+        user = db.create_user(username, password, ACCOUNT_ROLE[role])
+        db.audit("cli", "hq_add_user", user.username, {"role": role})
     except AccountError as err:
         raise _fail(str(err)) from err
     finally:
         db.close()
-    _print({"user": user.username})
+    _print({"user": user.username, "role": role})
 
 
 def register(hq_app: typer.Typer) -> None:

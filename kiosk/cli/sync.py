@@ -122,7 +122,7 @@ def hq_serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8700,
     db_url: DbUrlOpt = "",
 ) -> None:
-    """Serve the repository, receive kiosk reports, show the fleet (/api/fleet)."""
+    """Serve the repository, receive kiosk reports, and the operators' console (/fleet, /rollout, /labels, /kpis)."""
     import uvicorn
 
     from sync.errors import HqError

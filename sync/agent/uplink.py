@@ -24,7 +24,15 @@ from sync.agent.identity import DeviceSigner
 from sync.agent.outbox import Outbox, item_json
 from sync.bundle import atomic_write_bytes
 from sync.errors import SyncError
-from sync.messages import MAX_LABEL_TEXT, CountsItem, DailyCount, IntakeItem, IntakeReceipt, LabelItem
+from sync.messages import (
+    MAX_LABEL_TEXT,
+    CountsItem,
+    DailyCount,
+    IntakeItem,
+    IntakeReceipt,
+    LabelItem,
+    OutcomeCounts,
+)
 from sync.status import sync_dir
 
 _LOG = logging.getLogger(__name__)
@@ -33,14 +41,22 @@ MAX_BATCH_BYTES = 60 * 1024
 MAX_BATCH_ITEMS = 200
 CURSOR_VERSION = 1
 
-_COUNTS_SQL = """
-SELECT substr(at, 1, 10) AS day, lang, intent, COUNT(*) AS turns,
-    SUM(action NOT IN ('clarify', 'handoff', 'risk_alert') AND stage != 'fallback') AS decided,
-    SUM(action = 'clarify') AS clarified,
-    SUM(action IN ('handoff', 'risk_alert')) AS handed_off
-FROM turns WHERE substr(at, 1, 10) > ? AND substr(at, 1, 10) < ?
-GROUP BY day, lang, intent ORDER BY day, lang, intent
-"""
+_DECIDED = "(t.action NOT IN ('clarify', 'handoff', 'risk_alert') AND t.stage != 'fallback')"
+_CLARIFIED = "(t.action = 'clarify')"
+_HANDED_OFF = "(t.action IN ('handoff', 'risk_alert'))"
+_RISK = "(t.action = 'risk_alert')"
+_ELDERLY = "(COALESCE(s.elderly, 0) = 1)"
+_COUNTS_SQL = f"""
+SELECT substr(t.at, 1, 10) AS day, t.lang AS lang, t.intent AS intent, COUNT(*) AS turns,
+    SUM({_DECIDED}) AS decided, SUM({_CLARIFIED}) AS clarified, SUM({_HANDED_OFF}) AS handed_off,
+    SUM({_RISK}) AS risk_alerts,
+    SUM({_ELDERLY}) AS e_turns, SUM({_ELDERLY} AND {_DECIDED}) AS e_decided,
+    SUM({_ELDERLY} AND {_CLARIFIED}) AS e_clarified, SUM({_ELDERLY} AND {_HANDED_OFF}) AS e_handed_off,
+    SUM({_ELDERLY} AND {_RISK}) AS e_risk_alerts
+FROM turns t LEFT JOIN sessions s ON s.id = t.session_id
+WHERE substr(t.at, 1, 10) > ? AND substr(t.at, 1, 10) < ?
+GROUP BY day, t.lang, t.intent ORDER BY day, t.lang, t.intent
+"""  # noqa: S608 - fixed fragments, no input
 
 
 class UplinkCursor(BaseModel):
@@ -133,7 +149,7 @@ class Uplink:
         try:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             labels = self._new_labels(conn, cursor) if "review_labels" in tables else []
-            counts = self._finished_days(conn, cursor, today) if "turns" in tables else []
+            counts = self._finished_days(conn, cursor, today) if {"turns", "sessions"} <= tables else []
         finally:
             conn.close()
         queued = 0
@@ -191,6 +207,14 @@ class Uplink:
                     decided=r["decided"] or 0,
                     clarified=r["clarified"] or 0,
                     handed_off=r["handed_off"] or 0,
+                    risk_alerts=r["risk_alerts"] or 0,
+                    elderly=OutcomeCounts(
+                        turns=r["e_turns"] or 0,
+                        decided=r["e_decided"] or 0,
+                        clarified=r["e_clarified"] or 0,
+                        handed_off=r["e_handed_off"] or 0,
+                        risk_alerts=r["e_risk_alerts"] or 0,
+                    ),
                 )
             )
         return [CountsItem(item_id=f"counts:{day}", day=day, rows=tuple(rows)) for day, rows in sorted(by_day.items())]

@@ -27,6 +27,7 @@ from sync.envelope import KIOSK_ID, Envelope, ReplayWindow, UnknownKioskError, l
 from sync.errors import HqError
 from sync.hq.schema import (
     SCHEMA_VERSION,
+    V3_COUNT_COLUMNS,
     NewerSchemaError,
     daily_counts,
     enrolments,
@@ -165,6 +166,14 @@ class HqDB:
         except DBAPIError as err:
             raise HqStoreError(f"{self.url}: {err.orig or err}") from err
 
+    def read(self, query: Any) -> list[dict[str, Any]]:
+        """The rows of a query as dicts (the console's aggregates).
+
+        Raises:
+            HqStoreError: the database cannot be reached.
+        """
+        return self._rows(query)
+
     def _insert(self, table: Table) -> Any:
         return pg_insert(table) if self._pg else sqlite_insert(table)
 
@@ -298,8 +307,14 @@ class HqDB:
                 clarified=r.clarified,
                 handed_off=r.handed_off,
                 received_at=received,
+                risk_alerts=r.risk_alerts,
+                elderly_turns=r.elderly.turns if r.elderly is not None else None,
+                elderly_decided=r.elderly.decided if r.elderly is not None else None,
+                elderly_clarified=r.elderly.clarified if r.elderly is not None else None,
+                elderly_handed_off=r.elderly.handed_off if r.elderly is not None else None,
+                elderly_risk_alerts=r.elderly.risk_alerts if r.elderly is not None else None,
             )
-            keys = ("turns", "decided", "clarified", "handed_off", "received_at")
+            keys = ("turns", "decided", "clarified", "handed_off", "received_at", *V3_COUNT_COLUMNS)
             conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[daily_counts.c[k] for k in ("kiosk_id", "day", "lang", "intent")],

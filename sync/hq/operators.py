@@ -2,8 +2,8 @@
 
 The admin page's account store is reused as it is (:class:`kiosk.admin.accounts.AdminDB`:
 argon2 hashes, per-client lock-out, sessions kept as token digests, idle and
-absolute expiry) in a file of HQ's own, ``<home>/operators.db``. Operators are
-made with ``kiosk hq add-user``; every one has the ``supervisor`` role.
+absolute expiry) in a file of HQ's own, ``<home>/operators.db``. Accounts are
+made with ``kiosk hq add-user --role operator|viewer`` (:mod:`sync.hq.console.auth`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from kiosk.admin.security import AttemptLimiter, new_token, same_token
 
 COOKIE = "hq_session"
 LOGIN_COOKIE = "hq_login"
-OPERATOR_ROLE = "supervisor"
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
 

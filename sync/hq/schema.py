@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table, Text, select, text
+from sqlalchemy import BigInteger, Column, Connection, Index, Integer, MetaData, Table, Text, inspect, select, text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATION_LOCK = 0x4B494F534B  # pg_advisory_xact_lock key ("KIOSK")
 
 metadata = MetaData()
@@ -58,6 +58,16 @@ labels = Table(
     sqlite_autoincrement=True,
 )
 
+# Version 3: risk alerts and the elderly-mode part of the turns (NULL: the kiosk did not report them).
+V3_COUNT_COLUMNS = (
+    "risk_alerts",
+    "elderly_turns",
+    "elderly_decided",
+    "elderly_clarified",
+    "elderly_handed_off",
+    "elderly_risk_alerts",
+)
+
 daily_counts = Table(
     "daily_counts",
     metadata,
@@ -70,7 +80,9 @@ daily_counts = Table(
     Column("clarified", Integer, nullable=False),
     Column("handed_off", Integer, nullable=False),
     Column("received_at", Text, nullable=False),
+    *(Column(name, Integer) for name in V3_COUNT_COLUMNS),
 )
+daily_counts_by_day = Index("ix_daily_counts_day", daily_counts.c.day)  # version 3: the console's day ranges
 
 # Version 2: the fleet's latest status reports (were in a separate fleet.db).
 fleet_reports = Table(
@@ -95,7 +107,16 @@ def _v2(conn: Connection) -> None:
     fleet_reports.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)  # MIGRATIONS[n - 1] brings n - 1 to n
+def _v3(conn: Connection) -> None:
+    daily_counts.create(conn, checkfirst=True)
+    have = {c["name"] for c in inspect(conn).get_columns("daily_counts")}
+    for name in V3_COUNT_COLUMNS:
+        if name not in have:  # a store made at version 1 or 2 (a fresh one has them from _v1)
+            conn.execute(text(f"ALTER TABLE daily_counts ADD COLUMN {name} INTEGER"))
+    daily_counts_by_day.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)  # MIGRATIONS[n - 1] brings n - 1 to n
 
 
 class NewerSchemaError(Exception):

@@ -1,8 +1,8 @@
-"""``kiosk hq serve``: the repository as static files, signed kiosk messages and the fleet view.
+"""``kiosk hq serve``: the repository as static files, signed kiosk messages and the operators' console.
 
 Kiosk endpoints (``POST /api/report``, ``POST /api/intake``) take only
-messages signed by an enrolled kiosk (:mod:`sync.envelope`); the fleet
-(``/fleet``, ``/api/fleet``) needs an HQ operator's sign-in
+messages signed by an enrolled kiosk (:mod:`sync.envelope`); every console
+page and its JSON (:mod:`sync.hq.console`) needs an HQ operator's sign-in
 (:mod:`sync.hq.operators`).
 """
 
@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sync.envelope import Envelope, EnvelopeError, ReplayWindow
+from sync.hq.console import ConsoleSettings
 from sync.hq.db import FleetReport, HqDB, HqStoreError, hq_db_url
 from sync.hq.identity import authenticate
 from sync.messages import IntakeBatch, IntakeReceipt
@@ -39,48 +40,12 @@ class StatusReport(BaseModel):
     rejected: dict[str, list[str]] = Field(default_factory=dict, description="Versions it rejected or rolled back.")
 
 
-def fleet_html(rows: list[dict[str, Any]]) -> str:
-    """The fleet as an HTML table for HQ operators (every value escaped)."""
-    from html import escape
-
-    def cell(value: Any) -> str:
-        return f"<td>{escape(str(value))}</td>"
-
-    body = []
-    for row in rows:
-        versions = ", ".join(f"{k} {v}" for k, v in sorted(row["versions"].items()))
-        rejected = "; ".join(
-            f"{name} {' '.join(versions) if isinstance(versions, list) else versions}"
-            for name, versions in sorted(row["rejected"].items())
-        )
-        health = "healthy" if row["healthy"] else "unhealthy"
-        body.append(
-            f'<tr class="{health}">'
-            + cell(row["branch"])
-            + cell(row["kiosk_id"])
-            + cell(versions)
-            + cell(health)
-            + cell(rejected)
-            + cell(row["last_error"] or "")
-            + cell(row["last_seen"])
-            + "</tr>"
-        )
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("branch", "kiosk", "bundle versions", "health", "failed activations", "last error", "last seen")
-    )
-    return (
-        '<!doctype html><html><head><meta charset="utf-8"><title>Kiosk fleet</title>'
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccd;padding:4px 8px;text-align:left}"
-        "tr.unhealthy td{background:#fde8e8}</style></head><body>"
-        f"<h1>Kiosk fleet</h1><p>{len(rows)} kiosk(s)</p><table><tr>{head}</tr>{''.join(body)}</table>"
-        "</body></html>"
-    )
-
-
 def create_hq_app(
-    home: Path, window: ReplayWindow | None = None, clock: Callable[[], float] = time.time, db_url: str = ""
+    home: Path,
+    window: ReplayWindow | None = None,
+    clock: Callable[[], float] = time.time,
+    db_url: str = "",
+    console: ConsoleSettings | None = None,
 ) -> Any:
     """The HQ server: static ``/metadata`` and ``/targets``, signed kiosk posts, the signed-in fleet view.
 
@@ -89,19 +54,22 @@ def create_hq_app(
         window: Freshness rules of signed messages.
         clock: Wall time in seconds (tests move it).
         db_url: HQ's store (:func:`sync.hq.db.hq_db_url`); default ``sqlite:///HOME/hq.db``.
+        console: Settings of the operators' console (:mod:`sync.hq.console`).
 
     Raises:
         HqError: the store cannot be opened.
     """
     from fastapi.staticfiles import StaticFiles
 
-    from sync.hq.operators import add_operator_routes, signed_in
+    from sync.hq.console import add_console_routes
+    from sync.hq.operators import add_operator_routes
 
     hq = HqDB(hq_db_url(home, db_url))
     rules = window or ReplayWindow()
     app = FastAPI(title="Kiosk HQ", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.hq_db = hq
     add_operator_routes(app, home, clock)
+    add_console_routes(app, hq, home, clock, console or ConsoleSettings())
 
     @app.middleware("http")
     async def bound_body(request: Request, call_next: Any) -> Response:
@@ -159,21 +127,6 @@ def create_hq_app(
                 422, f"not an intake batch: {err.errors(include_url=False, include_input=False)}"
             ) from err
         return await asyncio.to_thread(hq.accept, envelope, clock(), rules, batch)
-
-    @app.get("/api/fleet", response_model=None)
-    async def fleet_view(request: Request) -> list[dict[str, Any]] | JSONResponse:
-        if not signed_in(request):
-            return JSONResponse({"detail": "sign in at /login first"}, 401)
-        return await asyncio.to_thread(hq.fleet)
-
-    @app.get("/fleet", response_class=HTMLResponse)
-    async def fleet_page(request: Request) -> Response:
-        if not signed_in(request):
-            return Response(status_code=303, headers={"Location": "/login"})
-        return HTMLResponse(
-            fleet_html(await asyncio.to_thread(hq.fleet)),
-            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
-        )
 
     app.mount("/metadata", StaticFiles(directory=home / "public" / "metadata"), name="metadata")
     app.mount("/targets", StaticFiles(directory=home / "public" / "targets"), name="targets")

@@ -21,7 +21,17 @@ from sync.hq.server import create_hq_app
 from tests.fuzz_targets import JSON, SAFE_TEXT
 
 EXAMPLES = 200
-PATHS = ["/api/report", "/api/intake", "/api/fleet", "/fleet", "/login", "/logout", "/metadata/1.root.json"]
+PATHS = [
+    "/api/report",
+    "/api/intake",
+    "/api/fleet",
+    "/fleet",
+    "/login",
+    "/logout",
+    "/metadata/1.root.json",
+    "/labels/1",
+    "/api/kpis",
+]
 ITEM = st.fixed_dictionaries(
     {"kind": st.sampled_from(["label", "counts", "other"]), "item_id": SAFE_TEXT},
     optional={

@@ -222,6 +222,7 @@ def test_labels_and_counts_arrive_once_after_an_offline_period(tmp_path: Path, h
     assert [(c["day"], c["intent"], c["turns"], c["clarified"], c["decided"]) for c in counts] == [
         ("2026-01-02", "fallback", 2, 2, 0)
     ]
+    assert [(c["risk_alerts"], c["elderly_turns"], c["elderly_clarified"]) for c in counts] == [(0, 0, 0)]
 
     # A lost answer: the same items are sent again; HQ keeps one of each.
     assert SyncAgent(state, config).upload()["sent"] == 0

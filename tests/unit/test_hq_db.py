@@ -101,7 +101,7 @@ def test_a_newer_schema_is_refused(hq_store_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
     engine.dispose()
-    with pytest.raises(HqError, match="schema 99; this HQ reads up to 2"):
+    with pytest.raises(HqError, match=f"schema 99; this HQ reads up to {SCHEMA_VERSION}"):
         HqDB(hq_store_url)
 
 
@@ -179,6 +179,29 @@ def test_a_version_1_file_is_migrated_and_keeps_its_data(tmp_path: Path) -> None
         db.close()
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+
+
+def test_a_version_2_file_gains_the_risk_and_elderly_columns_and_keeps_old_counts(tmp_path: Path) -> None:
+    """Counts stored before version 3 read back with NULL (not reported) risk alerts and elderly turns."""
+    path = tmp_path / "hq.db"
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO meta VALUES ('schema_version', '2');"
+            "CREATE TABLE daily_counts (kiosk_id TEXT, day TEXT, lang TEXT, intent TEXT, turns INTEGER NOT NULL,"
+            " decided INTEGER NOT NULL, clarified INTEGER NOT NULL, handed_off INTEGER NOT NULL,"
+            " received_at TEXT NOT NULL, PRIMARY KEY (kiosk_id, day, lang, intent));"
+            "INSERT INTO daily_counts VALUES ('old', '2026-11-30', 'zh', 'card_lost', 4, 3, 1, 0, '2026-12-01');"
+        )
+    db = HqDB(path)
+    try:
+        (row,) = db.daily_counts()
+        assert (row["turns"], row["risk_alerts"], row["elderly_turns"]) == (4, None, None)
+    finally:
+        db.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+        assert "ix_daily_counts_day" in {r[1] for r in conn.execute("PRAGMA index_list(daily_counts)")}
 
 
 def test_a_bad_url_is_a_clear_error(tmp_path: Path) -> None:

@@ -130,25 +130,3 @@ def test_agent_state_round_trip() -> None:
     state = AgentState()
     state.bundle("nlu").rejected.append("2")
     assert AgentState.model_validate_json(state.model_dump_json()) == state
-
-
-def test_fleet_page_escapes_what_kiosks_report() -> None:
-    from sync.hq.server import fleet_html
-
-    page = fleet_html(
-        [
-            {
-                "kiosk_id": "<script>alert(1)</script>",
-                "branch": "sh01",
-                "versions": {"policy": "2026.1.1"},
-                "healthy": False,
-                "last_error": "nlu 2.0 failed golden cases",
-                "rejected": {"nlu": ["2.0", "2.1"]},
-                "last_seen": "2026-11-27T10:00:00Z",
-            }
-        ]
-    )
-    assert "<script>" not in page
-    assert "&lt;script&gt;" in page
-    assert "unhealthy" in page
-    assert "nlu 2.0 2.1" in page

@@ -6,12 +6,15 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from kiosk.admin.accounts import AdminDB
 from kiosk.dialogue.decision import Decision
 from kiosk.store import Store
 from sync.agent.identity import DeviceSigner
 from sync.agent.uplink import Uplink
-from sync.messages import CountsItem, LabelItem
+from sync.messages import CountsItem, DailyCount, LabelItem, OutcomeCounts
 
 CARD = "6222020200112233445"
 
@@ -53,6 +56,8 @@ def test_counts_of_finished_days_by_outcome(tmp_path: Path) -> None:
     assert (item.item_id, item.day) == ("counts:2026-12-03", "2026-12-03")
     rows = {(r.lang, r.intent): (r.turns, r.decided, r.clarified, r.handed_off) for r in item.rows}
     assert rows == {("zh", "card_lost"): (5, 1, 1, 2), ("zh", "queue_ticket"): (1, 1, 0, 0)}
+    extra = {(r.lang, r.intent): (r.risk_alerts, r.elderly) for r in item.rows}
+    assert extra[("zh", "card_lost")] == (1, OutcomeCounts(turns=0, decided=0, clarified=0, handed_off=0))
     assert up.collect("2026-12-05") == 0  # the cursor moved
     up.outbox.done([item.item_id])
     assert up.collect("2026-12-06") == 1  # the next day, once it is over
@@ -95,3 +100,37 @@ def test_a_crash_before_the_cursor_moves_queues_nothing_twice(tmp_path: Path) ->
     (tmp_path / "sync" / "uplink.json").unlink()  # killed after the item was written, before the cursor
     assert uplink(tmp_path).collect("2000-01-01") == 0
     assert len(up.outbox) == 1
+
+
+def test_counts_split_elderly_mode_sessions(tmp_path: Path) -> None:
+    store = Store(tmp_path / "kiosk.db")
+    ids = [
+        turn(store, "young", "answer"),
+        turn(store, "old", "answer"),
+        turn(store, "old", "clarify"),
+        turn(store, "old", "risk_alert"),
+    ]
+    store.set_session_elderly("old", True)
+    store.close()
+    set_day(tmp_path, ids, "2026-12-03")
+
+    up = uplink(tmp_path)
+    assert up.collect("2026-12-04") == 1
+    (item,) = up.outbox.pending()
+    assert isinstance(item, CountsItem)
+    (row,) = item.rows
+    assert (row.turns, row.decided, row.clarified, row.handed_off, row.risk_alerts) == (4, 2, 1, 1, 1)
+    assert row.elderly == OutcomeCounts(turns=3, decided=1, clarified=1, handed_off=1, risk_alerts=1)
+
+
+def test_an_old_kiosks_counts_still_parse_and_bad_parts_are_refused() -> None:
+    before = {"lang": "zh", "intent": "x", "turns": 3, "decided": 2, "clarified": 1, "handed_off": 0}
+    old = DailyCount.model_validate(before)
+    assert (old.risk_alerts, old.elderly) == (None, None)
+    base = {"lang": "en", "intent": "x", "turns": 2, "decided": 1, "clarified": 0, "handed_off": 1}
+    with pytest.raises(ValidationError, match="risk_alerts cannot exceed"):
+        DailyCount.model_validate(base | {"risk_alerts": 2})
+    with pytest.raises(ValidationError, match="elderly-mode counts exceed"):
+        DailyCount.model_validate(base | {"elderly": {"turns": 3, "decided": 0, "clarified": 0, "handed_off": 0}})
+    with pytest.raises(ValidationError, match="elderly-mode counts exceed"):
+        DailyCount.model_validate(base | {"elderly": {"turns": 1, "decided": 0, "clarified": 1, "handed_off": 0}})
