@@ -168,6 +168,24 @@ class HqDB:
     def _insert(self, table: Table) -> Any:
         return pg_insert(table) if self._pg else sqlite_insert(table)
 
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction for HQ modules beside this one (rollouts); rolled back on any error.
+
+        Raises:
+            HqStoreError: the database failed (nothing of the transaction was kept).
+        """
+        with self._tx() as conn:
+            yield conn
+
+    def read(self, query: Any) -> list[dict[str, Any]]:
+        """The rows of a query as dicts.
+
+        Raises:
+            HqStoreError: the database cannot be reached.
+        """
+        return self._rows(query)
+
     # -- enrolment --------------------------------------------------------------------------
 
     def enrol(self, kiosk_id: str, public_key: str) -> Enrolment:

@@ -101,7 +101,7 @@ def test_a_newer_schema_is_refused(hq_store_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
     engine.dispose()
-    with pytest.raises(HqError, match="schema 99; this HQ reads up to 2"):
+    with pytest.raises(HqError, match=f"schema 99; this HQ reads up to {SCHEMA_VERSION}"):
         HqDB(hq_store_url)
 
 
