@@ -49,6 +49,9 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
     ] = 0.01,
     max_recall_drop: Annotated[float, typer.Option(help="Largest drop of any intent's dev recall.")] = 0.05,
     min_new_recall: Annotated[float, typer.Option(help="Smallest recall of an added intent on its held labels.")] = 0.5,
+    c_grid: Annotated[
+        str, typer.Option(help="Regularisation strengths tried on dev, comma-separated (one value: no search).")
+    ] = "",
     publish: Annotated[
         Path | None,
         typer.Option(help="HQ repository folder: start a staged rollout of the bundle with the policy there."),
@@ -74,6 +77,10 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
     from kiosk.policy import PolicyError, load_policy
 
     try:
+        grid = tuple(float(c) for c in c_grid.split(",") if c.strip())
+    except ValueError as err:
+        raise _fail(f"--c-grid: {err}") from err
+    try:
         limits = GateLimits(tolerance=tolerance, max_recall_drop=max_recall_drop, min_new_recall=min_new_recall)
         answers = load_policy(policy)
         rows = read_labels(labels, known=answers.intents)
@@ -94,7 +101,9 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
         err=True,
     )
     try:
-        result = retrain(data, accepted, added, out, baseline, embedder_dir=embedder, limits=limits, version=version)
+        result = retrain(
+            data, accepted, added, out, baseline, embedder_dir=embedder, limits=limits, version=version, c_grid=grid
+        )
     except (ModelError, ValueError, OSError) as err:
         raise _fail(f"retraining failed: {err}") from err
     typer.echo(format_table(result.rows))

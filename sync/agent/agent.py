@@ -204,6 +204,8 @@ class SyncAgent:
             if bundle is not None and (target.version in bundle.rejected or target.version in bundle.held):
                 continue
             wanted.append((target, info))
+        # A policy first: a new policy answers the old model's intents, a new model's added intent needs the policy.
+        wanted.sort(key=lambda pair: pair[0].kind != "policy")
         return wanted
 
     def _withdraw(self, target: BundleTarget) -> None:

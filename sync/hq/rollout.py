@@ -275,7 +275,8 @@ def start_rollout(
     """Publish bundles at the plan's first stage and record the rollout (led by the first bundle).
 
     The companions share the first bundle's rollout bucket (``cohort``), so a kiosk gets
-    all of them or none. A running rollout of the same bundle and channel is superseded.
+    all of them or none; a companion whose version is published on the channel already
+    is left as it is. A running rollout of the same bundle and channel is superseded.
 
     Raises:
         HqError: a bundle is broken, a signing key is missing, or the store failed.
@@ -292,7 +293,11 @@ def start_rollout(
     for directory, manifest in zip(bundle_dirs, manifests, strict=True):
         before = repo.published_target(manifest.name, channel)
         previous = None
-        if before is not None and before[1].get("custom", {}).get("version") != manifest.version:
+        if before is not None and before[1].get("custom", {}).get("version") == manifest.version:
+            if manifest.name == lead:
+                raise HqError(f"{lead} {manifest.version} is published on {channel} already")
+            continue  # a companion the fleet has already (e.g. the policy that declared the new service)
+        if before is not None:
             previous = {"path": before[0], "target": before[1]}
         added = repo.add(
             directory, channel=channel, branches=plan.branches, percent=plan.stages[0], cohort=lead, revoked=()
