@@ -112,6 +112,7 @@ def run_loop(
     *,
     labels: int = 160,
     store: str = "",
+    c_grid: str = "40",
     log: Callable[[str], None] = lambda _m: None,
 ) -> LoopResult:
     """Run the loop in ``work`` (a fresh folder); returns what each step saw.
@@ -121,6 +122,7 @@ def run_loop(
         base: The base training data and the NLU bundle built from it (what the kiosks run), see :func:`small_base`.
         labels: How many utterances staff at kiosk A label with the new service.
         store: HQ's store URL (default: SQLite under ``work``).
+        c_grid: ``kiosk hq train --c-grid`` (one value: no search; empty: the full search).
         log: Progress lines.
     """
     result = LoopResult()
@@ -169,7 +171,7 @@ def run_loop(
         result.train = cli(
             "hq", "train", "--labels", str(accepted), "--out", str(work / "nlu-rmb"), "--policy", str(policy),
             "--data", str(data), "--baseline", str(baseline), "--version", "1.1.0-rmb",
-            "--max-recall-drop", "0.25", "--tolerance", "0.03", "--c-grid", "40",
+            "--max-recall-drop", "0.25", "--tolerance", "0.03", "--c-grid", c_grid,
             "--publish", str(hq.home), "--branches", CANARY_BRANCH, "--stages", "5,25,100",
         )  # fmt: skip
         result.seconds["train_gate_publish"] = time.perf_counter() - started
