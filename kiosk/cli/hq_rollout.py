@@ -122,15 +122,11 @@ def advance(
     db_url: DbUrlOpt = "",
 ) -> None:
     """One controller step: widen a healthy rollout, halt an unhealthy one, or wait (one JSON line each)."""
-    from sync.hq.rollout import advance_rollout, rollout_status
+    from sync.hq.rollout import advance_all, advance_rollout
 
     with _open(home, db_url, offline_keys) as (repo, db):
-        if name is None:
-            names = [(s.name, s.channel) for s in rollout_status(db) if s.state == "running"]
-        else:
-            names = [(name, channel)]
-        for bundle, on in names:
-            status, verdict = advance_rollout(repo, db, bundle, channel=on)
+        steps = advance_all(repo, db) if name is None else [advance_rollout(repo, db, name, channel=channel)]
+        for status, verdict in steps:
             _print({**_summary(asdict(status)), "action": verdict.action, "why": verdict.reason})
 
 

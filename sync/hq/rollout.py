@@ -19,6 +19,8 @@ Why: ``docs/adr/0019-staged-rollout.md``.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +42,8 @@ __all__ = [
     "RolloutPlan",
     "RolloutStatus",
     "Verdict",
+    "advance_all",
+    "advance_every",
     "advance_rollout",
     "judge",
     "kiosk_health",
@@ -48,6 +52,7 @@ __all__ = [
     "start_rollout",
 ]
 
+_LOG = logging.getLogger(__name__)
 DEFAULT_STAGES = (5, 25, 100)
 RolloutState = Literal["running", "halted", "complete", "rolled_back", "superseded"]
 Action = Literal["advance", "complete", "halt", "wait"]
@@ -363,6 +368,37 @@ def advance_rollout(
         repo.publish()
         _update(db, status.id, now, stage=status.stage + 1, stage_started_at=_iso(now), reason=verdict.reason)
     return _current(db, name, channel), verdict
+
+
+def advance_all(repo: HqRepository, db: HqDB, now: datetime | None = None) -> list[tuple[RolloutStatus, Verdict]]:
+    """One controller step for every running rollout (what ``kiosk hq serve --advance-every-s`` runs).
+
+    Raises:
+        HqError: a signing key is missing or the store failed.
+    """
+    return [
+        advance_rollout(repo, db, found.name, channel=found.channel, now=now)
+        for found in rollout_status(db)
+        if found.state == "running"
+    ]
+
+
+def advance_every(home: Path, db_url: str, every_s: float, stop: threading.Event) -> None:
+    """Run :func:`advance_all` every ``every_s`` seconds until ``stop`` is set (a thread beside HQ's server).
+
+    A failed step (a key not mounted, the store down) is logged and tried again next time.
+    """
+    while not stop.wait(every_s):
+        try:
+            db = HqDB(db_url)
+            try:
+                for status, verdict in advance_all(HqRepository(home), db):
+                    if verdict.action != "wait":
+                        _LOG.info("rollout %s %s: %s (%s)", status.name, status.version, verdict.action, verdict.reason)
+            finally:
+                db.close()
+        except HqError as err:
+            _LOG.warning("rollout step failed: %s", err)
 
 
 def rollback_rollout(

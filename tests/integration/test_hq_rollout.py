@@ -9,6 +9,10 @@ spoofed reports do not move it.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bundles.activation import active_manifest
 from bundles.history import sync_history
 from kiosk.assembly import Health, provision
+from kiosk.cli.hq import store_url
 from kiosk.config import Settings
 from sync.agent import SyncAgent
 from sync.agent.config import load_state
@@ -203,3 +208,43 @@ def test_a_new_rollout_supersedes_the_running_one(tmp_path: Path, hq: Hq, fleet:
     assert (status.version, status.state) == ("2.1", "running")
     rows = cli_lines("hq", "rollout", "status", str(hq.home))
     assert [r["version"] for r in rows] == ["2.1"]
+
+
+def test_hq_serve_advances_running_rollouts_on_its_own(tmp_path: Path) -> None:
+    home = HqRepository.init(tmp_path / "hq").home
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    kiosk_cmd = Path(sys.executable).parent / "kiosk"
+    server = subprocess.Popen(
+        [str(kiosk_cmd), "hq", "serve", str(home), "--port", str(port), "--advance-every-s", "0.3"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while not _up(f"{base}/metadata/1.root.json"):
+            assert time.monotonic() < deadline, "kiosk hq serve did not start"
+            time.sleep(0.2)
+        hq = Hq(home, base, store_url(home, ""))
+        a = provision_kiosk(tmp_path / "a", hq, "kiosk-a", CANARY)
+        start(hq, policy_version(tmp_path, "2.0"))
+        cycle(a)
+        assert active(a) == "2.0"
+        deadline = time.monotonic() + 60
+        while cli("hq", "rollout", "status", str(home), "policy")["percent"] != 25:
+            assert time.monotonic() < deadline, "the server did not advance the rollout"
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
