@@ -399,7 +399,8 @@ class SyncAgent:
             "versions": versions,
             "healthy": not state.last_error and (result is None or result.ok),
             "last_error": state.last_error,
-            "rejected": {n: b.rejected for n, b in state.bundles.items() if b.rejected},
+            # Rejected by a check or the health window, or rolled back by staff (held): HQ's rollouts halt on them.
+            "rejected": {n: [*b.rejected, *b.held] for n, b in state.bundles.items() if b.rejected or b.held},
         }
         try:
             sent = self.uplink().post(self.config.report_url, json.dumps(body).encode(), time.time())

@@ -357,6 +357,13 @@ def advance_rollout(
         min_reports=status.min_reports,
         min_soak_s=status.min_soak_s,
     )
+    for bundle in status.bundles:
+        name_of, version = bundle.split("=", 1)
+        published = repo.published_target(name_of, channel)
+        if published is None or published[1].get("custom", {}).get("version") != version:
+            reason = f"{name_of} {version} is no longer the published target (replaced outside the rollout)"
+            _update(db, status.id, now, state="superseded", reason=reason)
+            return _current(db, name, channel), Verdict("wait", reason)
     verdict = judge(plan, status.stage, status.stage_started_at, now, status.kiosks)
     if verdict.action == "halt":
         _update(db, status.id, now, state="halted", reason=verdict.reason)

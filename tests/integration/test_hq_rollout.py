@@ -43,9 +43,17 @@ def late_kiosk_id(name: str, at_least: int) -> str:
     return next(f"kiosk-b{n}" for n in range(1000) if rollout_bucket(f"kiosk-b{n}", name) >= at_least)
 
 
+BOTH_STORES = pytest.mark.parametrize("hq", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def hq(tmp_path: Path, hq_store_url: str) -> Iterator[Hq]:
-    with running_hq(tmp_path / "hq", hq_store_url) as served:
+def hq(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Hq]:
+    """HQ on SQLite, or on the session's PostgreSQL for the tests marked BOTH_STORES."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        store = f"sqlite:///{tmp_path / 'hq-store' / 'hq.db'}"
+    else:
+        store = request.getfixturevalue("pg_server").create_database()
+    with running_hq(tmp_path / "hq", store) as served:
         yield served
 
 
@@ -81,6 +89,7 @@ def published_percent(hq: Hq) -> int:
     return int(found[1]["custom"]["percent"])
 
 
+@BOTH_STORES
 def test_a_healthy_rollout_widens_stage_by_stage_until_the_fleet_has_it(
     tmp_path: Path, hq: Hq, fleet: tuple[SyncAgent, SyncAgent]
 ) -> None:
@@ -109,6 +118,7 @@ def test_a_healthy_rollout_widens_stage_by_stage_until_the_fleet_has_it(
     assert advance(hq)["action"] == "wait"  # a finished rollout stays finished
 
 
+@BOTH_STORES
 def test_a_canary_that_fails_to_activate_halts_the_rollout(
     tmp_path: Path, hq: Hq, fleet: tuple[SyncAgent, SyncAgent]
 ) -> None:
@@ -134,6 +144,7 @@ def test_a_canary_that_fails_to_activate_halts_the_rollout(
     assert [k.kiosk_id for k in status.kiosks if k.failed] == ["kiosk-a"]
 
 
+@BOTH_STORES
 def test_one_command_rolls_the_fleet_back_and_the_kiosk_reinstalls_the_previous_version(
     tmp_path: Path, hq: Hq, fleet: tuple[SyncAgent, SyncAgent]
 ) -> None:
@@ -248,3 +259,31 @@ def _up(url: str) -> bool:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_staff_rollback_at_a_canary_halts_the_rollout(
+    tmp_path: Path, hq: Hq, fleet: tuple[SyncAgent, SyncAgent]
+) -> None:
+    a, _b = fleet
+    start(hq, policy_version(tmp_path, "2.0"))
+    cycle(a)
+    assert active(a) == "2.0"
+    a.rollback("policy")  # staff at the canary branch did not like it
+    cycle(a)
+    assert active(a) == "1.0"
+    step = advance(hq)
+    assert (step["action"], step["state"]) == ("halt", "halted")
+    assert "kiosk-a: rejected or rolled back policy 2.0" in str(step["reason"])
+
+
+def test_a_target_replaced_outside_the_rollout_ends_it(
+    tmp_path: Path, hq: Hq, fleet: tuple[SyncAgent, SyncAgent]
+) -> None:
+    a, _b = fleet
+    start(hq, policy_version(tmp_path, "2.0"))
+    cycle(a)
+    cli("hq", "add", str(hq.home), str(policy_version(tmp_path, "3.0")))
+    cli("hq", "publish", str(hq.home))
+    step = advance(hq)
+    assert (step["action"], step["state"]) == ("wait", "superseded")
+    assert published_percent(hq) == 100  # the operator's 3.0 target is left as published
