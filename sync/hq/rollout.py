@@ -294,15 +294,25 @@ def start_rollout(
     except (BundleError, OSError) as err:
         raise HqError(f"bundle rejected: {err}") from err
     lead = manifests[0].name
+    # Superseding a running rollout: its bundles were only partly out, so a rollback goes to what they replaced.
+    running = db.read(
+        select(rollouts.c.bundles).where(
+            rollouts.c.name == lead, rollouts.c.channel == channel, rollouts.c.state == "running"
+        )
+    )
+    inherited = {(b["name"], b["version"]): b["previous"] for r in running for b in json.loads(r["bundles"])}
     bundles = []
     for directory, manifest in zip(bundle_dirs, manifests, strict=True):
         before = repo.published_target(manifest.name, channel)
         previous = None
-        if before is not None and before[1].get("custom", {}).get("version") == manifest.version:
+        before_version = before[1].get("custom", {}).get("version") if before is not None else None
+        if before_version == manifest.version:
             if manifest.name == lead:
                 raise HqError(f"{lead} {manifest.version} is published on {channel} already")
             continue  # a companion the fleet has already (e.g. the policy that declared the new service)
-        if before is not None:
+        if (manifest.name, before_version) in inherited:
+            previous = inherited[(manifest.name, before_version)]
+        elif before is not None:
             previous = {"path": before[0], "target": before[1]}
         added = repo.add(
             directory, channel=channel, branches=plan.branches, percent=plan.stages[0], cohort=lead, revoked=()

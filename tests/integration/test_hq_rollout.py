@@ -219,6 +219,10 @@ def test_a_new_rollout_supersedes_the_running_one(tmp_path: Path, hq: Hq, fleet:
     assert (status.version, status.state) == ("2.1", "running")
     rows = cli_lines("hq", "rollout", "status", str(hq.home))
     assert [r["version"] for r in rows] == ["2.1"]
+    cli("hq", "rollout", "rollback", str(hq.home), "policy")  # back to 1.0, not to the half-rolled-out 2.0
+    restored = HqRepository(hq.home).published_target("policy")
+    assert restored is not None
+    assert restored[1]["custom"]["version"] == "1.0"
 
 
 def test_hq_serve_advances_running_rollouts_on_its_own(tmp_path: Path) -> None:
