@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bundles.activation import active_manifest
 from bundles.history import sync_history
 from kiosk.assembly import Health, provision
+from kiosk.cli import app as kiosk_cli
 from kiosk.cli.hq import store_url
 from kiosk.config import Settings
 from sync.agent import SyncAgent
@@ -291,3 +292,23 @@ def test_a_target_replaced_outside_the_rollout_ends_it(
     step = advance(hq)
     assert (step["action"], step["state"]) == ("wait", "superseded")
     assert published_percent(hq) == 100  # the operator's 3.0 target is left as published
+
+
+def test_bad_rollout_commands_fail_clearly_and_change_nothing(tmp_path: Path) -> None:
+    from tests.integration.hq_helpers import runner
+
+    home = HqRepository.init(tmp_path / "hq").home
+    bundle = policy_version(tmp_path, "2.0")
+    cases = [
+        (["start", str(home), str(bundle), "--stages", "5,25"], "bad rollout plan"),
+        (["start", str(home), str(bundle), "--stages", "five"], "bad rollout plan"),
+        (["start", str(home), str(tmp_path / "missing")], "bundle rejected"),
+        (["advance", str(home), "nlu"], "no rollout of 'nlu' on channel 'stable'"),
+        (["rollback", str(home), "nlu"], "no rollout of 'nlu' on channel 'stable'"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(kiosk_cli, ["hq", "rollout", *args])
+        assert result.exit_code == 1, args
+        assert message in result.output, (args, result.output)
+    assert cli_lines("hq", "rollout", "status", str(home)) == []
+    assert HqRepository(home).published_target("policy") is None
