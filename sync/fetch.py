@@ -84,6 +84,8 @@ class HttpFetcher:
         except urllib3.exceptions.HTTPError as err:
             raise TransportError(f"{url}: {err}") from err
         if response.status >= 400:
+            # The error body is not read: close the connection, or the next request on it reads that body.
+            response.close()
             response.release_conn()
             raise HttpStatusError(f"{url}: HTTP {response.status}", response.status)
         return response.status, self._chunks(url, response)

@@ -27,6 +27,16 @@ class BundleTarget(BaseModel):
     percent: int = Field(
         default=100, ge=0, le=100, description="Share of the fleet (by stable kiosk hash) it is rolled out to."
     )
+    cohort: str = Field(
+        default="",
+        pattern=r"^([a-z0-9][a-z0-9_.-]*)?$",
+        description="Bundles rolled out together share one; its name picks the kiosk's bucket (default: name).",
+    )
+    revoked: tuple[str, ...] = Field(
+        default=(),
+        max_length=64,
+        description="Versions HQ withdrew: never installed; a kiosk running one goes back to its previous version.",
+    )
 
     @classmethod
     def from_custom(cls, path: str, custom: dict[str, Any]) -> BundleTarget:
@@ -55,10 +65,11 @@ def is_targeted(target: BundleTarget, *, kiosk_id: str, branch: str, channel: st
     """Whether a kiosk should install ``target``.
 
     A kiosk on the target's channel installs it when its branch is listed or
-    its rollout bucket falls below the target's percentage.
+    its rollout bucket (of the target's cohort, else its name) falls below the
+    target's percentage, and never a version HQ revoked.
     """
-    if target.channel != channel:
+    if target.channel != channel or target.version in target.revoked:
         return False
     if branch and branch in target.branches:
         return True
-    return rollout_bucket(kiosk_id, target.name) < target.percent
+    return rollout_bucket(kiosk_id, target.cohort or target.name) < target.percent

@@ -37,6 +37,17 @@ def nlu_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_nlu(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A small base data set (the first lines of every own-examples file) and the NLU bundle built from it.
+
+    For retraining tests (`kiosk hq train`, the learning loop): one regularisation strength, no search.
+    """
+    from tests.integration.learning_loop import small_base
+
+    return small_base(tmp_path_factory.mktemp("small-nlu"))
+
+
+@pytest.fixture(scope="session")
 def pg_server() -> Iterator[LocalPostgres]:
     """A private PostgreSQL 15 on a unix socket (initdb + pg_ctl in a temporary folder), stopped at the end."""
     server = LocalPostgres()

@@ -79,6 +79,7 @@ def retrain(
     embedder_dir: Path | None = None,
     limits: GateLimits | None = None,
     version: str | None = None,
+    c_grid: tuple[float, ...] | None = None,
 ) -> RetrainResult:
     """Build the candidate from the base data plus ``accepted``, gate it against ``baseline``.
 
@@ -91,11 +92,12 @@ def retrain(
         embedder_dir: The embedder bundle (second head), used for both bundles alike.
         limits: Gate tolerances.
         version: The candidate's version (default: from its inputs).
+        c_grid: Regularisation strengths tried on dev (default: the build's grid; one value: no search).
 
     Raises:
         ModelError: the baseline or the embedder does not load.
     """
-    from edge_models.build.train_intent import build
+    from edge_models.build.train_intent import C_GRID, build
 
     embedder = None
     if embedder_dir is not None:
@@ -108,7 +110,13 @@ def retrain(
     notes: list[str] = []
     try:
         metrics = build(
-            data_dir, candidate_dir, version=version, embedder_dir=embedder_dir, accepted=accepted, added=added
+            data_dir,
+            candidate_dir,
+            version=version,
+            embedder_dir=embedder_dir,
+            accepted=accepted,
+            added=added,
+            c_grid=c_grid or C_GRID,
         )
     except ModelHealthError as err:  # its own golden cases: reported as the golden gate
         notes.append(str(err))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -216,13 +217,20 @@ class AdminDB(LockedSqlite):
             (below, limit),
         )
 
-    def label(self, turn_id: int, intent: str, username: str) -> dict[str, Any]:
+    def label(self, turn_id: int, intent: str, username: str, known: Collection[str] = INTENTS) -> dict[str, Any]:
         """Record the right intent of a turn (its masked text and language are copied).
+
+        Args:
+            turn_id: The turn.
+            intent: The intent staff chose.
+            username: Who labelled it.
+            known: The intents one can choose: the built-in core, or the active policy's
+                (which may declare a new service the model does not know yet).
 
         Raises:
             ValueError: an unknown intent or turn.
         """
-        if intent not in INTENTS:
+        if intent not in known:
             raise ValueError(f"unknown intent {intent!r}")
         rows = self.query("SELECT id, text, lang FROM turns WHERE id = ?", (turn_id,))
         if not rows:

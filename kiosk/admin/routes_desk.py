@@ -215,23 +215,40 @@ def conversations(
     )
 
 
+def label_choices(ctx: AdminContext) -> tuple[str, ...]:
+    """The intents staff can label with: the core and any the active policy adds (a new service from HQ)."""
+    from bundles.activation import active_dir
+    from kiosk.policy import PolicyError, load_policy
+
+    directory = active_dir(ctx.settings.state_dir, "policy")
+    if directory is None:
+        return INTENTS
+    try:
+        added = load_policy(directory, verify=False).added_intents
+    except PolicyError:
+        return INTENTS
+    return (*INTENTS, *added)
+
+
 @router.get("/review", response_class=HTMLResponse)
 def review(request: Request, session: Staff, ctx: Ctx, db: DB) -> HTMLResponse:
     """Utterances the kiosk was unsure about; staff pick the right intent."""
     items = db.review_queue(ctx.config.review_below)
     recent = db.query("SELECT * FROM review_labels ORDER BY at DESC LIMIT 20")
-    return page(request, ctx, session, "review", items=items, intents=INTENTS, recent=recent)
+    return page(request, ctx, session, "review", items=items, intents=label_choices(ctx), recent=recent)
 
 
 @router.post("/review/{turn_id}")
-def label(turn_id: int, session: Posted, db: DB, intent: Annotated[str, Form(max_length=40)]) -> RedirectResponse:
+def label(
+    turn_id: int, session: Posted, ctx: Ctx, db: DB, intent: Annotated[str, Form(max_length=40)]
+) -> RedirectResponse:
     """Store a staff label for a turn.
 
     Raises:
         HTTPException: 422 for an unknown intent or turn.
     """
     try:
-        db.label(turn_id, intent, session.user.username)
+        db.label(turn_id, intent, session.user.username, known=label_choices(ctx))
     except ValueError as err:
         raise HTTPException(status_code=422, detail=str(err)) from err
     db.audit(session.user.username, "label", f"turn:{turn_id}", {"intent": intent})

@@ -9,12 +9,19 @@ an import of the kiosk runtime).
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kiosk.cli.hq import DbUrlOpt, store_url
+from kiosk.cli.hq_rollout import BranchesOpt, RateOpt, ReportsOpt, SoakOpt, StagesOpt, parse_plan
+from kiosk.cli.hq_rollout import register as register_rollout
 from kiosk.config import DEFAULT_POLICY_DIR
+
+if TYPE_CHECKING:
+    from sync.hq.rollout import RolloutPlan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,11 +49,20 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
     ] = 0.01,
     max_recall_drop: Annotated[float, typer.Option(help="Largest drop of any intent's dev recall.")] = 0.05,
     min_new_recall: Annotated[float, typer.Option(help="Smallest recall of an added intent on its held labels.")] = 0.5,
+    c_grid: Annotated[
+        str, typer.Option(help="Regularisation strengths tried on dev, comma-separated (one value: no search).")
+    ] = "",
     publish: Annotated[
-        Path | None, typer.Option(help="HQ repository folder: stage the bundle and the policy there and publish.")
+        Path | None,
+        typer.Option(help="HQ repository folder: start a staged rollout of the bundle with the policy there."),
     ] = None,
-    channel: Annotated[str, typer.Option(help="Release channel when publishing.")] = "canary",
-    percent: Annotated[int | None, typer.Option(help="Rollout share of the fleet when publishing, 0-100.")] = None,
+    channel: Annotated[str, typer.Option(help="Release channel when publishing.")] = "stable",
+    stages: StagesOpt = "5,25,100",
+    branches: BranchesOpt = "",
+    max_failure_rate: RateOpt = 0.2,
+    min_reports: ReportsOpt = 1,
+    soak_s: SoakOpt = 0.0,
+    db_url: DbUrlOpt = "",
 ) -> None:
     """Retrain the intent model with accepted labels; print the gates; exit 1 when one fails."""
     from pydantic import ValidationError
@@ -60,6 +76,10 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
     from kiosk.intents import INTENTS
     from kiosk.policy import PolicyError, load_policy
 
+    try:
+        grid = tuple(float(c) for c in c_grid.split(",") if c.strip())
+    except ValueError as err:
+        raise _fail(f"--c-grid: {err}") from err
     try:
         limits = GateLimits(tolerance=tolerance, max_recall_drop=max_recall_drop, min_new_recall=min_new_recall)
         answers = load_policy(policy)
@@ -81,7 +101,9 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
         err=True,
     )
     try:
-        result = retrain(data, accepted, added, out, baseline, embedder_dir=embedder, limits=limits, version=version)
+        result = retrain(
+            data, accepted, added, out, baseline, embedder_dir=embedder, limits=limits, version=version, c_grid=grid
+        )
     except (ModelError, ValueError, OSError) as err:
         raise _fail(f"retraining failed: {err}") from err
     typer.echo(format_table(result.rows))
@@ -105,24 +127,31 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
     except ModelError as err:
         raise _fail(str(err)) from err
     if publish is not None:
-        summary["published"] = _publish(publish, [policy, out], channel, percent)
+        plan = parse_plan(stages, branches, max_failure_rate, min_reports, soak_s)
+        summary["rollout"] = _publish(publish, [out, policy], plan, channel, db_url)
     typer.echo(json.dumps(summary, ensure_ascii=False))
 
 
-def _publish(home: Path, bundles: list[Path], channel: str, percent: int | None) -> list[dict[str, Any]]:
-    """Stage the policy and the bundle on ``channel`` and publish them together (existing HQ publishing)."""
+def _publish(home: Path, bundles: list[Path], plan: RolloutPlan, channel: str, db_url: str) -> dict[str, Any]:
+    """Start a staged rollout of the new bundle with its policy (:mod:`sync.hq.rollout`)."""
     from sync.errors import SyncError
     from sync.hq import HqRepository
+    from sync.hq.db import HqDB
+    from sync.hq.rollout import start_rollout
 
     try:
         repo = HqRepository(home)
-        staged = [repo.add(bundle, channel=channel, percent=percent) for bundle in bundles]
-        repo.publish()
+        db = HqDB(store_url(home, db_url))
+        try:
+            status = start_rollout(repo, db, bundles, plan, channel=channel)
+        finally:
+            db.close()
     except SyncError as err:
         raise _fail(f"bundle written but not published: {err}") from err
-    return staged
+    return {k: v for k, v in asdict(status).items() if k != "kiosks"}
 
 
 def register(hq_app: typer.Typer) -> None:
-    """Add ``kiosk hq train`` to the ``kiosk hq`` commands."""
+    """Add ``kiosk hq train`` and ``kiosk hq rollout …`` to the ``kiosk hq`` commands."""
     hq_app.command("train")(train)
+    register_rollout(hq_app)

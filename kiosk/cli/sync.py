@@ -121,20 +121,32 @@ def hq_serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8700,
     db_url: DbUrlOpt = "",
+    advance_every_s: Annotated[
+        float, typer.Option(help="Run `kiosk hq rollout advance` every N seconds (0: never; needs the targets key).")
+    ] = 0.0,
 ) -> None:
     """Serve the repository, receive kiosk reports, and the operators' console (/fleet, /rollout, /labels, /kpis)."""
     import uvicorn
 
     from sync.errors import HqError
+    from sync.hq.rollout import advance_every
     from sync.hq.server import create_hq_app
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
+    url = store_url(home, db_url)
     try:
-        app = create_hq_app(home, db_url=store_url(home, db_url))
+        app = create_hq_app(home, db_url=url)
     except HqError as err:
         raise _fail(str(err)) from err
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    stop = threading.Event()
+    if advance_every_s > 0:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        threading.Thread(target=advance_every, args=(home, url, advance_every_s, stop), daemon=True).start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
 
 
 @hq_app.command("fleet")

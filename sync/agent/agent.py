@@ -191,6 +191,8 @@ class SyncAgent:
             if info is None:
                 continue
             target = BundleTarget.from_custom(path, info.custom or {})
+            if target.revoked and target.channel == self.config.channel:
+                self._withdraw(target)
             if not is_targeted(
                 target, kiosk_id=self.config.kiosk_id, branch=self.config.branch, channel=self.config.channel
             ):
@@ -202,7 +204,26 @@ class SyncAgent:
             if bundle is not None and (target.version in bundle.rejected or target.version in bundle.held):
                 continue
             wanted.append((target, info))
+        # A policy first: a new policy answers the old model's intents, a new model's added intent needs the policy.
+        wanted.sort(key=lambda pair: pair[0].kind != "policy")
         return wanted
+
+    def _withdraw(self, target: BundleTarget) -> None:
+        """Go back to the previous version on disk when HQ revoked the active one (a fleet rollback).
+
+        Without a previous version on disk the kiosk keeps the active one until HQ's
+        target (the version it restored) is installed like any update.
+        """
+        active = active_manifest(self.state_dir, target.name)
+        if active is None or active.version not in target.revoked:
+            return
+        bundle = load_state(self.state_dir).bundles.get(target.name)
+        previous = bundle.previous if bundle is not None else ""
+        on_disk = bool(previous) and installed_dir(self.state_dir, target.name, previous).is_dir()
+        if not on_disk or previous in target.revoked:
+            _LOG.warning("HQ revoked %s %s and no previous version is on disk", target.name, active.version)
+            return
+        roll_back_to(self.state_dir, target.name, previous, by=f"HQ (revoked {active.version})")
 
     def _install_one(self, client: TufClient, target: BundleTarget, info: TargetFile) -> int:
         fetched = 0
@@ -378,7 +399,8 @@ class SyncAgent:
             "versions": versions,
             "healthy": not state.last_error and (result is None or result.ok),
             "last_error": state.last_error,
-            "rejected": {n: b.rejected for n, b in state.bundles.items() if b.rejected},
+            # Rejected by a check or the health window, or rolled back by staff (held): HQ's rollouts halt on them.
+            "rejected": {n: [*b.rejected, *b.held] for n, b in state.bundles.items() if b.rejected or b.held},
         }
         try:
             sent = self.uplink().post(self.config.report_url, json.dumps(body).encode(), time.time())

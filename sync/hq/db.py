@@ -167,7 +167,7 @@ class HqDB:
             raise HqStoreError(f"{self.url}: {err.orig or err}") from err
 
     def read(self, query: Any) -> list[dict[str, Any]]:
-        """The rows of a query as dicts (the console's aggregates).
+        """The rows of a query as dicts (the console's aggregates, rollout status).
 
         Raises:
             HqStoreError: the database cannot be reached.
@@ -176,6 +176,16 @@ class HqDB:
 
     def _insert(self, table: Table) -> Any:
         return pg_insert(table) if self._pg else sqlite_insert(table)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction for HQ modules beside this one (rollouts); rolled back on any error.
+
+        Raises:
+            HqStoreError: the database failed (nothing of the transaction was kept).
+        """
+        with self._tx() as conn:
+            yield conn
 
     # -- enrolment --------------------------------------------------------------------------
 

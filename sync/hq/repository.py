@@ -315,10 +315,7 @@ class HqRepository:
         finally:
             tmp.unlink(missing_ok=True)
         staged = self._staged_targets() or self._load("targets")
-        for other, existing in list(staged.signed.targets.items()):
-            custom = existing.custom or {}
-            if custom.get("name") == target.name and custom.get("channel", "stable") == target.channel:
-                del staged.signed.targets[other]
+        _drop(staged, target.name, target.channel)
         staged.signed.targets[path] = info
         staged.signatures.clear()
         atomic_write_bytes(self.home / "staged" / "targets.json", staged.to_bytes())
@@ -327,15 +324,68 @@ class HqRepository:
     def remove(self, name: str, channel: str = "stable") -> int:
         """Stage the removal of a bundle's target; returns how many were removed."""
         staged = self._staged_targets() or self._load("targets")
-        removed = 0
-        for path, existing in list(staged.signed.targets.items()):
-            custom = existing.custom or {}
-            if custom.get("name") == name and custom.get("channel", "stable") == channel:
-                del staged.signed.targets[path]
-                removed += 1
+        removed = _drop(staged, name, channel)
         staged.signatures.clear()
         atomic_write_bytes(self.home / "staged" / "targets.json", staged.to_bytes())
         return removed
+
+    def published_target(self, name: str, channel: str = "stable") -> tuple[str, dict[str, Any]] | None:
+        """The signed (published) target of a bundle on a channel: its path and TUF target dict."""
+        for path, info in self._load("targets").signed.targets.items():
+            custom = info.custom or {}
+            if custom.get("name") == name and custom.get("channel", "stable") == channel:
+                return path, info.to_dict()
+        return None
+
+    def retarget(self, name: str, channel: str = "stable", **changes: Any) -> dict[str, Any]:
+        """Stage new targeting (percent, branches, cohort, revoked) for a bundle's current target.
+
+        Raises:
+            HqError: no such target, or the targeting is invalid.
+        """
+        staged = self._staged_targets() or self._load("targets")
+        for path, info in staged.signed.targets.items():
+            custom = info.custom or {}
+            if custom.get("name") == name and custom.get("channel", "stable") == channel:
+                try:
+                    target = BundleTarget.model_validate({**custom, **changes})
+                except ValidationError as err:
+                    raise HqError(f"bad targeting: {err}") from err
+                info.unrecognized_fields["custom"] = json.loads(target.model_dump_json())
+                staged.signatures.clear()
+                atomic_write_bytes(self.home / "staged" / "targets.json", staged.to_bytes())
+                return {"path": path, "length": info.length, **info.custom}
+        raise HqError(f"no target of {name!r} on channel {channel!r}")
+
+    def restore(self, path: str, target: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        """Stage an earlier target again (its archive is still served), replacing the bundle's current one.
+
+        Args:
+            path: The target path (``name/version.tar``).
+            target: Its TUF target dict, as :meth:`published_target` returned it.
+            **changes: Targeting to change (percent, branches, revoked ...).
+
+        Raises:
+            HqError: the archive is gone or the targeting is invalid.
+        """
+        from tuf.api.metadata import TargetFile
+
+        info = TargetFile.from_dict(json.loads(json.dumps(target)), path)
+        custom = info.custom or {}
+        archive = self.targets_dir / path.split("/", 1)[0] / f"{info.hashes['sha256']}.{path.split('/', 1)[1]}"
+        if not archive.is_file():
+            raise HqError(f"cannot restore {path}: its archive {archive} is gone")
+        try:
+            bundle_target = BundleTarget.model_validate({**custom, **changes})
+        except ValidationError as err:
+            raise HqError(f"bad targeting: {err}") from err
+        info.unrecognized_fields["custom"] = json.loads(bundle_target.model_dump_json())
+        staged = self._staged_targets() or self._load("targets")
+        _drop(staged, bundle_target.name, bundle_target.channel)
+        staged.signed.targets[path] = info
+        staged.signatures.clear()
+        atomic_write_bytes(self.home / "staged" / "targets.json", staged.to_bytes())
+        return {"path": path, "length": info.length, **info.custom}
 
     def publish(self, *, now: datetime | None = None, timestamp_expires: datetime | None = None) -> PublishResult:
         """Sign staged targets (offline key), then snapshot and timestamp (online keys).
@@ -398,3 +448,14 @@ class HqRepository:
         """Copy the current root metadata to ``out`` (kiosk provisioning)."""
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.home / "signed" / "root.json", out)
+
+
+def _drop(targets: Metadata[Any], name: str, channel: str) -> int:
+    """Remove every target of bundle ``name`` on ``channel``; how many were removed."""
+    removed = 0
+    for path, existing in list(targets.signed.targets.items()):
+        custom = existing.custom or {}
+        if custom.get("name") == name and custom.get("channel", "stable") == channel:
+            del targets.signed.targets[path]
+            removed += 1
+    return removed

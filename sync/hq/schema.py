@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import BigInteger, Column, Connection, Index, Integer, MetaData, Table, Text, inspect, select, text
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _MIGRATION_LOCK = 0x4B494F534B  # pg_advisory_xact_lock key ("KIOSK")
 
 metadata = MetaData()
@@ -97,6 +97,25 @@ fleet_reports = Table(
     Column("last_seen", Text, nullable=False),
 )
 
+# Version 3: staged rollouts (sync.hq.rollout); the newest row of a bundle name and channel is its rollout.
+rollouts = Table(
+    "rollouts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("bundles", Text, nullable=False),  # JSON: each bundle's version, target path and the target it replaced
+    Column("plan", Text, nullable=False),  # JSON: stages, canary branches, threshold, soak
+    Column("stage", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("started_at", Text, nullable=False),
+    Column("stage_started_at", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
 
 def _v1(conn: Connection) -> None:
     for table in (enrolments, intake_items, labels, daily_counts):
@@ -116,7 +135,11 @@ def _v3(conn: Connection) -> None:
     daily_counts_by_day.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)  # MIGRATIONS[n - 1] brings n - 1 to n
+def _v4(conn: Connection) -> None:
+    rollouts.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4)  # MIGRATIONS[n - 1] brings n - 1 to n
 
 
 class NewerSchemaError(Exception):

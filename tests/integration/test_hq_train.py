@@ -10,7 +10,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from edge_models.build.train_intent import build
 from edge_models.intent_onnx import OnnxIntentClassifier
 from kiosk.assembly import EngineReloader
 from kiosk.cli import app
@@ -28,17 +27,6 @@ ANSWER_ZH = "数字人民币钱包可在数字人民币App开通，选择本行�
 ANSWER_EN = (
     "Open a digital RMB (e-CNY) wallet in the e-CNY app, choose our bank and link your debit card; staff can help."
 )
-PER_FILE = 40  # lines per intent and language: a small base set, so the test trains in seconds
-
-
-def small_data(target: Path) -> Path:
-    """The first lines of every own-examples file (a real, smaller copy of the base data)."""
-    for path in sorted((DATA / "intents").glob("*/*.txt")):
-        lines = [x for x in path.read_text(encoding="utf-8").splitlines() if x.strip() and not x.startswith("#")]
-        dest = target / "intents" / path.parent.name / path.name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text("\n".join(lines[:PER_FILE]) + "\n", encoding="utf-8")
-    return target
 
 
 def policy_with_new_intent(target: Path) -> Path:
@@ -62,14 +50,13 @@ def write_labels(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def setup(tmp_path_factory: pytest.TempPathFactory, small_nlu: tuple[Path, Path]) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("hqtrain")
-    data = small_data(root / "data")
-    build(data, root / "baseline", version="1.0.0-base", c_grid=(40.0,))
+    data, baseline = small_nlu
     policy = policy_with_new_intent(root / "policy")
     machine = [json.loads(x) for x in (DATA / "candidates" / f"{NEW}.jsonl").read_text(encoding="utf-8").splitlines()]
     labels = write_labels(root / "labels.jsonl", machine[:160])
-    return {"root": root, "data": data, "baseline": root / "baseline", "policy": policy, "labels": labels}
+    return {"root": root, "data": data, "baseline": baseline, "policy": policy, "labels": labels}
 
 
 def run_train(setup: dict[str, Path], labels: Path, out: Path, *extra: str) -> tuple[int, str]:
