@@ -19,8 +19,11 @@ from fastapi.testclient import TestClient
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.cli.hq import store_url
+from sync.bundle import write_manifest
 from sync.hq.console import ConsoleSettings
 from sync.hq.db import HqDB
+from sync.hq.repository import HqRepository
+from sync.hq.rollout import RolloutPlan, start_rollout
 from sync.hq.server import create_hq_app
 from tests.integration.hq_console_helpers import (
     CARD,
@@ -64,7 +67,16 @@ def console_routes(app: Any) -> list[APIRoute]:
 def test_every_console_route_needs_sign_in(client: TestClient) -> None:
     routes = console_routes(app_of(client))
     paths = {r.path for r in routes}
-    assert {"/fleet", "/rollout", "/labels", "/kpis", "/api/fleet", "/api/kpis", "/api/fairness"} <= paths
+    assert {
+        "/fleet",
+        "/rollout",
+        "/api/rollouts",
+        "/labels",
+        "/kpis",
+        "/api/fleet",
+        "/api/kpis",
+        "/api/fairness",
+    } <= paths
     seen = []
     for route in routes:
         path = route.path.replace("{label_id}", "1")
@@ -126,6 +138,28 @@ def test_rollout_shows_published_targets_and_who_runs_them(hq: SeededHq, client:
     page = client.get("/rollout").text
     assert 'data-target="demo-2.1"' in page
     assert '<meter min="0" max="100" value="25">' in page
+
+
+def test_rollout_page_shows_a_staged_rollout_and_its_health(hq: SeededHq, client: TestClient, tmp_path: Path) -> None:
+    sign_in(client)
+    assert client.get("/api/rollouts").json() == []
+    assert "No staged rollout yet" in client.get("/rollout").text
+    directory = tmp_path / "demo-3.0"
+    directory.mkdir()
+    (directory / "about.txt").write_text("demo 3.0\n")
+    write_manifest(directory, name="demo", kind="embedder", version="3.0")
+    db = HqDB(hq.store)
+    try:
+        start_rollout(HqRepository(hq.home), db, [directory], RolloutPlan(stages=(5, 25, 100), branches=("sh01",)))
+        db.record_report("sh-1", branch="sh01", versions={"demo": "3.0"}, healthy=False, last_error="", rejected={})
+    finally:
+        db.close()
+    (staged,) = client.get("/api/rollouts").json()
+    assert (staged["name"], staged["version"], staged["percent"], staged["state"]) == ("demo", "3.0", 5, "running")
+    assert (staged["kiosks_new"], staged["kiosks_failed"]) == (0, 1)  # unhealthy on the new version counts as failed
+    page = client.get("/rollout").text
+    assert 'data-rollout="demo-3.0"' in page
+    assert "1 of 3: 5 % + sh01" in page
 
 
 def test_operator_accepts_and_rejects_labels_audited(hq: SeededHq, client: TestClient) -> None:

@@ -8,6 +8,7 @@ so FastAPI runs their database reads in its thread pool, off the event loop.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,6 +33,7 @@ from sync.hq.console.kpis import (
 )
 from sync.hq.console.rollout import RolloutRow, published_targets, with_adoption
 from sync.hq.db import LABEL_STATUSES, HqDB
+from sync.hq.rollout import rollout_status
 
 PACKAGE = Path(__file__).parent
 CSP = (
@@ -158,7 +160,12 @@ def add_console_routes(
             rows, error = rollout_rows(fleet), ""
         except HqError as err:
             rows, error = [], str(err)
-        return render(request, session, "rollout", rows=rows, kiosks=len(fleet), error=error)
+        return render(request, session, "rollout", rows=rows, kiosks=len(fleet), error=error, staged=rollout_status(hq))
+
+    @app.get("/api/rollouts")
+    def staged_rollouts_api(_session: Session) -> list[dict[str, Any]]:
+        """The newest staged rollout of each bundle and channel: stage, state, why, and the fleet's health on it."""
+        return [asdict(r) for r in rollout_status(hq)]
 
     @app.get("/api/rollout")
     def rollout_api(_session: Session) -> list[RolloutRow]:
