@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from edge_models.cpu import llm_threads, speech_active, speech_priority
+import threading
+import time
+
+import pytest
+
+from edge_models.cpu import (
+    LowPriorityWorker,
+    llm_threads,
+    lower_thread_priority,
+    process_threads,
+    speech_active,
+    speech_priority,
+    thread_nice,
+    wait_for_speech,
+)
 
 
 def test_the_llm_takes_what_the_load_leaves() -> None:
@@ -21,3 +35,46 @@ def test_speech_recognition_drops_the_llm_to_one_thread() -> None:
         assert speech_active()
     assert not speech_active()
     assert llm_threads(2, cores=2, load=0.0) == 2
+
+
+def test_a_background_wait_ends_with_the_last_decode_or_at_its_deadline() -> None:
+    assert wait_for_speech(time.monotonic())  # nothing decoded: no wait
+    with speech_priority():
+        assert not wait_for_speech(time.monotonic() + 0.05)  # still decoding at the deadline
+        ended = threading.Event()
+
+        def wait() -> None:
+            if wait_for_speech(time.monotonic() + 60):
+                ended.set()
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        assert not ended.wait(0.05)
+    waiter.join(timeout=60)
+    assert ended.is_set()
+
+
+def test_the_worker_runs_calls_on_its_own_lower_priority_thread() -> None:
+    caller = threading.get_native_id()
+    mine = thread_nice(caller)
+    worker = LowPriorityWorker(nice=mine + 3, name="test-llm")
+    try:
+        tid, nice = worker.run(lambda: (threading.get_native_id(), thread_nice(threading.get_native_id())))
+        assert tid != caller
+        assert (worker.tid, worker.nice) == (tid, mine + 3) == (tid, nice)
+        assert thread_nice(caller) == mine  # the caller keeps its priority
+        assert process_threads()[tid] == mine + 3
+        with pytest.raises(ZeroDivisionError):  # a call's error reaches the caller
+            worker.run(lambda: 1 // 0)
+        assert worker.run(threading.get_native_id) == tid  # one thread for every call
+    finally:
+        worker.close()
+
+
+def test_a_lower_priority_is_never_raised_back() -> None:
+    worker = LowPriorityWorker(nice=thread_nice(threading.get_native_id()) + 2, name="test-llm")
+    try:
+        before = worker.run(lambda: thread_nice(threading.get_native_id()))
+        assert worker.run(lambda: lower_thread_priority(0)) == before
+    finally:
+        worker.close()
