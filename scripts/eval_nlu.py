@@ -29,6 +29,8 @@ def main() -> int:
     parser.add_argument("--no-model", action="store_true", help="rules only")
     parser.add_argument("--no-llm", action="store_true", help="without the LLM stage")
     parser.add_argument("--errors", action="store_true", help="list the confident errors")
+    parser.add_argument("--llm-budget", type=float, default=3.0, help="LLM time budget per call (shipped: 3 s)")
+    parser.add_argument("--llm-nice", type=int, default=10, help="nice value of the LLM's threads (shipped: 10)")
     parser.add_argument("--nlu", type=Path, default=DEFAULT_SEED_DIR / "nlu", help="the nlu bundle to evaluate")
     parser.add_argument("--no-embedder", action="store_true", help="without the sentence embedder (no second head)")
     args = parser.parse_args()
@@ -42,6 +44,8 @@ def main() -> int:
                 use_model=not args.no_model,
                 use_llm=not args.no_llm,
                 use_embedder=not args.no_embedder,
+                llm_budget_s=args.llm_budget,
+                llm_nice=args.llm_nice,
             )
         )
         for problem in health.problems:
@@ -70,6 +74,8 @@ def main() -> int:
         "model": health.nlu_version,
         "llm": health.llm_version,
         "policy": health.policy_version,
+        "llm_budget_s": args.llm_budget,
+        "load_average": Path("/proc/loadavg").read_text().split()[:3],
         "ms_per_utterance": round(elapsed * 1000 / max(1, len(rows)), 3),
         "stages": dict(stages),
     }
