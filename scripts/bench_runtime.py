@@ -252,7 +252,7 @@ async def fps_while_llm_and_whisper_work(
     def write() -> None:
         while not stop.is_set():
             try:  # a background summary: it gives the model up to a customer's call, then starts again
-                out = llm.model.summarize(lines, lang="zh", budget_s=600, max_tokens=200, wait_s=1)
+                out = llm.model.summarize(lines, lang="zh", budget_s=600, max_tokens=60, wait_s=1)
                 written[0] += out.tokens
             except LlmBusyError:
                 continue
