@@ -53,9 +53,14 @@ def main() -> int:
         stats: dict[str, Counter[str]] = {"all": Counter(), "zh": Counter(), "en": Counter()}
         stages: Counter[str] = Counter()
         errors = []
+        llm = engine.understander.llm
+        latency_ms: dict[str, list[float]] = {"llm_asked": [], "llm_not_asked": []}
         started = time.perf_counter()
         for row in rows:
+            calls, t0 = getattr(llm, "calls", 0), time.perf_counter()
             _, u = engine.understand(row["text"])
+            asked = getattr(llm, "calls", 0) > calls
+            latency_ms["llm_asked" if asked else "llm_not_asked"].append((time.perf_counter() - t0) * 1000)
             gold = row["intent"]
             stages[u.stage] += 1
             decided = u.stage != "fallback"
@@ -78,6 +83,10 @@ def main() -> int:
         "load_average": Path("/proc/loadavg").read_text().split()[:3],
         "ms_per_utterance": round(elapsed * 1000 / max(1, len(rows)), 3),
         "stages": dict(stages),
+        "latency_ms": {
+            kind: {"turns": len(v), "p50": round(_pct(v, 50), 1), "p95": round(_pct(v, 95), 1)}
+            for kind, v in latency_ms.items()
+        },
     }
     for key, c in stats.items():
         n = max(1, c["n"])
@@ -92,6 +101,11 @@ def main() -> int:
         for error in errors:
             print("\t".join(map(str, error)))
     return 0
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else 0.0
 
 
 if __name__ == "__main__":
