@@ -127,24 +127,28 @@ def process_threads() -> dict[int, int]:
 class LowPriorityWorker:
     """One thread at a raised nice value that runs the calls given to it, one at a time.
 
+    The thread ends when the worker is closed or dropped (it holds no reference to the worker).
+
     Args:
         nice: The thread's nice value (0: the caller's priority).
         name: The thread's name.
-
-    Attributes:
-        tid: The worker's Linux thread id once it has run a call (None before).
-        nice: The nice value the worker got (may be lower than asked where refused).
     """
 
     def __init__(self, nice: int = LLM_NICE, name: str = "llm") -> None:
-        self._asked = nice
-        self.nice = 0
-        self.tid: int | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name, initializer=self._lower)
+        self._got: dict[str, int] = {}
+        self._pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=name, initializer=_start_worker, initargs=(nice, self._got)
+        )
 
-    def _lower(self) -> None:
-        self.tid = threading.get_native_id()
-        self.nice = lower_thread_priority(self._asked)
+    @property
+    def tid(self) -> int | None:
+        """The worker's Linux thread id once it has run a call (None before)."""
+        return self._got.get("tid")
+
+    @property
+    def nice(self) -> int:
+        """The nice value the worker got (lower than asked where that was refused; 0 before its first call)."""
+        return self._got.get("nice", 0)
 
     def run(self, call: Callable[[], _T]) -> _T:
         """Run ``call`` on the worker and return its result (its exception is raised here)."""
@@ -153,3 +157,9 @@ class LowPriorityWorker:
     def close(self) -> None:
         """Stop the worker once its current call ends."""
         self._pool.shutdown(wait=False)
+
+
+def _start_worker(nice: int, got: dict[str, int]) -> None:
+    """A worker thread's start: lower its priority and record its id and nice value."""
+    got["tid"] = threading.get_native_id()
+    got["nice"] = lower_thread_priority(nice)

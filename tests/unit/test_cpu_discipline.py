@@ -78,3 +78,17 @@ def test_a_lower_priority_is_never_raised_back() -> None:
         assert worker.run(lambda: lower_thread_priority(0)) == before
     finally:
         worker.close()
+
+
+def test_a_dropped_worker_ends_its_thread() -> None:
+    import gc
+
+    worker = LowPriorityWorker(nice=thread_nice(threading.get_native_id()) + 1, name="test-llm-dropped")
+    tid = worker.run(threading.get_native_id)
+    del worker
+    gc.collect()
+    for _ in range(500):  # the thread wakes up to a closed queue and ends (at most a few ms)
+        if tid not in process_threads():
+            break
+        time.sleep(0.01)
+    assert tid not in process_threads()
