@@ -16,6 +16,9 @@ Chinese turns, composed FAQ answers) and the avatar at 1080x1920, 30 fps (issue 
 resident memory < 3 GB; turn latency p95 <= 2.5 s for turns where the LLM was asked and
 <= 5 ms for the others; avatar >= 30 fps while the LLM generates and whisper recognises).
 ``--no-llm --size 540x960 --fps 15`` gives the earlier figures.
+While the LLM writes, it also prints where the avatar's frame time goes (each render tick's wall
+time, its thread's CPU time, the gap between ticks); ``--llm-nice 0`` runs the LLM at the same
+priority as the rest, to compare with the shipped low-priority thread (nice 10).
 """
 
 from __future__ import annotations
