@@ -93,6 +93,30 @@ def llm_threads(configured: int, *, cores: int | None = None, load: float | None
     return max(1, min(configured, free))
 
 
+def prompt_chunk(
+    left: int, seconds_per_token: float | None, time_left: float, *, first: int = 8, most: int = 32
+) -> int:
+    """How many prompt tokens to evaluate next so a call keeps its time budget; 0: give up now.
+
+    A call cannot be stopped inside an evaluation, so the first chunk is small (it measures the
+    speed the CPU gives the model now) and no chunk is longer than the time left allows at that
+    speed. When the rest of the prompt would end past the budget even at twice that speed (larger
+    chunks batch better), the call is cut at once instead of when it is already late.
+
+    Args:
+        left: Prompt tokens still to evaluate.
+        seconds_per_token: The speed measured on this call's last chunk (None: none yet).
+        time_left: Seconds of the budget left.
+        first: Size of the first chunk.
+        most: Largest chunk (batching well, short enough to look at the clock).
+    """
+    if seconds_per_token is None:
+        return min(left, first)
+    if seconds_per_token * left > 2 * time_left:
+        return 0
+    return max(1, min(left, most, int(time_left / seconds_per_token)))
+
+
 def thread_nice(tid: int) -> int:
     """The nice value of one thread of this process (its Linux thread id)."""
     return os.getpriority(os.PRIO_PROCESS, tid)

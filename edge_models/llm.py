@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bundles.manifest import Manifest
-from edge_models.cpu import LowPriorityWorker, llm_threads, wait_for_speech
+from edge_models.cpu import LowPriorityWorker, llm_threads, prompt_chunk, wait_for_speech
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.grounding import grounded
 from edge_models.llm_prompts import (
@@ -33,9 +33,6 @@ from edge_models.llm_prompts import (
 from edge_models.llm_types import Generation, LabelGuess, LlmBusyError, LlmConfig, LlmTimeoutError
 
 LLM_CONFIG_FILE = "llm.json"
-# Prompt tokens evaluated between two looks at the clock: small enough that a
-# budget is kept on a busy CPU, large enough to batch well.
-_PROMPT_CHUNK = 32
 # A background generation paused for speech recognition looks this often for a customer's call waiting.
 _PAUSE_LOOK_S = 0.05
 _PREFIX_CACHE_SIZE = 8  # saved KV states of prompt prefixes (system prompt, label menu, FAQ passages)
@@ -266,14 +263,20 @@ class LlamaModel:
         else:
             llm.reset()  # type: ignore[no-untyped-call]
             done = 0
+        rate: float | None = None  # seconds per prompt token measured on this call
         while done < len(tokens):  # in chunks, so the budget can stop it
             if time.monotonic() > deadline:
                 raise LlmTimeoutError("LLM call ran past its budget (reading the prompt)")
             self._give_way(background, deadline)
-            end = min(done + _PROMPT_CHUNK, len(tokens))
+            size = prompt_chunk(len(tokens) - done, rate, deadline - time.monotonic())
+            if size == 0:
+                raise LlmTimeoutError("LLM call cut: at the speed the CPU gives it, the prompt ends past the budget")
+            end = done + size
             if saved is None and done < prefix < end:
                 end = prefix  # stop once at the prefix's end, to save its state
+            started = time.monotonic()
             llm.eval(tokens[done:end])
+            rate = (time.monotonic() - started) / (end - done)
             done = end
             if saved is None and prefix and done == prefix:
                 self._save_prefix(key)

@@ -12,6 +12,7 @@ from edge_models.cpu import (
     llm_threads,
     lower_thread_priority,
     process_threads,
+    prompt_chunk,
     speech_active,
     speech_priority,
     thread_nice,
@@ -92,3 +93,16 @@ def test_a_dropped_worker_ends_its_thread() -> None:
             break
         time.sleep(0.01)
     assert tid not in process_threads()
+
+
+def test_a_prompt_that_would_end_past_the_budget_is_cut_at_once() -> None:
+    assert prompt_chunk(300, None, 3.0) == 8  # the first chunk measures the speed
+    assert prompt_chunk(5, None, 3.0) == 5
+    assert prompt_chunk(300, 0.005, 3.0) == 32  # 1.5 s left to read: go on in full chunks
+    assert prompt_chunk(20, 0.005, 3.0) == 20
+    assert prompt_chunk(300, 0.015, 3.0) == 32  # 4.5 s at the first chunk's speed: larger chunks may make it
+    assert prompt_chunk(15, 0.1, 1.0) == 10  # no chunk runs past the budget at the speed measured
+    assert prompt_chunk(5, 0.125, 0.5) == 4
+    assert prompt_chunk(1, 0.1, 0.05) == 1  # at least one token
+    assert prompt_chunk(300, 0.03, 3.0) == 0  # 9 s to read with 3 s left: cut now, not at 9 s
+    assert prompt_chunk(10, 0.5, 2.0) == 0
