@@ -273,7 +273,7 @@ async def fps_while_llm_and_whisper_work(
             await runtime.end_session("left")
     finally:
         stop.set()
-        writer.join(timeout=120)
+        await asyncio.to_thread(writer.join, 120)  # off the loop: the avatar keeps drawing
     return fps, written[0]
 
 
