@@ -16,12 +16,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bundles.manifest import Manifest
-from edge_models.cpu import llm_threads
+from edge_models.cpu import LowPriorityWorker, llm_threads, prompt_chunk, wait_for_speech
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.grounding import grounded
 from edge_models.llm_prompts import (
@@ -31,11 +30,11 @@ from edge_models.llm_prompts import (
     compose_prompt,
     summary_prompt,
 )
+from edge_models.llm_types import Generation, LabelGuess, LlmBusyError, LlmConfig, LlmTimeoutError
 
 LLM_CONFIG_FILE = "llm.json"
-# Prompt tokens evaluated between two looks at the clock: small enough that a
-# budget is kept on a busy CPU, large enough to batch well.
-_PROMPT_CHUNK = 32
+# A background generation paused for speech recognition looks this often for a customer's call waiting.
+_PAUSE_LOOK_S = 0.05
 _PREFIX_CACHE_SIZE = 8  # saved KV states of prompt prefixes (system prompt, label menu, FAQ passages)
 __all__ = [
     "CLASSIFY_PROMPT_VERSION",
@@ -52,57 +51,6 @@ __all__ = [
     "grounded",
     "summary_prompt",
 ]
-
-
-class LlmTimeoutError(ModelError):
-    """A call ran past its time budget."""
-
-
-class LlmBusyError(ModelError):
-    """The model was busy with another call for the whole budget (not a fault of the model)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LlmConfig:
-    """How to run the model.
-
-    Attributes:
-        threads: CPU threads for generation.
-        context: Context window in tokens.
-        budget_s: Time budget of one call; past it the call fails.
-        seed: Sampling seed (all uses are greedy anyway).
-    """
-
-    threads: int = 2
-    context: int = 1024
-    budget_s: float = 3.0
-    seed: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class LabelGuess:
-    """The label the model chose and its probability under the model."""
-
-    label: str
-    confidence: float
-    elapsed_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class Generation:
-    """Text the model wrote (greedy), with how sure it was of it.
-
-    Attributes:
-        text: The text, stripped.
-        confidence: Geometric mean of the chosen tokens' probabilities, in [0, 1].
-        tokens: Tokens generated.
-        elapsed_s: Wall time of the call, waiting for the model included.
-    """
-
-    text: str
-    confidence: float
-    tokens: int
-    elapsed_s: float
 
 
 class LlamaModel:
@@ -151,7 +99,9 @@ class LlamaModel:
         self._prefixes: OrderedDict[tuple[int, ...], tuple[bytes, Any]] = OrderedDict()  # LRU of KV states
         self.threads = self.config.threads  # threads in use now (see _pace)
         self.prefix_hits = 0  # calls that reused a saved prefix (read by tests and benchmarks)
+        self.paused_s = 0.0  # time generation waited for speech recognition (read by benchmarks)
         self._waiting_lock = threading.Lock()
+        self._worker = LowPriorityWorker(self.config.nice)  # every llama.cpp evaluation runs on it
 
     @property
     def version(self) -> str:
@@ -197,7 +147,9 @@ class LlamaModel:
         }
         with self._hold(self.config.budget_s):
             try:
-                out: dict[str, Any] = self._llm.create_completion(prompt, **kwargs)  # type: ignore[assignment]
+                out: dict[str, Any] = self._worker.run(
+                    lambda: self._llm.create_completion(prompt, **kwargs)  # type: ignore[arg-type,return-value]
+                )
             except (ValueError, RuntimeError) as err:
                 raise ModelError(f"llama.cpp failed: {err}") from err
         if late:
@@ -226,34 +178,43 @@ class LlamaModel:
         menu = "\n".join(f"- {label}: {descriptions.get(label, label)}" for label in labels)
         user = CLASSIFY_USER.format(menu=menu, message=json.dumps(text[:300], ensure_ascii=False))
         prompt = self.prompt(CLASSIFY_SYSTEM, user)
-        llm = self._llm
-        scores: list[float] = []
+        deadline = started + self.config.budget_s
         with self._hold(self.config.budget_s):
-            try:
-                tokens, prefix = self._split(prompt, prompt.rfind("Customer message: ") + len("Customer message: "))
-                self._start(tokens, prefix, started + self.config.budget_s)
-                prompt_len = llm.n_tokens
-                after_prompt = self._last_logits()
-                for label in labels:
-                    if time.monotonic() - started > self.config.budget_s:
-                        raise LlmTimeoutError(f"LLM call ran past {self.config.budget_s:.1f} s")
-                    llm.n_tokens = prompt_len  # rewind: the KV cache after the prompt is reused
-                    logits = after_prompt
-                    total = 0.0
-                    tokens = llm.tokenize(label.encode(), add_bos=False, special=False)
-                    for i, token in enumerate(tokens):
-                        top = logits.max()
-                        total += float(logits[token] - top - np.log(np.exp(logits - top).sum()))
-                        if i + 1 < len(tokens):
-                            llm.eval([token])
-                            logits = self._last_logits()
-                    scores.append(total)
-            except (ValueError, RuntimeError) as err:
-                raise ModelError(f"llama.cpp failed: {err}") from err
+            scores = self._worker.run(lambda: self._score(prompt, labels, deadline))
         probs = np.exp(np.array(scores) - max(scores))
         probs /= probs.sum()
         best = int(np.argmax(probs))
         return LabelGuess(labels[best], float(probs[best]), time.monotonic() - started)
+
+    def _score(self, prompt: str, labels: Sequence[str], deadline: float) -> list[float]:
+        """Log-probability of each label's tokens after ``prompt`` (on the worker thread; see :meth:`classify`)."""
+        import numpy as np
+
+        llm = self._llm
+        scores: list[float] = []
+        try:
+            tokens, prefix = self._split(prompt, prompt.rfind("Customer message: ") + len("Customer message: "))
+            self._start(tokens, prefix, deadline)
+            prompt_len = llm.n_tokens
+            after_prompt = self._last_logits()
+            for label in labels:
+                if time.monotonic() > deadline:
+                    raise LlmTimeoutError(f"LLM call ran past {self.config.budget_s:.1f} s")
+                llm.n_tokens = prompt_len  # rewind: the KV cache after the prompt is reused
+                logits = after_prompt
+                total = 0.0
+                tokens = llm.tokenize(label.encode(), add_bos=False, special=False)
+                for i, token in enumerate(tokens):
+                    top = logits.max()
+                    total += float(logits[token] - top - np.log(np.exp(logits - top).sum()))
+                    if i + 1 < len(tokens):
+                        self._give_way(False, deadline)
+                        llm.eval([token])
+                        logits = self._last_logits()
+                scores.append(total)
+        except (ValueError, RuntimeError) as err:
+            raise ModelError(f"llama.cpp failed: {err}") from err
+        return scores
 
     def _split(self, prompt: str, prefix_chars: int) -> tuple[list[int], int]:
         """The prompt's tokens and how many of them are its fixed prefix (the first ``prefix_chars`` characters).
@@ -302,14 +263,20 @@ class LlamaModel:
         else:
             llm.reset()  # type: ignore[no-untyped-call]
             done = 0
+        rate: float | None = None  # seconds per prompt token measured on this call
         while done < len(tokens):  # in chunks, so the budget can stop it
             if time.monotonic() > deadline:
                 raise LlmTimeoutError("LLM call ran past its budget (reading the prompt)")
-            self._give_way(background)
-            end = min(done + _PROMPT_CHUNK, len(tokens))
+            self._give_way(background, deadline)
+            size = prompt_chunk(len(tokens) - done, rate, deadline - time.monotonic())
+            if size == 0:
+                raise LlmTimeoutError("LLM call cut: at the speed the CPU gives it, the prompt ends past the budget")
+            end = done + size
             if saved is None and done < prefix < end:
                 end = prefix  # stop once at the prefix's end, to save its state
+            started = time.monotonic()
             llm.eval(tokens[done:end])
+            rate = (time.monotonic() - started) / (end - done)
             done = end
             if saved is None and prefix and done == prefix:
                 self._save_prefix(key)
@@ -366,16 +333,30 @@ class LlamaModel:
         """Cut background generation (hand-off summaries) at its next token, now and from now on (shutdown)."""
         self._stopping.set()
 
-    def _give_way(self, background: bool) -> None:
-        """A background generation stops as soon as a customer's call waits for the model, or at shutdown.
+    def _give_way(self, background: bool, deadline: float) -> None:
+        """Between two evaluations: set the threads; a background generation also gives way.
+
+        A background generation (no customer waits for it) pauses while speech is recognised and
+        stops as soon as a customer's call waits for the model, or at shutdown. A customer's call
+        goes on, on one thread while speech is recognised (see :func:`edge_models.cpu.llm_threads`).
 
         Raises:
             LlmBusyError: a customer's call is waiting, or the kiosk is stopping.
+            LlmTimeoutError: speech recognition ran until a background call's deadline.
         """
         if background and self._stopping.is_set():
             raise LlmBusyError("stopped: the kiosk is shutting down")
         if background and self._customers_waiting:
             raise LlmBusyError("gave way to a customer's call")
+        paused = time.monotonic()
+        while background and not wait_for_speech(min(deadline, time.monotonic() + _PAUSE_LOOK_S)):
+            self.paused_s += time.monotonic() - paused
+            paused = time.monotonic()
+            if self._customers_waiting or self._stopping.is_set():
+                raise LlmBusyError("gave way to a customer's call (or shutdown) while speech was recognised")
+            if paused >= deadline:
+                raise LlmTimeoutError("background LLM call paused for speech recognition until its budget ran out")
+        self.paused_s += time.monotonic() - paused
         self._pace()
 
     def _last_logits(self) -> Any:
@@ -416,47 +397,55 @@ class LlamaModel:
             LlmTimeoutError: generation ran past the budget.
             ModelError: llama.cpp failed, or the prompt does not fit the context.
         """
-        import llama_cpp
-        import numpy as np
-
         budget = self.config.budget_s if budget_s is None else budget_s
         started = time.monotonic()
         with self._hold(budget if wait_s is None else wait_s, background=background):
             deadline = (started if wait_s is None else time.monotonic()) + budget
-            llm = self._llm
-            try:
-                tokens, prefix = self._split(prompt, prefix_chars)
-                room = min(max_tokens, self.config.context - len(tokens) - 1)
-                if room <= 0:
-                    raise ModelError(f"prompt of {len(tokens)} tokens leaves no room in {self.config.context}")
-                self._start(tokens, prefix, deadline, background)
-                chosen: list[int] = []
-                written = b""
-                stops = [marker.encode() for marker in stop if marker]
-                logprob, steps = 0.0, 0
-                vocab = llm._model.vocab  # the end-of-generation test needs the vocabulary
-                for _ in range(room):
-                    if time.monotonic() > deadline:
-                        raise LlmTimeoutError(f"LLM call ran past {budget:.1f} s")
-                    self._give_way(background)
-                    logits = self._last_logits()
-                    token = int(np.argmax(logits))
-                    logprob -= float(np.log(np.exp(logits - logits[token]).sum()))
-                    steps += 1
-                    if llama_cpp.llama_vocab_is_eog(vocab, token):
-                        break
-                    chosen.append(token)
-                    written += llm.detokenize([token])
-                    cuts = [written.find(marker) for marker in stops if marker in written]
-                    if cuts:
-                        written = written[: min(cuts)]
-                        break
-                    llm.eval([token])
-                text = written.decode("utf-8", errors="ignore").strip()
-            except (ValueError, RuntimeError) as err:
-                raise ModelError(f"llama.cpp failed: {err}") from err
+            text, confidence, tokens = self._worker.run(
+                lambda: self._write(prompt, max_tokens, deadline, stop=stop, background=background, prefix=prefix_chars)
+            )
+        return Generation(text, confidence, tokens, time.monotonic() - started)
+
+    def _write(
+        self, prompt: str, max_tokens: int, deadline: float, *, stop: Sequence[str], background: bool, prefix: int
+    ) -> tuple[str, float, int]:
+        """Greedy generation on the worker thread: text, mean token probability, tokens (see :meth:`generate`)."""
+        import llama_cpp
+        import numpy as np
+
+        llm = self._llm
+        try:
+            tokens, prefix = self._split(prompt, prefix)
+            room = min(max_tokens, self.config.context - len(tokens) - 1)
+            if room <= 0:
+                raise ModelError(f"prompt of {len(tokens)} tokens leaves no room in {self.config.context}")
+            self._start(tokens, prefix, deadline, background)
+            chosen: list[int] = []
+            written = b""
+            stops = [marker.encode() for marker in stop if marker]
+            logprob, steps = 0.0, 0
+            vocab = llm._model.vocab  # the end-of-generation test needs the vocabulary
+            for _ in range(room):
+                if time.monotonic() > deadline:
+                    raise LlmTimeoutError("LLM call ran past its budget")
+                self._give_way(background, deadline)
+                logits = self._last_logits()
+                token = int(np.argmax(logits))
+                logprob -= float(np.log(np.exp(logits - logits[token]).sum()))
+                steps += 1
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    break
+                chosen.append(token)
+                written += llm.detokenize([token])
+                cuts = [written.find(marker) for marker in stops if marker in written]
+                if cuts:
+                    written = written[: min(cuts)]
+                    break
+                llm.eval([token])
+        except (ValueError, RuntimeError) as err:
+            raise ModelError(f"llama.cpp failed: {err}") from err
         confidence = float(np.exp(logprob / steps)) if steps else 0.0
-        return Generation(text, confidence, len(chosen), time.monotonic() - started)
+        return written.decode("utf-8", errors="ignore").strip(), confidence, len(chosen)
 
     def compose(
         self,

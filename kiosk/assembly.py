@@ -63,6 +63,7 @@ def load_options(settings: Settings, embedder: OnnxEmbedder | None = None) -> Lo
         model_threads=settings.model_threads,
         llm_threads=settings.llm_threads,
         llm_budget_s=settings.llm_budget_s,
+        llm_nice=settings.llm_nice,
         embedder=embedder,
     )
 

@@ -35,6 +35,7 @@ class LoadOptions:
     model_threads: int = 1
     llm_threads: int = 2
     llm_budget_s: float = 3.0
+    llm_nice: int = 10
     asr_threads: int = 2
     verify: bool = True
     embedder: OnnxEmbedder | None = field(default=None, compare=False)
@@ -109,7 +110,7 @@ def _check_embedder(embedder: Any) -> None:
 def _load_llm(directory: Path, options: LoadOptions) -> Any:
     from edge_models.llm import LlamaModel, LlmConfig
 
-    config = LlmConfig(threads=options.llm_threads, budget_s=options.llm_budget_s)
+    config = LlmConfig(threads=options.llm_threads, budget_s=options.llm_budget_s, nice=options.llm_nice)
     return LlamaModel(directory, config, verify=options.verify)
 
 
@@ -229,6 +230,7 @@ class HealthChecks(Mapping[str, Callable[[Path], None]]):
             model_threads=base.model_threads,
             llm_threads=base.llm_threads,
             llm_budget_s=max(base.llm_budget_s, 30.0),  # a busy kiosk must not fail a good model
+            llm_nice=base.llm_nice,
             asr_threads=base.asr_threads,
             verify=False,
         )

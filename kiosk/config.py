@@ -40,6 +40,9 @@ class Settings(BaseModel):
     )
     llm_threads: int = Field(default=2, ge=1, le=8, description="llama.cpp threads.")
     llm_budget_s: float = Field(default=3.0, gt=0, le=30, description="Time budget of one LLM call.")
+    llm_nice: int = Field(
+        default=10, ge=0, le=19, description="Nice value of the LLM's threads (the avatar and speech come first)."
+    )
     web: WebConfig = Field(default_factory=WebConfig, description="Hosts, TLS, proxy and body limits of the page.")
     side_effects: SideEffectLimits = Field(
         default_factory=SideEffectLimits,

@@ -45,6 +45,9 @@ def main() -> int:
         "data", type=Path, nargs="?", default=ROOT.parent / "shared" / "data" / "banking77" / "test.csv"
     )
     parser.add_argument("--no-model", action="store_true")
+    parser.add_argument("--no-llm", action="store_true", help="without the LLM stage")
+    parser.add_argument("--llm-budget", type=float, default=3.0, help="LLM time budget per call (shipped: 3 s)")
+    parser.add_argument("--llm-nice", type=int, default=10, help="nice value of the LLM's threads (shipped: 10)")
     parser.add_argument("--nlu", type=Path, default=DEFAULT_SEED_DIR / "nlu", help="the nlu bundle to evaluate")
     parser.add_argument("--no-embedder", action="store_true", help="without the sentence embedder (no second head)")
     args = parser.parse_args()
@@ -61,6 +64,9 @@ def main() -> int:
             seed_dirs=(DEFAULT_POLICY_DIR, args.nlu, DEFAULT_SEED_DIR / "llm", DEFAULT_SEED_DIR / "embedder"),
             use_model=not args.no_model,
             use_embedder=not args.no_embedder,
+            use_llm=not args.no_llm,
+            llm_budget_s=args.llm_budget,
+            llm_nice=args.llm_nice,
         )
         engine, health = build_engine(settings)
         for row in rows:

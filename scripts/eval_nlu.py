@@ -29,6 +29,8 @@ def main() -> int:
     parser.add_argument("--no-model", action="store_true", help="rules only")
     parser.add_argument("--no-llm", action="store_true", help="without the LLM stage")
     parser.add_argument("--errors", action="store_true", help="list the confident errors")
+    parser.add_argument("--llm-budget", type=float, default=3.0, help="LLM time budget per call (shipped: 3 s)")
+    parser.add_argument("--llm-nice", type=int, default=10, help="nice value of the LLM's threads (shipped: 10)")
     parser.add_argument("--nlu", type=Path, default=DEFAULT_SEED_DIR / "nlu", help="the nlu bundle to evaluate")
     parser.add_argument("--no-embedder", action="store_true", help="without the sentence embedder (no second head)")
     args = parser.parse_args()
@@ -42,6 +44,8 @@ def main() -> int:
                 use_model=not args.no_model,
                 use_llm=not args.no_llm,
                 use_embedder=not args.no_embedder,
+                llm_budget_s=args.llm_budget,
+                llm_nice=args.llm_nice,
             )
         )
         for problem in health.problems:
@@ -49,9 +53,14 @@ def main() -> int:
         stats: dict[str, Counter[str]] = {"all": Counter(), "zh": Counter(), "en": Counter()}
         stages: Counter[str] = Counter()
         errors = []
+        llm = engine.understander.llm
+        latency_ms: dict[str, list[float]] = {"llm_asked": [], "llm_not_asked": []}
         started = time.perf_counter()
         for row in rows:
+            calls, t0 = getattr(llm, "calls", 0), time.perf_counter()
             _, u = engine.understand(row["text"])
+            asked = getattr(llm, "calls", 0) > calls
+            latency_ms["llm_asked" if asked else "llm_not_asked"].append((time.perf_counter() - t0) * 1000)
             gold = row["intent"]
             stages[u.stage] += 1
             decided = u.stage != "fallback"
@@ -70,8 +79,14 @@ def main() -> int:
         "model": health.nlu_version,
         "llm": health.llm_version,
         "policy": health.policy_version,
+        "llm_budget_s": args.llm_budget,
+        "load_average": Path("/proc/loadavg").read_text().split()[:3],
         "ms_per_utterance": round(elapsed * 1000 / max(1, len(rows)), 3),
         "stages": dict(stages),
+        "latency_ms": {
+            kind: {"turns": len(v), "p50": round(_pct(v, 50), 1), "p95": round(_pct(v, 95), 1)}
+            for kind, v in latency_ms.items()
+        },
     }
     for key, c in stats.items():
         n = max(1, c["n"])
@@ -86,6 +101,11 @@ def main() -> int:
         for error in errors:
             print("\t".join(map(str, error)))
     return 0
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else 0.0
 
 
 if __name__ == "__main__":

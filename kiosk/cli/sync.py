@@ -180,6 +180,7 @@ def _checkers() -> Any:
             model_threads=settings.model_threads,
             llm_threads=settings.llm_threads,
             llm_budget_s=settings.llm_budget_s,
+            llm_nice=settings.llm_nice,
         )
     )
 

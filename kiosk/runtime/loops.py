@@ -18,6 +18,24 @@ if TYPE_CHECKING:
 Lang = Literal["zh", "en"]
 
 
+def next_frame(due: float, now: float, interval: float) -> tuple[float, float]:
+    """When the next frame is due and how long to sleep until then, on a fixed schedule.
+
+    Frames are due every ``interval`` from the first one, so a late wake-up (a busy event loop or
+    CPU) is made up on the next frame instead of adding to every frame period; more than one frame
+    behind, the schedule starts again from now (no burst of frames to catch up).
+
+    Args:
+        due: When the frame just drawn was due (monotonic seconds).
+        now: The time now.
+        interval: Seconds per frame.
+    """
+    due += interval
+    if now - due > interval:
+        due = now
+    return due, max(0.0, due - now)
+
+
 class Loops(Listening):
     """The long-lived loops the supervisor runs: render, camera presence, card reader, idle screen."""
 
@@ -26,10 +44,11 @@ class Loops(Listening):
         if screen is None:
             return
         interval = 1.0 / self.config.fps
+        due = time.monotonic()
         while True:
-            started = time.monotonic()
             await asyncio.to_thread(screen.tick)
-            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            due, wait = next_frame(due, time.monotonic(), interval)
+            await asyncio.sleep(wait)
 
     async def _camera_loop(self) -> None:
         camera, detector = self.devices.camera, self.detector

@@ -65,6 +65,7 @@ def test_llm_and_asr_switched_under_a_running_kiosk_are_used_from_the_next_conve
         use_model=False,
         use_embedder=False,
         llm_budget_s=30,  # tests share two busy cores
+        llm_nice=0,  # and other people's load must not starve the model (its priority is tested in test_llm.py)
     )
     reloader = EngineReloader.start(settings)
     assert reloader.health.llm_version == OLD_LLM

@@ -42,7 +42,7 @@ def qwen_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stage(qwen_bundle: Path) -> LlmStage:
-    model = LlamaModel(qwen_bundle, LlmConfig(threads=2, budget_s=600))  # verified against its manifest
+    model = LlamaModel(qwen_bundle, LlmConfig(threads=2, budget_s=600, nice=0))  # verified against its manifest
     assert model.languages == ("zh", "en")
     return LlmStage(model, {})
 
@@ -113,7 +113,7 @@ def test_the_small_memory_qwen_builds_from_its_parts_and_loads(tmp_path: Path) -
     langs = list(known.languages)
     sha = build(out, None, style="chat", languages=langs, version=known.version, origin="seed", model=known)
     assert sha == known.sha256
-    small = LlamaModel(out, LlmConfig(threads=2, budget_s=600))
+    small = LlamaModel(out, LlmConfig(threads=2, budget_s=600, nice=0))
     assert small.version == known.version
     assert small.languages == ("zh", "en")
     labels = ["card_lost", "exchange_rate", "out_of_scope"]
