@@ -58,6 +58,7 @@ MIN_WINDOW_S = 10.0  # shortest encoder window (measured: 5 s windows raised the
 WINDOW_MARGIN_S = 1.0  # padding after the utterance inside the window
 FULL_WINDOW_FRAMES = 3000  # whisper's 30 s window, in 10 ms feature frames
 FRAMES_PER_S = 100
+SCORE_MARGIN_FRAMES = 100  # scoring: the decoder sees the utterance plus 1 s of the encoded window
 
 
 def window_frames(samples: int, rate: int = 16_000) -> int:
@@ -92,6 +93,19 @@ def hotwords(hints: Sequence[str], lang: str, max_chars: int = MAX_HOTWORD_CHARS
         out.append(phrase)
         size += len(phrase) + 1
     return " ".join(out) or None
+
+
+def mean_log_prob(probs: Sequence[float]) -> float:
+    """The mean natural log of token probabilities (each floored at 1e-9); 0 for none."""
+    if not probs:
+        return 0.0
+    return sum(math.log(max(float(p), 1e-9)) for p in probs) / len(probs)
+
+
+def _storage(array: Any) -> Any:
+    import ctranslate2
+
+    return ctranslate2.StorageView.from_array(np.ascontiguousarray(array))
 
 
 class WhisperStream(AsrStream):
@@ -131,6 +145,7 @@ class WhisperEngine(AsrEngine):
     """
 
     engine = "faster-whisper"
+    supports_scoring = True
 
     def __init__(
         self,
@@ -168,7 +183,7 @@ class WhisperEngine(AsrEngine):
         self.beam_size = beam_size
         self.hint_languages = tuple(hint_languages)
         self.prompts = dict(prompts or {})
-        self._t2s: object | None = None
+        self._opencc: dict[str, Any] = {}
 
     def stream(
         self,
@@ -192,11 +207,15 @@ class WhisperEngine(AsrEngine):
         return WhisperStream(self, lang, max_seconds, hints)
 
     def _simplify(self, text: str) -> str:
+        return self._convert("t2s", text)
+
+    def _convert(self, table: str, text: str) -> str:
+        """``text`` converted by OpenCC's ``table`` (t2s: to simplified, s2t: to traditional)."""
         import opencc
 
-        if self._t2s is None:
-            self._t2s = opencc.OpenCC("t2s")
-        return str(self._t2s.convert(text))  # type: ignore[attr-defined]
+        if table not in self._opencc:
+            self._opencc[table] = opencc.OpenCC(table)
+        return str(self._opencc[table].convert(text))
 
     def decode(self, samples: Int16Array, lang: str, hints: Sequence[str] = ()) -> Transcript:
         """Decode a whole utterance of 16 kHz mono int16 samples (the language detected first for ``auto``).
@@ -209,6 +228,53 @@ class WhisperEngine(AsrEngine):
                 return self._decode(samples, lang, hints)
             finally:
                 self._window = None
+
+    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
+        """How well each text explains the audio: whisper's mean log-probability per token, teacher-forced.
+
+        The audio is encoded once, in the same window as :meth:`decode` (so the scores
+        depend only on the audio), and every text, followed by the end-of-text token,
+        is scored in one batch by CTranslate2's aligner (``text_token_probs``: the
+        decoder's probability of each given token after the ones before it). Higher is
+        better (0 at most); compare the texts of one call with each other, e.g. the
+        offered choices against what :meth:`decode` heard. Mandarin is scored as
+        written in simplified and in traditional characters (whisper writes either;
+        the better counts). An empty text scores ``-inf``.
+
+        Raises:
+            AsrUnsupportedError: ``lang`` is not one of this model's languages.
+        """
+        self.check(lang, None)
+        if not texts:
+            return []
+        from faster_whisper.tokenizer import Tokenizer
+
+        with speech_priority(), self._decoding:
+            audio = samples.astype(np.float32) / 32768.0
+            window = window_frames(len(samples))
+            mel = self._whisper.feature_extractor(audio)
+            content = max(1, min(window, mel.shape[-1] - 1))  # as faster-whisper's transcribe cuts it
+            features = np.zeros((1, mel.shape[0], window), np.float32)
+            features[0, :, :content] = mel[:, :content]
+            encoded = self._whisper.model.encode(_storage(features))
+            tokenizer = Tokenizer(self._whisper.hf_tokenizer, True, task="transcribe", language=lang)
+            cjk = lang in ("zh", "yue", "ja")
+            variants = [self._written(text.strip(), lang) for text in texts]
+            flat = [v for vs in variants for v in vs]
+            tokens = [tokenizer.encode(v if cjk else " " + v) for v in flat]
+            keep = min(window, content + SCORE_MARGIN_FRAMES) // 2  # encoder positions the decoder attends to
+            batch = _storage(np.repeat(np.asarray(encoded)[:, :keep], len(flat), axis=0))
+            results = self._whisper.model.align(batch, list(tokenizer.sot_sequence), tokens, [content] * len(flat))
+        scores = iter(mean_log_prob(r.text_token_probs) for r in results)
+        return [max(next(scores) for _ in vs) if vs else -math.inf for vs in variants]
+
+    def _written(self, text: str, lang: str) -> list[str]:
+        """The ways whisper may write ``text``: Chinese in simplified and traditional characters."""
+        if not text:
+            return []
+        if lang != "zh":
+            return [text]
+        return list(dict.fromkeys((text, self._convert("s2t", text))))
 
     def _decode(self, samples: Int16Array, lang: str, hints: Sequence[str]) -> Transcript:
         empty = Transcript(text="", lang=lang, confidence=0.0, engine=self.engine, model=self.model)
