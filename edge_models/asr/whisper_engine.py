@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_models.asr.base import MAX_UTTERANCE_S, AsrEngine, AsrStream
+from edge_models.asr.base import MAX_UTTERANCE_S, AsrEngine, AsrError, AsrStream
 from edge_models.audio import Int16Array, rms_dbfs
 from edge_models.cpu import speech_priority
 from edge_models.errors import ModelCorruptError, ModelMissingError
@@ -58,7 +58,7 @@ MIN_WINDOW_S = 10.0  # shortest encoder window (measured: 5 s windows raised the
 WINDOW_MARGIN_S = 1.0  # padding after the utterance inside the window
 FULL_WINDOW_FRAMES = 3000  # whisper's 30 s window, in 10 ms feature frames
 FRAMES_PER_S = 100
-SCORE_MARGIN_FRAMES = 100  # scoring: the decoder sees the utterance plus 1 s of the encoded window
+MAX_PROMPT_TOKENS = 120  # of a scoring prompt
 
 
 def window_frames(samples: int, rate: int = 16_000) -> int:
@@ -229,7 +229,7 @@ class WhisperEngine(AsrEngine):
             finally:
                 self._window = None
 
-    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
+    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str], prompt: str = "") -> list[float]:
         """How well each text explains the audio: whisper's mean log-probability per token, teacher-forced.
 
         The audio is encoded once, in the same window as :meth:`decode` (so the scores
@@ -243,10 +243,18 @@ class WhisperEngine(AsrEngine):
 
         Raises:
             AsrUnsupportedError: ``lang`` is not one of this model's languages.
+            AsrError: the model failed.
         """
         self.check(lang, None)
         if not texts:
             return []
+        try:
+            return self._score(samples, lang, texts, prompt)
+        except Exception as err:
+            _LOG.exception("whisper failed to score texts")
+            raise AsrError(f"whisper failed to score texts: {err}") from err
+
+    def _score(self, samples: Int16Array, lang: str, texts: Sequence[str], prompt: str) -> list[float]:
         from faster_whisper.tokenizer import Tokenizer
 
         with speech_priority(), self._decoding:
@@ -262,9 +270,11 @@ class WhisperEngine(AsrEngine):
             variants = [self._written(text.strip(), lang) for text in texts]
             flat = [v for vs in variants for v in vs]
             tokens = [tokenizer.encode(v if cjk else " " + v) for v in flat]
-            keep = min(window, content + SCORE_MARGIN_FRAMES) // 2  # encoder positions the decoder attends to
-            batch = _storage(np.repeat(np.asarray(encoded)[:, :keep], len(flat), axis=0))
-            results = self._whisper.model.align(batch, list(tokenizer.sot_sequence), tokens, [content] * len(flat))
+            batch = _storage(np.repeat(np.asarray(encoded), len(flat), axis=0))
+            start = list(tokenizer.sot_sequence)
+            if prompt.strip():  # whisper's previous-text prompt: what the screen offers
+                start = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-MAX_PROMPT_TOKENS:], *start]
+            results = self._whisper.model.align(batch, start, tokens, [content] * len(flat))
         scores = iter(mean_log_prob(r.text_token_probs) for r in results)
         return [max(next(scores) for _ in vs) if vs else -math.inf for vs in variants]
 

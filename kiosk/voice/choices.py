@@ -28,6 +28,8 @@ from edge_models.asr.choice_scores import Scorer, pick_by_score
 from edge_models.asr.closed_vocab import THRESHOLD, Choice, Match, match
 
 if TYPE_CHECKING:
+    from edge_models.asr import AsrEngine
+    from edge_models.audio import Pcm
     from edge_models.speech import Transcript
     from kiosk.dialogue.utterance import Utterance
     from kiosk.policy import Policy
@@ -171,6 +173,18 @@ def voice_utterance(
             found,
         )
     return Utterance(text=transcript.text, source="voice", lang=hint, asr_confidence=transcript.confidence), None
+
+
+def scorer_for(engine: AsrEngine, pcm: Pcm | None, lang: str) -> Scorer | None:
+    """Texts scored by ``engine`` against the utterance ``pcm`` in ``lang``, where it can score (whisper); else None."""
+    if pcm is None or lang not in ("zh", "en") or not engine.supports_scoring or lang not in engine.languages:
+        return None
+    samples = pcm.samples
+
+    def scorer(texts: Sequence[str]) -> list[float]:
+        return engine.score_texts(samples, lang, texts)
+
+    return scorer
 
 
 def offer_of(buttons: Sequence[tuple[str, str]], action: str) -> Offer:
