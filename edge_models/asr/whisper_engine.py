@@ -102,6 +102,39 @@ def mean_log_prob(probs: Sequence[float]) -> float:
     return sum(math.log(max(float(p), 1e-9)) for p in probs) / len(probs)
 
 
+def repaired_merges(vocab: dict[str, int], merges: list[Any]) -> list[Any] | None:
+    """The BPE merges with the two-character ones the vocabulary implies but the list lacks; None if none lack.
+
+    In whisper's byte-level BPE the token with id ``256 + i`` is the result of merge ``i``.
+    The packaged tokenizer.json lacks the first merge (``Ġ t``), so " the" was encoded as
+    " " + "the" and every text given to whisper (a prompt, a text to score) read wrong.
+    """
+    produced = {"".join(m.split(" ") if isinstance(m, str) else m) for m in merges}
+    top = 256 + len(merges) + 16  # a few lost merges at most
+    missing = sorted((i, t) for t, i in vocab.items() if 256 <= i < top and t not in produced and len(t) == 2)
+    if not missing:
+        return None
+    out = list(merges)
+    as_text = not merges or isinstance(merges[0], str)
+    for i, token in missing:
+        out.insert(i - 256, f"{token[0]} {token[1]}" if as_text else [token[0], token[1]])
+    return out
+
+
+def _repair_tokenizer(model_dir: Path) -> Any | None:
+    """The whisper tokenizer with :func:`repaired_merges` applied, or None when nothing needs repair."""
+    import json
+
+    import tokenizers
+
+    spec = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    merges = repaired_merges(spec["model"]["vocab"], spec["model"]["merges"])
+    if merges is None:
+        return None
+    spec["model"]["merges"] = merges
+    return tokenizers.Tokenizer.from_str(json.dumps(spec))
+
+
 def _storage(array: Any) -> Any:
     import ctranslate2
 
@@ -170,6 +203,10 @@ class WhisperEngine(AsrEngine):
             )
         except Exception as err:
             raise ModelCorruptError(f"faster-whisper cannot load {model_dir}: {err}") from err
+        repaired = _repair_tokenizer(model_dir)
+        if repaired is not None:
+            _LOG.info("whisper tokenizer %s: restored missing BPE merges", model_dir)
+            self._whisper.hf_tokenizer = repaired
         self._window: int | None = None  # encoder window of the decode in progress
         self._decoding = threading.Lock()
         full_encode = self._whisper.encode
