@@ -36,8 +36,8 @@ Scorer = Callable[[Sequence[str]], Sequence[float]]
 NONE = ""  # the key of "none of these"
 SCORED_NAMES = 2  # names per choice the recogniser scores (each costs decoder time)
 SOUND_WEIGHT = 1.0  # nats per token taken off a name that sounds nothing like what was heard
-NONE_GAP = 1.5  # "none of these" competes at the free decoding's score less this (nats per token)
-SCORE_THRESHOLD = 0.6  # lowest posterior for a pick by score
+NONE_GAP = 3.0  # "none of these" competes at the free decoding's score less this (nats per token)
+SCORE_THRESHOLD = 0.5  # lowest posterior for a pick by score (chosen on a tuning set, see the module text)
 
 
 def _has_han(text: str) -> bool:

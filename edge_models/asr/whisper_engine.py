@@ -58,7 +58,6 @@ MIN_WINDOW_S = 10.0  # shortest encoder window (measured: 5 s windows raised the
 WINDOW_MARGIN_S = 1.0  # padding after the utterance inside the window
 FULL_WINDOW_FRAMES = 3000  # whisper's 30 s window, in 10 ms feature frames
 FRAMES_PER_S = 100
-MAX_PROMPT_TOKENS = 120  # of a scoring prompt
 
 
 def window_frames(samples: int, rate: int = 16_000) -> int:
@@ -266,7 +265,7 @@ class WhisperEngine(AsrEngine):
             finally:
                 self._window = None
 
-    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str], prompt: str = "") -> list[float]:
+    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
         """How well each text explains the audio: whisper's mean log-probability per token, teacher-forced.
 
         The audio is encoded once, in the same window as :meth:`decode` (so the scores
@@ -286,12 +285,12 @@ class WhisperEngine(AsrEngine):
         if not texts:
             return []
         try:
-            return self._score(samples, lang, texts, prompt)
+            return self._score(samples, lang, texts)
         except Exception as err:
             _LOG.exception("whisper failed to score texts")
             raise AsrError(f"whisper failed to score texts: {err}") from err
 
-    def _score(self, samples: Int16Array, lang: str, texts: Sequence[str], prompt: str) -> list[float]:
+    def _score(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
         from faster_whisper.tokenizer import Tokenizer
 
         with speech_priority(), self._decoding:
@@ -308,10 +307,7 @@ class WhisperEngine(AsrEngine):
             flat = [v for vs in variants for v in vs]
             tokens = [tokenizer.encode(v if cjk else " " + v) for v in flat]
             batch = _storage(np.repeat(np.asarray(encoded), len(flat), axis=0))
-            start = list(tokenizer.sot_sequence)
-            if prompt.strip():  # whisper's previous-text prompt: what the screen offers
-                start = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-MAX_PROMPT_TOKENS:], *start]
-            results = self._whisper.model.align(batch, start, tokens, [content] * len(flat))
+            results = self._whisper.model.align(batch, list(tokenizer.sot_sequence), tokens, [content] * len(flat))
         scores = iter(mean_log_prob(r.text_token_probs) for r in results)
         return [max(next(scores) for _ in vs) if vs else -math.inf for vs in variants]
 
