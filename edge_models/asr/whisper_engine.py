@@ -134,6 +134,12 @@ def _repair_tokenizer(model_dir: Path) -> Any | None:
     return tokenizers.Tokenizer.from_str(json.dumps(spec))
 
 
+def _digest(samples: Int16Array) -> bytes:
+    import hashlib
+
+    return hashlib.blake2b(np.ascontiguousarray(samples).tobytes(), digest_size=16).digest()
+
+
 def _storage(array: Any) -> Any:
     import ctranslate2
 
@@ -210,8 +216,14 @@ class WhisperEngine(AsrEngine):
         self._decoding = threading.Lock()
         full_encode = self._whisper.encode
 
+        self._utterance: bytes | None = None  # digest of the audio being decoded
+        self._encoded: tuple[bytes, Any] | None = None  # the last utterance's encoder output, for scoring
+
         def encode(features: Any) -> Any:  # faster-whisper pads to 30 s: the encoder sees the short window
-            return full_encode(features[..., : self._window] if self._window is not None else features)
+            out = full_encode(features[..., : self._window] if self._window is not None else features)
+            if self._utterance is not None:
+                self._encoded = (self._utterance, out)
+            return out
 
         self._whisper.encode = encode
         self.languages = tuple(languages)
@@ -260,10 +272,14 @@ class WhisperEngine(AsrEngine):
         """
         with speech_priority(), self._decoding:
             self._window = window_frames(len(samples))
+            fits = len(samples) / 16_000 + WINDOW_MARGIN_S <= FULL_WINDOW_FRAMES / FRAMES_PER_S  # one window
+            self._utterance = _digest(samples) if fits else None
+            self._encoded = None
             try:
                 return self._decode(samples, lang, hints)
             finally:
                 self._window = None
+                self._utterance = None
 
     def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
         """How well each text explains the audio: whisper's mean log-probability per token, teacher-forced.
@@ -300,7 +316,11 @@ class WhisperEngine(AsrEngine):
             content = max(1, min(window, mel.shape[-1] - 1))  # as faster-whisper's transcribe cuts it
             features = np.zeros((1, mel.shape[0], window), np.float32)
             features[0, :, :content] = mel[:, :content]
-            encoded = self._whisper.model.encode(_storage(features))
+            cached = self._encoded
+            if cached is not None and cached[0] == _digest(samples):  # decoded just before: the same encoder output
+                encoded = cached[1]
+            else:
+                encoded = self._whisper.model.encode(_storage(features))
             tokenizer = Tokenizer(self._whisper.hf_tokenizer, True, task="transcribe", language=lang)
             cjk = lang in ("zh", "yue", "ja")
             variants = [self._written(text.strip(), lang) for text in texts]

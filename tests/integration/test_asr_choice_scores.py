@@ -101,3 +101,16 @@ def test_no_scorer_for_an_engine_or_language_that_cannot_score(
     assert not vosk.supports_scoring
     with pytest.raises(AsrUnsupportedError):
         vosk.score_texts(pcm.samples, "ko", ["계좌 개설"])
+
+
+def test_scoring_after_the_decode_reuses_its_encoder_output_with_the_same_scores(
+    whisper: AsrEngine, voices: Voices
+) -> None:
+    pcm, other = said(voices, "美元"), said(voices, "外国人")
+    names = ["美元", "欧元", "日元"]
+    whisper.transcribe(other, "zh")  # the engine now holds another utterance's encoder output
+    cold = whisper.score_texts(pcm.samples, "zh", names)
+    whisper.transcribe(pcm, "zh")
+    warm = whisper.score_texts(pcm.samples, "zh", names)
+    assert warm == pytest.approx(cold, abs=1e-4)
+    assert whisper.score_texts(other.samples, "zh", names) != pytest.approx(warm, abs=1e-4)
