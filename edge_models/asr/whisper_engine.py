@@ -221,7 +221,7 @@ class WhisperEngine(AsrEngine):
 
         def encode(features: Any) -> Any:  # faster-whisper pads to 30 s: the encoder sees the short window
             out = full_encode(features[..., : self._window] if self._window is not None else features)
-            if self._utterance is not None:
+            if self._utterance is not None and self._encoded is None:  # the first window (seek 0) only
                 self._encoded = (self._utterance, out)
             return out
 
@@ -273,7 +273,7 @@ class WhisperEngine(AsrEngine):
         with speech_priority(), self._decoding:
             self._window = window_frames(len(samples))
             fits = len(samples) / 16_000 + WINDOW_MARGIN_S <= FULL_WINDOW_FRAMES / FRAMES_PER_S  # one window
-            self._utterance = _digest(samples) if fits else None
+            self._utterance = _digest(samples) if fits and lang != AUTO else None
             self._encoded = None
             try:
                 return self._decode(samples, lang, hints)
