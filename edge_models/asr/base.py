@@ -114,6 +114,7 @@ class AsrEngine(ABC):
     model: str = ""
     languages: tuple[str, ...] = ()
     supports_grammar: bool = False
+    supports_scoring: bool = False  # score_texts: how well given texts explain an utterance
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -142,6 +143,14 @@ class AsrEngine(ABC):
         Raises:
             AsrUnsupportedError: language or grammar mode not available.
         """
+
+    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
+        """How well each text explains the audio (higher is better), for engines with ``supports_scoring``.
+
+        Raises:
+            AsrUnsupportedError: this engine cannot score given texts, or not in ``lang``.
+        """
+        raise AsrUnsupportedError(f"{self.engine} cannot score given texts")
 
     def transcribe(
         self, pcm: Pcm, lang: str, grammar: Sequence[str] | None = None, *, hints: Sequence[str] = ()

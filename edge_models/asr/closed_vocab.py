@@ -275,17 +275,8 @@ def confidence_of(similarity: float, coverage: float) -> float:
     return similarity * (0.4 + 0.6 * coverage)
 
 
-def match(
-    heard: str, choices: Iterable[Choice], *, threshold: float = THRESHOLD, margin: float = MARGIN
-) -> Match | None:
-    """The choice ``heard`` names, or None (below ``threshold``, or two choices too close to tell apart).
-
-    Args:
-        heard: The recogniser's text.
-        choices: What is on offer.
-        threshold: Lowest confidence accepted.
-        margin: The best choice must beat the best *other* choice by at least this much.
-    """
+def ranked(heard: str, choices: Iterable[Choice]) -> list[Match]:
+    """Each choice's best-sounding phrase against ``heard``, most confident first."""
     best: dict[str, Match] = {}
     for choice in choices:
         for phrase in choice.phrases:
@@ -299,9 +290,23 @@ def match(
             )
             if choice.key not in best or found.confidence > best[choice.key].confidence:
                 best[choice.key] = found
-    ranked = sorted(best.values(), key=lambda m: m.confidence, reverse=True)
-    if not ranked or ranked[0].confidence < threshold:
+    return sorted(best.values(), key=lambda m: m.confidence, reverse=True)
+
+
+def match(
+    heard: str, choices: Iterable[Choice], *, threshold: float = THRESHOLD, margin: float = MARGIN
+) -> Match | None:
+    """The choice ``heard`` names, or None (below ``threshold``, or two choices too close to tell apart).
+
+    Args:
+        heard: The recogniser's text.
+        choices: What is on offer.
+        threshold: Lowest confidence accepted.
+        margin: The best choice must beat the best *other* choice by at least this much.
+    """
+    found = ranked(heard, choices)
+    if not found or found[0].confidence < threshold:
         return None
-    if len(ranked) > 1 and ranked[0].confidence - ranked[1].confidence < margin:
+    if len(found) > 1 and found[0].confidence - found[1].confidence < margin:
         return None
-    return ranked[0]
+    return found[0]

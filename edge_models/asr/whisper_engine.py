@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_models.asr.base import MAX_UTTERANCE_S, AsrEngine, AsrStream
+from edge_models.asr.base import MAX_UTTERANCE_S, AsrEngine, AsrError, AsrStream
 from edge_models.audio import Int16Array, rms_dbfs
 from edge_models.cpu import speech_priority
 from edge_models.errors import ModelCorruptError, ModelMissingError
@@ -94,6 +94,58 @@ def hotwords(hints: Sequence[str], lang: str, max_chars: int = MAX_HOTWORD_CHARS
     return " ".join(out) or None
 
 
+def mean_log_prob(probs: Sequence[float]) -> float:
+    """The mean natural log of token probabilities (each floored at 1e-9); 0 for none."""
+    if not probs:
+        return 0.0
+    return sum(math.log(max(float(p), 1e-9)) for p in probs) / len(probs)
+
+
+def repaired_merges(vocab: dict[str, int], merges: list[Any]) -> list[Any] | None:
+    """The BPE merges with the two-character ones the vocabulary implies but the list lacks; None if none lack.
+
+    In whisper's byte-level BPE the token with id ``256 + i`` is the result of merge ``i``.
+    The packaged tokenizer.json lacks the first merge (``Ġ t``), so " the" was encoded as
+    " " + "the" and every text given to whisper (a prompt, a text to score) read wrong.
+    """
+    produced = {"".join(m.split(" ") if isinstance(m, str) else m) for m in merges}
+    top = 256 + len(merges) + 16  # a few lost merges at most
+    missing = sorted((i, t) for t, i in vocab.items() if 256 <= i < top and t not in produced and len(t) == 2)
+    if not missing:
+        return None
+    out = list(merges)
+    as_text = not merges or isinstance(merges[0], str)
+    for i, token in missing:
+        out.insert(i - 256, f"{token[0]} {token[1]}" if as_text else [token[0], token[1]])
+    return out
+
+
+def _repair_tokenizer(model_dir: Path) -> Any | None:
+    """The whisper tokenizer with :func:`repaired_merges` applied, or None when nothing needs repair."""
+    import json
+
+    import tokenizers
+
+    spec = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    merges = repaired_merges(spec["model"]["vocab"], spec["model"]["merges"])
+    if merges is None:
+        return None
+    spec["model"]["merges"] = merges
+    return tokenizers.Tokenizer.from_str(json.dumps(spec))
+
+
+def _digest(samples: Int16Array) -> bytes:
+    import hashlib
+
+    return hashlib.blake2b(np.ascontiguousarray(samples).tobytes(), digest_size=16).digest()
+
+
+def _storage(array: Any) -> Any:
+    import ctranslate2
+
+    return ctranslate2.StorageView.from_array(np.ascontiguousarray(array))
+
+
 class WhisperStream(AsrStream):
     """Collects one utterance, decodes it on :meth:`finish`."""
 
@@ -131,6 +183,7 @@ class WhisperEngine(AsrEngine):
     """
 
     engine = "faster-whisper"
+    supports_scoring = True
 
     def __init__(
         self,
@@ -155,12 +208,22 @@ class WhisperEngine(AsrEngine):
             )
         except Exception as err:
             raise ModelCorruptError(f"faster-whisper cannot load {model_dir}: {err}") from err
+        repaired = _repair_tokenizer(model_dir)
+        if repaired is not None:
+            _LOG.info("whisper tokenizer %s: restored missing BPE merges", model_dir)
+            self._whisper.hf_tokenizer = repaired
         self._window: int | None = None  # encoder window of the decode in progress
         self._decoding = threading.Lock()
         full_encode = self._whisper.encode
 
+        self._utterance: bytes | None = None  # digest of the audio being decoded
+        self._encoded: tuple[bytes, Any] | None = None  # the last utterance's encoder output, for scoring
+
         def encode(features: Any) -> Any:  # faster-whisper pads to 30 s: the encoder sees the short window
-            return full_encode(features[..., : self._window] if self._window is not None else features)
+            out = full_encode(features[..., : self._window] if self._window is not None else features)
+            if self._utterance is not None and self._encoded is None:  # the first window (seek 0) only
+                self._encoded = (self._utterance, out)
+            return out
 
         self._whisper.encode = encode
         self.languages = tuple(languages)
@@ -168,7 +231,7 @@ class WhisperEngine(AsrEngine):
         self.beam_size = beam_size
         self.hint_languages = tuple(hint_languages)
         self.prompts = dict(prompts or {})
-        self._t2s: object | None = None
+        self._opencc: dict[str, Any] = {}
 
     def stream(
         self,
@@ -192,11 +255,15 @@ class WhisperEngine(AsrEngine):
         return WhisperStream(self, lang, max_seconds, hints)
 
     def _simplify(self, text: str) -> str:
+        return self._convert("t2s", text)
+
+    def _convert(self, table: str, text: str) -> str:
+        """``text`` converted by OpenCC's ``table`` (t2s: to simplified, s2t: to traditional)."""
         import opencc
 
-        if self._t2s is None:
-            self._t2s = opencc.OpenCC("t2s")
-        return str(self._t2s.convert(text))  # type: ignore[attr-defined]
+        if table not in self._opencc:
+            self._opencc[table] = opencc.OpenCC(table)
+        return str(self._opencc[table].convert(text))
 
     def decode(self, samples: Int16Array, lang: str, hints: Sequence[str] = ()) -> Transcript:
         """Decode a whole utterance of 16 kHz mono int16 samples (the language detected first for ``auto``).
@@ -205,10 +272,72 @@ class WhisperEngine(AsrEngine):
         """
         with speech_priority(), self._decoding:
             self._window = window_frames(len(samples))
+            fits = len(samples) / 16_000 + WINDOW_MARGIN_S <= FULL_WINDOW_FRAMES / FRAMES_PER_S  # one window
+            self._utterance = _digest(samples) if fits and lang != AUTO else None
+            self._encoded = None
             try:
                 return self._decode(samples, lang, hints)
             finally:
                 self._window = None
+                self._utterance = None
+
+    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
+        """How well each text explains the audio: whisper's mean log-probability per token, teacher-forced.
+
+        The audio is encoded once, in the same window as :meth:`decode` (so the scores
+        depend only on the audio), and every text, followed by the end-of-text token,
+        is scored in one batch by CTranslate2's aligner (``text_token_probs``: the
+        decoder's probability of each given token after the ones before it). Higher is
+        better (0 at most); compare the texts of one call with each other, e.g. the
+        offered choices against what :meth:`decode` heard. Mandarin is scored as
+        written in simplified and in traditional characters (whisper writes either;
+        the better counts). An empty text scores ``-inf``.
+
+        Raises:
+            AsrUnsupportedError: ``lang`` is not one of this model's languages.
+            AsrError: the model failed.
+        """
+        self.check(lang, None)
+        if not texts:
+            return []
+        try:
+            return self._score(samples, lang, texts)
+        except Exception as err:
+            _LOG.exception("whisper failed to score texts")
+            raise AsrError(f"whisper failed to score texts: {err}") from err
+
+    def _score(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
+        from faster_whisper.tokenizer import Tokenizer
+
+        with speech_priority(), self._decoding:
+            audio = samples.astype(np.float32) / 32768.0
+            window = window_frames(len(samples))
+            mel = self._whisper.feature_extractor(audio)
+            content = max(1, min(window, mel.shape[-1] - 1))  # as faster-whisper's transcribe cuts it
+            features = np.zeros((1, mel.shape[0], window), np.float32)
+            features[0, :, :content] = mel[:, :content]
+            cached = self._encoded
+            if cached is not None and cached[0] == _digest(samples):  # decoded just before: the same encoder output
+                encoded = cached[1]
+            else:
+                encoded = self._whisper.model.encode(_storage(features))
+            tokenizer = Tokenizer(self._whisper.hf_tokenizer, True, task="transcribe", language=lang)
+            cjk = lang in ("zh", "yue", "ja")
+            variants = [self._written(text.strip(), lang) for text in texts]
+            flat = [v for vs in variants for v in vs]
+            tokens = [tokenizer.encode(v if cjk else " " + v) for v in flat]
+            batch = _storage(np.repeat(np.asarray(encoded), len(flat), axis=0))
+            results = self._whisper.model.align(batch, list(tokenizer.sot_sequence), tokens, [content] * len(flat))
+        scores = iter(mean_log_prob(r.text_token_probs) for r in results)
+        return [max(next(scores) for _ in vs) if vs else -math.inf for vs in variants]
+
+    def _written(self, text: str, lang: str) -> list[str]:
+        """The ways whisper may write ``text``: Chinese in simplified and traditional characters."""
+        if not text:
+            return []
+        if lang != "zh":
+            return [text]
+        return list(dict.fromkeys((text, self._convert("s2t", text))))
 
     def _decode(self, samples: Int16Array, lang: str, hints: Sequence[str]) -> Transcript:
         empty = Transcript(text="", lang=lang, confidence=0.0, engine=self.engine, model=self.model)

@@ -30,7 +30,7 @@ class Listening(Turns):
 
     async def voice(self, pcm: Pcm, lang: str = "auto") -> TurnRecord:
         """The customer said ``pcm`` (a whole utterance, 16 kHz mono)."""
-        return await self._voice(lambda engine: self._recognise(engine, pcm, lang), lang)
+        return await self._voice(lambda engine: (self._recognise(engine, pcm, lang), pcm), lang)
 
     async def listen(self, mic: Microphone, lang: str = "auto") -> TurnRecord:
         """Listen on ``mic`` until the customer's utterance ends (voice activity), then take the turn.
@@ -44,7 +44,8 @@ class Listening(Turns):
 
         def heard(engine: AsrEngine) -> Any:
             grammar, hints = self._phrase_lists(lang)
-            return listen(mic, engine, lang, listener, grammar=grammar, hints=hints).transcript
+            heard = listen(mic, engine, lang, listener, grammar=grammar, hints=hints)
+            return heard.transcript, heard.pcm
 
         return await self._voice(heard, lang)
 
@@ -74,7 +75,9 @@ class Listening(Turns):
         return recognise(engine, pcm, spoken, grammar, hints)
 
     async def _voice(self, recognise: Callable[[AsrEngine], Any], lang: str) -> TurnRecord:
-        from kiosk.voice.choices import Offer, offer_of, voice_utterance
+        """A voice turn: ``recognise(engine)`` gives the transcript (or None) and the utterance's audio (or None)."""
+        from edge_models.asr import AsrError
+        from kiosk.voice.choices import Offer, offer_of, scorer_for, voice_utterance
 
         await self._interrupt()
         # While the screen asks for a rating the words may be one: no new session (and greeting) yet; if
@@ -86,9 +89,9 @@ class Listening(Turns):
         started = time.perf_counter()
         try:
             engine = await self._stage("asr", self._asr_engine)
-            transcript = await self._stage("asr", lambda: recognise(engine))
+            transcript, pcm = await self._stage("asr", lambda: recognise(engine))
         except RuntimeStageError:
-            transcript = None
+            transcript, pcm = None, None
         asr_ms = (time.perf_counter() - started) * 1000
         if transcript is not None:
             self._log("recognised", model=transcript.model, engine=transcript.engine)
@@ -103,8 +106,14 @@ class Listening(Turns):
         offer = offer_of(last.buttons, last.action) if last is not None else Offer()
         policy = self.conversations.engine.policy
         closed = self.config.voice.closed_vocabulary
-        # Matching by sound (pypinyin) is CPU work: off the event loop.
-        utterance, _picked = await asyncio.to_thread(voice_utterance, transcript, policy, offer, closed=closed)
+        scorer = scorer_for(engine, pcm, transcript.lang) if closed and offer.open else None
+        try:  # matching by sound (pypinyin) and by the recogniser's scores (model work): off the event loop, no budget
+            utterance, _picked = await asyncio.to_thread(
+                voice_utterance, transcript, policy, offer, closed=closed, scorer=scorer
+            )
+        except AsrError:
+            _LOG.warning("scoring the offered choices failed; matching by sound only", exc_info=True)
+            utterance, _picked = await asyncio.to_thread(voice_utterance, transcript, policy, offer, closed=closed)
         asr_ms = (time.perf_counter() - started) * 1000  # the match is part of understanding what was heard
         return await self._turn(utterance, "voice", asr_ms=asr_ms)
 
@@ -184,7 +193,7 @@ class Listening(Turns):
                 if self.session_id != session:  # the customer left meanwhile
                     return
                 lang = self.lang if self.config.voice.lang == "session" else self.config.voice.lang
-                await self._voice(lambda engine: self._recognise(engine, pcm, lang), lang)
+                await self._voice(lambda engine: (self._recognise(engine, pcm, lang), pcm), lang)
 
         task = asyncio.create_task(turn(), name="kiosk:voice-turn")
         self._voice_tasks.add(task)

@@ -9,6 +9,11 @@ press (what the customer would have tapped), so 挂诗 picks 挂失; otherwise t
 open text goes on as before. Works with any recogniser (whisper's text), in
 Mandarin and English. A button picked by voice carries the language heard (the
 reply follows what the customer spoke, never the language of the matched label).
+
+When the sound names no choice and the recogniser can score given texts against
+the utterance's audio (whisper), the choices are also weighed by the
+recogniser's own scores of their names against its free decoding
+(:mod:`edge_models.asr.choice_scores`): 欧元 heard as "only in" is still 欧元.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from edge_models.asr.choice_scores import Scorer, pick_by_score
 from edge_models.asr.closed_vocab import THRESHOLD, Choice, Match, match
 
 if TYPE_CHECKING:
+    from edge_models.asr import AsrEngine
+    from edge_models.audio import Pcm
     from edge_models.speech import Transcript
     from kiosk.dialogue.utterance import Utterance
     from kiosk.policy import Policy
@@ -108,32 +116,55 @@ def written_in(phrase: str, heard: str) -> bool:
     return re.search(rf"(?<![\w']){re.escape(p)}(?![\w'])", h) is not None
 
 
-def pick(policy: Policy, offer: Offer, heard: str, *, threshold: float = THRESHOLD) -> Match | None:
+def pick(
+    policy: Policy,
+    offer: Offer,
+    heard: str,
+    *,
+    threshold: float = THRESHOLD,
+    lang: str = "",
+    scorer: Scorer | None = None,
+) -> Match | None:
     """The offered button ``heard`` names, if the last reply asked for a choice and the match is confident.
 
+    By sound first; then, given a ``scorer`` (the recogniser scoring texts against the
+    utterance's audio) and the utterance's ``lang`` (zh or en), by the recogniser's scores.
     A sentence that contains a choice's name as written and says more besides (我的银行卡丢了
     after "which service?") is no pick: the dialogue engine reads the open text whole (a lost
     card) and still fills the slot from the written name when that is all it says.
     """
     if not offer.open or not heard.strip():
         return None
-    found = match(heard, choices(policy, offer.buttons), threshold=threshold)
+    options = choices(policy, offer.buttons)
+    found = match(heard, options, threshold=threshold)
     if found is not None and found.coverage < 1.0 and written_in(found.phrase, heard):
         return None
-    return found
+    if found is not None:
+        return found
+    if any(written_in(p, heard) for choice in options for p in choice.phrases):
+        return None  # a name heard as written inside a longer sentence: the open text says more
+    if scorer is None or lang not in ("zh", "en"):
+        return None
+    return pick_by_score(heard, options, lang, scorer)
 
 
 def voice_utterance(
-    transcript: Transcript, policy: Policy, offer: Offer, *, closed: bool = True
+    transcript: Transcript,
+    policy: Policy,
+    offer: Offer,
+    *,
+    closed: bool = True,
+    scorer: Scorer | None = None,
 ) -> tuple[Utterance, Match | None]:
     """The dialogue input for a recognised utterance: the picked button, or the open text.
 
     The heard text is kept on the button press (shown and logged as the customer's words).
+    ``scorer`` scores texts against this utterance's audio (see :func:`pick`).
     """
     from kiosk.dialogue.utterance import Utterance
 
     hint = transcript.lang if transcript.lang in ("zh", "en") else None
-    found = pick(policy, offer, transcript.text) if closed else None
+    found = pick(policy, offer, transcript.text, lang=transcript.lang, scorer=scorer) if closed else None
     if found is not None:
         return (
             Utterance(
@@ -142,6 +173,18 @@ def voice_utterance(
             found,
         )
     return Utterance(text=transcript.text, source="voice", lang=hint, asr_confidence=transcript.confidence), None
+
+
+def scorer_for(engine: AsrEngine, pcm: Pcm | None, lang: str) -> Scorer | None:
+    """Texts scored by ``engine`` against the utterance ``pcm`` in ``lang``, where it can score (whisper); else None."""
+    if pcm is None or lang not in ("zh", "en") or not engine.supports_scoring or lang not in engine.languages:
+        return None
+    samples = pcm.samples
+
+    def scorer(texts: Sequence[str]) -> list[float]:
+        return engine.score_texts(samples, lang, texts)
+
+    return scorer
 
 
 def offer_of(buttons: Sequence[tuple[str, str]], action: str) -> Offer:

@@ -70,7 +70,7 @@ def voice_turns(
     from hardware.audio import WavFileMicrophone, WavFileSpeaker
     from kiosk.dialogue.decision import decision_fields
     from kiosk.masking import mask_pii
-    from kiosk.voice.choices import Offer, offer_of, voice_utterance
+    from kiosk.voice.choices import Offer, offer_of, scorer_for, voice_utterance
 
     config = config or VoiceConfig()
     offer = Offer()
@@ -92,9 +92,9 @@ def voice_turns(
         transcript = heard.transcript
         text = transcript.text if transcript else ""
         started = time.perf_counter()
-        utterance, picked = voice_utterance(
-            transcript_or_empty(transcript), policy, offer, closed=config.closed_vocabulary
-        )
+        heard_as = transcript_or_empty(transcript)
+        scorer = scorer_for(engine, heard.pcm, heard_as.lang) if config.closed_vocabulary else None
+        utterance, picked = voice_utterance(heard_as, policy, offer, closed=config.closed_vocabulary, scorer=scorer)
         match_ms = (time.perf_counter() - started) * 1000
         decision, engine_ms = conversations.turn(session_id, utterance=utterance)  # stored, hand-off queued, ended
         decide_ms = match_ms + engine_ms

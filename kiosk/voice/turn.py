@@ -312,11 +312,13 @@ class Heard:
         transcript: The final transcript (None when nobody spoke).
         event: How listening ended: speech_end, max_length, timeout or end_of_stream.
         asr_ms: Wall time from the end-of-speech decision to the final transcript.
+        pcm: The utterance's audio (None when nobody spoke), for scoring the offered choices.
     """
 
     transcript: Transcript | None
     event: str
     asr_ms: float
+    pcm: Pcm | None = None
 
 
 def recognise(
@@ -363,7 +365,7 @@ def listen(
         return Heard(None, "timeout", 0.0)
     started = time.perf_counter()
     transcript = recognise(engine, event.pcm, lang, grammar, hints)
-    return Heard(transcript, event.end, (time.perf_counter() - started) * 1000)
+    return Heard(transcript, event.end, (time.perf_counter() - started) * 1000, event.pcm)
 
 
 # -- speaking ------------------------------------------------------------------------------

