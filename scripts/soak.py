@@ -126,11 +126,12 @@ async def visit(
 async def main(args: argparse.Namespace) -> int:
     from edge_models.audio import read_wav, write_wav
     from edge_models.tts import EspeakSynthesizer
+    from hardware.camera import SceneCamera
     from kiosk.assembly import build_engine
     from kiosk.config import Settings
     from kiosk.conversation import Conversations
     from kiosk.runtime import DevicesConfig, RuntimeConfig, build_runtime
-    from kiosk.runtime.devices import SceneCamera, face_photo
+    from kiosk.runtime.devices import face_photo
     from kiosk.store import Store
 
     tmp = Path(tempfile.mkdtemp(prefix="soak-"))

@@ -82,8 +82,9 @@ async def play_day(runtime: KioskRuntime, voices: dict[str, Path], note: Callabl
     Then closing time: the out-of-hours screen, and a late customer who gets no ticket but hears when it opens.
     """
     from edge_models.audio import read_wav
+    from hardware.camera import SceneCamera
     from hardware.card_reader import SimulatedCardReader
-    from kiosk.runtime.devices import SceneCamera, face_photo
+    from kiosk.runtime.devices import face_photo
 
     camera = runtime.devices.camera
     face = face_photo()

@@ -146,7 +146,8 @@ async def kiosk_voice(
 @router.post("/presence")
 async def presence(body: Walk, request: Request) -> dict[str, Any]:
     """Walk up to the kiosk (the simulated camera shows a face) or away."""
-    from kiosk.runtime.devices import SceneCamera, face_photo
+    from hardware.camera import SceneCamera
+    from kiosk.runtime.devices import face_photo
 
     runtime = _runtime(request)
     camera = runtime.devices.camera
@@ -200,7 +201,7 @@ async def id_card(
     import numpy as np
     import numpy.typing as npt
 
-    from kiosk.runtime.devices import SceneCamera
+    from hardware.camera import SceneCamera
 
     runtime = _runtime(request)
     data = await request.body()
