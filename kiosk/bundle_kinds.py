@@ -71,8 +71,11 @@ def _load_policy(directory: Path, options: LoadOptions) -> Any:
 
 
 def _check_policy(policy: Any) -> None:
+    from kiosk.dialogue.flows import enabled_flows
+
     if not policy.version:
         raise BundleInvalidError("policy has no version")
+    enabled_flows(policy)  # a flow the registry does not know is refused (UnknownFlowError, a PolicyError)
 
 
 def _load_nlu(directory: Path, options: LoadOptions) -> Any:
