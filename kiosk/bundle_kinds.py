@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bundles.errors import BundleInvalidError
-from bundles.manifest import Manifest, check_features, read_manifest
+from bundles import BundleInvalidError, Manifest, check_features, read_manifest
 from kiosk.intents import KIOSK_FEATURES
 
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ def _load_policy(directory: Path, options: LoadOptions) -> Any:
 
 
 def _check_policy(policy: Any) -> None:
-    from kiosk.dialogue.flows import enabled_flows
+    from kiosk.dialogue import enabled_flows
 
     if not policy.version:
         raise BundleInvalidError("policy has no version")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kiosk.runtime.config import RuntimeConfig, WebConfig
+from kiosk.runtime import RuntimeConfig, WebConfig
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_POLICY_DIR = PACKAGE_DIR / "defaults" / "policy"

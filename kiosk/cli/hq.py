@@ -145,7 +145,7 @@ def add_user(
     ] = False,
 ) -> None:
     """Create an HQ operator (signs in to /fleet)."""
-    from kiosk.admin.errors import AccountError
+    from kiosk.admin import AccountError
     from sync.hq.operators import OPERATOR_ROLE, open_operators
 
     if password_stdin:

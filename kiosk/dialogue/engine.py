@@ -16,7 +16,7 @@ from kiosk.dialogue.replies import STAFF_BUTTON_ID, Replies
 from kiosk.dialogue.session import DialogueSession, FlowState
 from kiosk.dialogue.understanding import Understander, Understanding
 from kiosk.dialogue.utterance import Utterance
-from kiosk.policy.loader import Policy
+from kiosk.policy import Policy
 
 # Intents that interrupt a flow even when the utterance also names a slot value.
 _INTERRUPTING = frozenset({"card_lost", "fraud_report", "human_agent", "complaint", "goodbye"})

@@ -21,8 +21,7 @@ from kiosk.dialogue.decision import Action, Button, Emotion
 from kiosk.dialogue.patterns import PatternSet, best_match
 from kiosk.dialogue.ports import TicketDispenser
 from kiosk.dialogue.replies import Replies, format_time, join_items
-from kiosk.policy.loader import Policy, PolicyError
-from kiosk.policy.schema import RateTable
+from kiosk.policy import Policy, PolicyError, RateTable
 
 ID_CARD_SCAN = "idcard:scan"  # the runtime reads the ID card held to the camera when this is tapped
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from hardware.errors import DriverSpecError
-from hardware.registry import DriverKind, check_driver
+from hardware import DriverKind, DriverSpecError, check_driver
 from kiosk.presence import PresenceConfig
 from kiosk.voice.turn import VoiceConfig
 

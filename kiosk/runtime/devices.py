@@ -10,14 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from hardware.camera import Camera
-from hardware.health import DeviceHealth, DeviceKind
-from hardware.registry import DRIVERS, NONE, DriverKind, DriverOptions
+from hardware import DRIVERS, NONE, Camera, DeviceHealth, DeviceKind, DriverKind, DriverOptions
 
 if TYPE_CHECKING:
-    from hardware.audio import Microphone, Speaker
-    from hardware.card_reader import CardReader
-    from hardware.printer import TicketPrinter
+    from hardware import CardReader, Microphone, Speaker, TicketPrinter
     from kiosk.runtime.config import DevicesConfig
 
 _LOG = logging.getLogger(__name__)
