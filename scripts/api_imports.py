@@ -8,7 +8,7 @@ Imports of names a package does not export are left alone (and reported with
 --fix`` afterwards to merge the import lines. Used by the house moves
 (docs/architecture.md, "Package APIs").
 
-Usage: python scripts/api_imports.py [--check] [--only PKG ...] [PATH ...]
+Usage: python scripts/api_imports.py [--check] [--only PKG,PKG...] [PATH ...]
 """
 
 from __future__ import annotations
@@ -116,10 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     """Rewrite (or with ``--check`` list) imports that bypass a package's API; 1 when ``--check`` finds any."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only list imports that bypass a package's API")
-    parser.add_argument("--only", nargs="*", default=None, help="packages to treat (default: all checked)")
+    parser.add_argument("--only", default="", help="comma-separated packages to treat (default: every checked one)")
     parser.add_argument("paths", nargs="*", default=list(DEFAULT_PATHS))
     args = parser.parse_args(argv)
-    packages = tuple(args.only) if args.only else CHECKED
+    packages = tuple(p for p in args.only.split(",") if p) or CHECKED
     found = 0
     for path in _files(args.paths):
         if args.check:
