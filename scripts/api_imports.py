@@ -29,6 +29,7 @@ CHECKED = (
     "sync.agent",
     "kiosk.admin",
     "kiosk.assembly",
+    "kiosk.conversation",
     "kiosk.dialogue",
     "kiosk.idcard",
     "kiosk.intents",
