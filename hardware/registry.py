@@ -90,11 +90,6 @@ class DriverTable(Generic[T]):
         """Every name a spec may use, ``none`` included, sorted."""
         return tuple(sorted([NONE, *self._drivers]))
 
-    def describe(self) -> str:
-        """The known specs in words, for settings help and error messages."""
-        parts = [f"'{d.name}:{d.argument}'" if d.argument else f"'{d.name}'" for d in self._drivers.values()]
-        return ", ".join([*parts, f"'{NONE}'"])
-
     def resolve(self, spec: str) -> tuple[Driver[T], str] | None:
         """The driver a spec names and its argument; None for ``none``.
 
