@@ -296,11 +296,13 @@ def policy_manifest(
 ) -> None:
     """Validate a policy directory and write its manifest.json."""
     from bundles import write_manifest
+    from kiosk.dialogue import enabled_flows
     from kiosk.intents import INTENT_SET_FEATURE
     from kiosk.policy import PolicyError, load_policy
 
     try:
         policy = load_policy(directory, verify=False)
+        enabled_flows(policy)  # a flow the kiosk does not have is refused here, not at install
     except PolicyError as err:
         typer.echo(f"kiosk: policy rejected: {err}", err=True)
         raise typer.Exit(1) from err
@@ -314,11 +316,13 @@ def policy_manifest(
 
 @policy_app.command("check")
 def policy_check(directory: Path) -> None:
-    """Verify a policy bundle (manifest hashes and schema)."""
+    """Verify a policy bundle (manifest hashes, schema, and that its flows are registered)."""
+    from kiosk.dialogue import enabled_flows
     from kiosk.policy import PolicyError, load_policy
 
     try:
         policy = load_policy(directory)
+        enabled_flows(policy)
     except PolicyError as err:
         typer.echo(f"kiosk: policy rejected: {err}", err=True)
         raise typer.Exit(1) from err

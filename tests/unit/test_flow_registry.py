@@ -70,3 +70,28 @@ def test_a_policy_bundle_enabling_an_unknown_flow_is_refused_by_its_check(tmp_pa
     write_manifest(directory, name="policy", kind="policy", version="9.0.1")
     with pytest.raises(UnknownFlowError, match=rf"unknown flow\(s\) loan_calculator \(known: {KNOWN}\)"):
         load_checked(directory, kind="policy")
+
+
+def test_kiosk_policy_manifest_and_check_refuse_an_unknown_flow(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kiosk.cli.main import app
+
+    directory = tmp_path / "policy"
+    shutil.copytree(DEFAULT_POLICY_DIR, directory)
+    path = directory / "flows.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["enabled"] = ["queue_ticket", "loan_calculator"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    runner = CliRunner()
+    made = runner.invoke(app, ["policy", "manifest", str(directory), "--version", "9.0.0"])
+    assert made.exit_code == 1
+    assert "unknown flow(s) loan_calculator" in made.output
+    write_manifest(directory, name="policy", kind="policy", version="9.0.0")
+    checked = runner.invoke(app, ["policy", "check", str(directory)])
+    assert checked.exit_code == 1
+    assert "unknown flow(s) loan_calculator" in checked.output
+    data["enabled"] = ["queue_ticket"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert runner.invoke(app, ["policy", "manifest", str(directory), "--version", "9.0.1"]).exit_code == 0
+    assert runner.invoke(app, ["policy", "check", str(directory)]).exit_code == 0
