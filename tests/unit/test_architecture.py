@@ -202,3 +202,20 @@ def test_the_api_lists_name_real_packages() -> None:
                 t.id for n in module.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
             }
             assert (_all_of(init) or set()) <= bound, f"{name}.__all__ names something it does not import"
+
+
+# The composition root builds the conversations and the runtime; nothing else in the product does.
+COMPOSITION_ROOT = "kiosk.root"
+BUILT_ONLY_BY_THE_ROOT = {"Conversations", "build_runtime"}
+
+
+def test_only_the_composition_root_builds_the_conversations_and_the_runtime() -> None:
+    builders = []
+    for module, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                if name in BUILT_ONLY_BY_THE_ROOT and module != COMPOSITION_ROOT:
+                    builders.append(f"{module} calls {name}")
+    assert not builders, "\n".join(builders)
