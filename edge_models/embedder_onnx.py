@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bundles.manifest import Manifest
+from bundles import Manifest
 from edge_models.errors import ModelCorruptError, ModelMissingError, verify_model_bundle
 
 MODEL_FILE = "model.onnx"

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bundles.manifest import Manifest
+    from bundles import Manifest
 
 
 class ModelError(Exception):
@@ -33,8 +33,7 @@ def verify_model_bundle(bundle_dir: Path, kind: str | None) -> Manifest:
         ModelCorruptError: the manifest is malformed or of another kind, or a
             file fails its size or sha256 check.
     """
-    from bundles.errors import BundleError, BundleMissingError
-    from bundles.manifest import verify_bundle
+    from bundles import BundleError, BundleMissingError, verify_bundle
 
     try:
         return verify_bundle(bundle_dir, expect_kind=kind)

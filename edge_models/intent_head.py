@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from bundles.manifest import Manifest
+from bundles import Manifest
 from edge_models.errors import ModelCorruptError, ModelMissingError
 
 HEAD_FILE = "head_embed.onnx"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bundles.manifest import Manifest
+from bundles import Manifest
 from edge_models.errors import ModelCorruptError, ModelHealthError, ModelMissingError, verify_model_bundle
 from edge_models.features import Featurizer, has_han
 from edge_models.intent_explain import ExampleIndex, ModelExplanation, NearExample, feature_contributions

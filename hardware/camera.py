@@ -3,14 +3,16 @@
 ``Camera.read`` returns the next RGB frame (or ``None`` at the end of a
 file source); the base class checks every frame and turns driver failures
 into ``CameraError``. Drivers: ``OpenCVCamera`` (a real camera),
-``ImageFolderCamera`` (one image or a folder of images, for tests and demos)
-and ``VideoFileCamera``. OpenCV is imported only inside the drivers.
+``ImageFolderCamera`` (one image or a folder of images, for tests and demos),
+``VideoFileCamera`` and ``SceneCamera`` (the simulated camera: an empty lobby
+until a scene is shown). OpenCV is imported only inside the drivers.
 Frames live in memory only: nothing here writes an image.
 """
 
 from __future__ import annotations
 
 import abc
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -208,3 +210,39 @@ def open_source(path: Path, interval_ms: float = 100.0, repeat: int = 1) -> Came
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
         return VideoFileCamera(path)
     return ImageFolderCamera(path, interval_ms=interval_ms, repeat=repeat)
+
+
+def lobby_frame(width: int = 640, height: int = 480) -> npt.NDArray[np.uint8]:
+    """An empty lobby wall (a soft gradient, no face)."""
+    ramp = np.linspace(150, 210, width, dtype=np.uint8)
+    return np.ascontiguousarray(np.broadcast_to(ramp[None, :, None], (height, width, 3)))
+
+
+class SceneCamera(Camera):
+    """A simulated camera showing whatever scene is set (the empty lobby until someone "walks up").
+
+    Frames go through the real face detector; only the scene is simulated.
+    ``show`` is thread-safe.
+    """
+
+    def __init__(self, empty: npt.NDArray[np.uint8] | None = None) -> None:
+        self._empty = lobby_frame() if empty is None else empty
+        self._scene = self._empty
+        self._lock = threading.Lock()
+        self._n = 0
+
+    def show(self, rgb: npt.NDArray[np.uint8] | None) -> None:
+        """Show ``rgb`` from now on; None shows the empty lobby again."""
+        with self._lock:
+            self._scene = self._empty if rgb is None else rgb
+
+    @property
+    def scene(self) -> npt.NDArray[np.uint8] | None:
+        """What the camera shows now (None: the empty lobby)."""
+        with self._lock:
+            return None if self._scene is self._empty else self._scene
+
+    def _read(self) -> Frame | None:
+        with self._lock:
+            self._n += 1
+            return Frame(rgb=self._scene, t_ms=0.0, source="scene")

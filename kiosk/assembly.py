@@ -7,17 +7,13 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from bundles.activation import active_dir, active_manifest, provision_seed
-from bundles.errors import BundleError, BundleMissingError
-from bundles.status import write_runtime_report
+from bundles import BundleError, BundleMissingError, active_dir, active_manifest, provision_seed, write_runtime_report
 from edge_models.errors import ModelError
 from kiosk.bundle_kinds import LoadOptions, load_checked
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
-from kiosk.dialogue.engine import DialogueEngine
-from kiosk.dialogue.faq import EmbedFn
-from kiosk.dialogue.ports import IntentClassifier, TicketDispenser
+from kiosk.dialogue import DialogueEngine, EmbedFn, IntentClassifier, TicketDispenser
 from kiosk.intent_set import check_model_labels
-from kiosk.policy.loader import Policy, PolicyError, load_policy
+from kiosk.policy import Policy, PolicyError, load_policy
 
 if TYPE_CHECKING:
     from edge_models.embedder_onnx import OnnxEmbedder
@@ -190,8 +186,7 @@ def staff_overrides(settings: Settings, policy: Policy) -> dict[str, Any]:
         return {}
     import sqlite3
 
-    from kiosk.admin.errors import SettingError
-    from kiosk.admin.overrides import PREFIX, spec
+    from kiosk.admin import PREFIX, SettingError, spec
 
     keys = [PREFIX + name for name in _STAFF_THRESHOLDS]
     try:

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bundles.errors import BundleInvalidError
-from bundles.manifest import Manifest, check_features, read_manifest
+from bundles import BundleInvalidError, Manifest, check_features, read_manifest
 from kiosk.intents import KIOSK_FEATURES
 
 if TYPE_CHECKING:
@@ -72,8 +71,11 @@ def _load_policy(directory: Path, options: LoadOptions) -> Any:
 
 
 def _check_policy(policy: Any) -> None:
+    from kiosk.dialogue import enabled_flows
+
     if not policy.version:
         raise BundleInvalidError("policy has no version")
+    enabled_flows(policy)  # a flow the registry does not know is refused (UnknownFlowError, a PolicyError)
 
 
 def _load_nlu(directory: Path, options: LoadOptions) -> Any:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kiosk.dialogue.limits import SideEffectLimits
-from kiosk.runtime.config import RuntimeConfig, WebConfig
+from kiosk.dialogue import SideEffectLimits
+from kiosk.runtime import RuntimeConfig, WebConfig
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_POLICY_DIR = PACKAGE_DIR / "defaults" / "policy"

@@ -9,13 +9,17 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from kiosk.dialogue.decision import Decision
-from kiosk.dialogue.engine import DialogueEngine
-from kiosk.dialogue.limits import SideEffectBudget, SideEffectLimits
-from kiosk.dialogue.session import DialogueSession, SideEffects
-from kiosk.dialogue.utterance import Utterance
+from kiosk.dialogue import (
+    Decision,
+    DialogueEngine,
+    DialogueSession,
+    SideEffectBudget,
+    SideEffectLimits,
+    SideEffects,
+    Utterance,
+)
 from kiosk.handoff_summary import HandoffSummarizer, LlmSummarizer, SummaryWorker
-from kiosk.policy.schema import Thresholds
+from kiosk.policy import Thresholds
 from kiosk.store import Store
 
 MAX_SESSIONS = 1000

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 from edge_models.grounding import grounded, in_language
-from kiosk.dialogue.compose import Draft
+from kiosk.dialogue import Draft
 from kiosk.masking import mask_pii
-from kiosk.policy.schema import Thresholds
+from kiosk.policy import Thresholds
 
 if TYPE_CHECKING:
     from kiosk.store import Store

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from bundles.errors import BundleError
-from bundles.manifest import check_features, read_manifest
+from bundles import BundleError, check_features, read_manifest
 from edge_models.errors import ModelError
 from kiosk.intents import KIOSK_FEATURES
 

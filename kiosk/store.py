@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.dialogue.decision import Decision, Reason
-from kiosk.dialogue.limits import Refusal
+from kiosk.dialogue import Decision, Reason, Refusal
 from kiosk.masking import mask_pii
 from kiosk.sqlite_base import LockedSqlite
 from statedb import SchemaError, ensure_schema

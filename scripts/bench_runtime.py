@@ -61,11 +61,9 @@ LLM_TEXTS = [
 async def main(args: argparse.Namespace) -> None:
     from edge_models.audio import read_wav, write_wav
     from edge_models.tts import EspeakSynthesizer
-    from kiosk.assembly import build_engine
     from kiosk.config import Settings
-    from kiosk.conversation import Conversations
-    from kiosk.runtime import DevicesConfig, RuntimeConfig, build_runtime
-    from kiosk.store import Store
+    from kiosk.root import build_kiosk
+    from kiosk.runtime import DevicesConfig, RuntimeConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-runtime-"))
     print(f"load average at start: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
@@ -73,14 +71,9 @@ async def main(args: argparse.Namespace) -> None:
     width, height = (int(v) for v in args.size.split("x"))
     config = RuntimeConfig(devices=DevicesConfig(camera="none"), width=width, height=height, fps=args.fps)
     started = time.perf_counter()
-    store = Store(settings.db_path)
-    engine, _ = await asyncio.to_thread(build_engine, settings, store)
-    conversations = Conversations(engine, store)
-    runtime = await asyncio.to_thread(
-        lambda: build_runtime(
-            conversations, config, state_dir=settings.state_dir, ticket_dir=None, now=opening_hours_clock()
-        )
-    )
+    kiosk = await asyncio.to_thread(build_kiosk, settings)
+    engine = kiosk.engine
+    runtime = await asyncio.to_thread(lambda: kiosk.attach_runtime(config, now=opening_hours_clock()))
     await runtime.start()
     ready_s = time.perf_counter() - started
     llm = getattr(engine.understander, "llm", None)
@@ -197,8 +190,7 @@ async def main(args: argparse.Namespace) -> None:
             )
         print(f"  resident memory at the end: {rss_mb():.0f} MB; load average {Path('/proc/loadavg').read_text()[:15]}")
     await runtime.stop()
-    runtime.devices.close()
-    store.close()
+    kiosk.close()
 
 
 class FrameProbe:

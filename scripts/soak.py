@@ -126,25 +126,18 @@ async def visit(
 async def main(args: argparse.Namespace) -> int:
     from edge_models.audio import read_wav, write_wav
     from edge_models.tts import EspeakSynthesizer
-    from kiosk.assembly import build_engine
+    from hardware.camera import SceneCamera
     from kiosk.config import Settings
-    from kiosk.conversation import Conversations
-    from kiosk.runtime import DevicesConfig, RuntimeConfig, build_runtime
-    from kiosk.runtime.devices import SceneCamera, face_photo
-    from kiosk.store import Store
+    from kiosk.root import build_kiosk
+    from kiosk.runtime import DevicesConfig, RuntimeConfig
+    from kiosk.runtime.devices import face_photo
 
     tmp = Path(tempfile.mkdtemp(prefix="soak-"))
     settings = Settings(state_dir=tmp / "state", use_llm=False)
     devices = DevicesConfig(paper_slips=args.paper_slips)
     config = RuntimeConfig(devices=devices, width=540, height=960, fps=15.0)
-    store = Store(settings.db_path)
-    engine, _ = await asyncio.to_thread(build_engine, settings, store)
-    conversations = Conversations(engine, store)
-    runtime = await asyncio.to_thread(
-        lambda: build_runtime(
-            conversations, config, state_dir=settings.state_dir, ticket_dir=None, now=opening_hours_clock()
-        )
-    )
+    kiosk = await asyncio.to_thread(build_kiosk, settings)
+    runtime = await asyncio.to_thread(lambda: kiosk.attach_runtime(config, now=opening_hours_clock()))
     camera = runtime.devices.camera
     if not isinstance(camera, SceneCamera) or runtime.detector is None or runtime.devices.card_reader is None:
         print(f"the simulated camera, face detector and card reader are needed; problems: {runtime.problems()}")
@@ -184,8 +177,7 @@ async def main(args: argparse.Namespace) -> int:
     soak.sample()
     await runtime.stop()
     report = summarise(soak, runtime)
-    runtime.devices.close()
-    store.close()
+    kiosk.close()
     print_report(report)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,18 +3,16 @@
 The sync agent and HQ publisher (python-tuf) build on this package.
 """
 
-from bundles.activation import (
+from bundles import (
+    FileEntry,
+    Manifest,
     activate,
     active_dir,
     active_manifest,
+    check_features,
     install_bundle,
     installed_dir,
     provision_seed,
-)
-from bundles.manifest import (
-    FileEntry,
-    Manifest,
-    check_features,
     read_manifest,
     recover_dir,
     staging_dir,

@@ -1,6 +1,6 @@
 """Moved to :mod:`bundles.activation`; this name stays for code written against the old layout."""
 
-from bundles.activation import (
+from bundles import (
     activate,
     active_dir,
     active_manifest,

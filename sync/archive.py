@@ -1,6 +1,6 @@
 """Moved to :mod:`bundles.archive`; this name stays for code written against the old layout."""
 
-from bundles.archive import (
+from bundles import (
     DEFAULT_MAX_MEMBERS,
     DEFAULT_MAX_UNPACKED,
     MAX_NAME_BYTES,

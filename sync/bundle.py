@@ -1,6 +1,6 @@
 """Moved to :mod:`bundles.manifest`; this name stays for code written against the old layout."""
 
-from bundles.manifest import (
+from bundles import (
     BUNDLE_KINDS,
     MANIFEST_NAME,
     MANIFEST_SCHEMA_VERSION,

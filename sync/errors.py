@@ -6,7 +6,7 @@ The bundle errors live in :mod:`bundles.errors` (their own root,
 
 from __future__ import annotations
 
-from bundles.errors import (
+from bundles import (
     ActivationError,
     BundleCorruptError,
     BundleError,

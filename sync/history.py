@@ -1,6 +1,6 @@
 """Moved to :mod:`bundles.history`; this name stays for code written against the old layout."""
 
-from bundles.history import (
+from bundles import (
     EVENTS,
     SyncEvent,
     record_event,

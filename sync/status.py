@@ -1,6 +1,6 @@
 """Moved to :mod:`bundles.status`; this name stays for code written against the old layout."""
 
-from bundles.status import (
+from bundles import (
     RuntimeReport,
     read_runtime_report,
     request_now_path,

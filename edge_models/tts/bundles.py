@@ -25,9 +25,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bundles.activation import activate, active_dir, bundles_root, installed_dir
-from bundles.errors import BundleError
-from bundles.manifest import Manifest, atomic_write_bytes, write_manifest
+from bundles import (
+    BundleError,
+    Manifest,
+    activate,
+    active_dir,
+    atomic_write_bytes,
+    bundles_root,
+    installed_dir,
+    write_manifest,
+)
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.tts.espeak import VOICES, EspeakSynthesizer, TtsSettings, espeak_paths
 

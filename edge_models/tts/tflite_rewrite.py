@@ -152,7 +152,7 @@ def _drop_dead(graph: Any, dead: set[int]) -> int:
 def _write(schema: Any, model: Any, target: Path) -> None:
     import flatbuffers
 
-    from bundles.manifest import atomic_write_bytes
+    from bundles import atomic_write_bytes
 
     builder = flatbuffers.Builder(1 << 20)
     builder.Finish(model.Pack(builder), file_identifier=_TFLITE_IDENTIFIER)

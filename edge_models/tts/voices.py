@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from bundles.activation import active_dir
+from bundles import active_dir
 from edge_models.errors import ModelError
 from edge_models.tts.bundles import ESPEAK, build_voice_bundle, bundle_name, load_voice
 from edge_models.tts.espeak import EspeakSynthesizer, Speech, TtsSettings

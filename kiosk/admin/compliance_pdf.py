@@ -200,7 +200,7 @@ def render_pdf(report: ComplianceReport) -> bytes:
 
 def write_pdf(report: ComplianceReport, path: Path) -> int:
     """Write the PDF atomically (owner-only, like the kiosk's other state files); returns its size in bytes."""
-    from bundles.manifest import atomic_write_bytes
+    from bundles import atomic_write_bytes
 
     data = render_pdf(report)
     atomic_write_bytes(path, data)

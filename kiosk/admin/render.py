@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from kiosk.admin.accounts import StaffSession
 from kiosk.admin.context import AdminContext
-from kiosk.dialogue.decision import Reason
+from kiosk.dialogue import Reason
 
 NAV: tuple[tuple[str, str, str], ...] = (
     ("dashboard", "/admin/", "Dashboard 概览"),

@@ -113,8 +113,8 @@ def by_group(db: AdminDB, column: str, since: str) -> list[dict[str, Any]]:
 
 def bundle_versions(state_dir: Path) -> list[dict[str, Any]]:
     """Each installed bundle: active version, installed ones (newest name last), held-back ones, kind, licence."""
-    from bundles.activation import active_manifest, bundles_root
-    from sync.agent.rollback import held_versions
+    from bundles import active_manifest, bundles_root
+    from sync.agent import held_versions
 
     root = bundles_root(state_dir)
     held = held_versions(state_dir)

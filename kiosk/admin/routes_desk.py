@@ -16,7 +16,7 @@ from kiosk.admin.context import AdminContext
 from kiosk.admin.deps import Posted, Staff, get_admin, get_db, get_store
 from kiosk.admin.render import page, waited
 from kiosk.admin.reports import bundle_versions, sync_history, today_counts
-from kiosk.dialogue.decision import Action, Stage
+from kiosk.dialogue import Action, Stage
 from kiosk.intents import INTENTS, LANGS
 from kiosk.store import HandoffStateError, Store
 

@@ -233,7 +233,7 @@ def rollback(
     Raises:
         HTTPException: 403 for staff; 409 when that version is not installed.
     """
-    from sync.agent.rollback import roll_back_to
+    from sync.agent import roll_back_to
     from sync.errors import ActivationError
 
     _require_supervisor(session)

@@ -30,8 +30,7 @@ def create_user(
     state_dir: StateOption = _DEFAULT_STATE,
 ) -> None:
     """Create a staff account (the first supervisor is made this way)."""
-    from kiosk.admin.accounts import AdminDB
-    from kiosk.admin.errors import AccountError
+    from kiosk.admin import AccountError, AdminDB
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -55,7 +54,7 @@ def export_labels(
     state_dir: StateOption = _DEFAULT_STATE,
 ) -> None:
     """Write staff review labels as training data for HQ: {"text" (masked), "lang", "intent"} per line."""
-    from kiosk.admin.accounts import AdminDB
+    from kiosk.admin import AdminDB
 
     db = AdminDB(state_dir / "kiosk.db")
     try:
@@ -80,9 +79,7 @@ def report(
     state_dir: StateOption = _DEFAULT_STATE,
 ) -> None:
     """Write the monthly compliance report (PDF): outcomes, risk alerts, versions, settings changes, fairness."""
-    from kiosk.admin.accounts import AdminDB
-    from kiosk.admin.compliance import ReportError, gather, last_month
-    from kiosk.admin.compliance_pdf import write_pdf
+    from kiosk.admin import AdminDB, ReportError, gather, last_month, write_pdf
 
     if not (state_dir / "kiosk.db").is_file():
         typer.echo(f"kiosk: no kiosk database in {state_dir}", err=True)

@@ -131,7 +131,7 @@ def presence(
     """Detect faces in a file source and print the presence events as JSON lines."""
     from edge_models.errors import ModelError
     from edge_models.vision import FaceDetector
-    from hardware.camera import CameraError, open_source
+    from hardware import CameraError, open_source
     from kiosk.presence import PresenceConfig, PresenceTracker
 
     config = PresenceConfig(min_face_width=min_face_width, arrive_ms=arrive_ms, leave_ms=leave_ms)

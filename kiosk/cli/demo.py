@@ -82,8 +82,8 @@ async def play_day(runtime: KioskRuntime, voices: dict[str, Path], note: Callabl
     Then closing time: the out-of-hours screen, and a late customer who gets no ticket but hears when it opens.
     """
     from edge_models.audio import read_wav
-    from hardware.card_reader import SimulatedCardReader
-    from kiosk.runtime.devices import SceneCamera, face_photo
+    from hardware import SceneCamera, SimulatedCardReader
+    from kiosk.runtime import face_photo
 
     camera = runtime.devices.camera
     face = face_photo()
@@ -177,32 +177,21 @@ async def run_demo(
     state_dir: Path, out_dir: Path, *, gif_fps: float = 2.0, scale: float = 0.4, use_llm: bool = False
 ) -> dict[str, Any]:
     """Play the day and write ``demo.gif``, ``summary.json`` and the tickets into ``out_dir``."""
-    from kiosk.assembly import build_engine
     from kiosk.config import Settings
-    from kiosk.conversation import Conversations
     from kiosk.presence import PresenceConfig
-    from kiosk.runtime import RuntimeConfig, build_runtime
-    from kiosk.store import Store
+    from kiosk.root import build_kiosk
+    from kiosk.runtime import RuntimeConfig
 
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(state_dir=state_dir, use_llm=use_llm)
     config = RuntimeConfig(presence=PresenceConfig(leave_ms=1500.0), attract_after_s=600.0, width=540, height=960)
     started = time.monotonic()
-    store = Store(settings.db_path)
     notes: list[str] = []
-    conversations: Conversations | None = None
+    kiosk = await asyncio.to_thread(lambda: build_kiosk(settings, resume_summaries=False))
+    store, health = kiosk.store, kiosk.health
     try:
-        engine, health = await asyncio.to_thread(build_engine, settings, store)
-        conversations = Conversations(engine, store, resume_summaries=False)
         runtime = await asyncio.to_thread(
-            lambda: build_runtime(
-                conversations,
-                config,
-                state_dir=state_dir,
-                health=health,
-                ticket_dir=out_dir / "tickets",
-                now=lambda: DEMO_NOW,
-            )
+            lambda: kiosk.attach_runtime(config, ticket_dir=out_dir / "tickets", now=lambda: DEMO_NOW)
         )
         with tempfile.TemporaryDirectory() as tmp:
             voices = await asyncio.to_thread(_voices, Path(tmp))
@@ -220,7 +209,6 @@ async def run_demo(
                 day_s = time.monotonic() - day_started
                 frames = (runtime.screen.frames if runtime.screen is not None else 0) - frames_before
                 await runtime.stop()
-                runtime.devices.close()
         gif_bytes = recorder.save(out_dir / "demo.gif")
         handoffs = [{"kind": h.kind, "reason": h.reason, "status": h.status} for h in store.handoffs(None)]
         summary = {
@@ -239,9 +227,7 @@ async def run_demo(
             },
         }
     finally:
-        if conversations is not None and conversations.summaries is not None:
-            conversations.summaries.close(timeout=5.0, cut=True)  # the worker stops before the store closes
-        store.close()
+        kiosk.close(summary_wait_s=5.0, cut=True)  # devices, then the summary worker, then the store
     (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str) + "\n")
     return summary
 

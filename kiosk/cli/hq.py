@@ -148,7 +148,7 @@ def add_user(
     ] = "operator",
 ) -> None:
     """Create an HQ console account (signs in to /fleet)."""
-    from kiosk.admin.errors import AccountError
+    from kiosk.admin import AccountError
     from sync.hq.console import ACCOUNT_ROLE
     from sync.hq.operators import open_operators
 

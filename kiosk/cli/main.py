@@ -97,7 +97,7 @@ def nlu(
     explain: ExplainOption = False,
 ) -> None:
     """Understand utterances from stdin (one per line) or the arguments; print JSON lines."""
-    from kiosk.assembly import build_engine
+    from kiosk.root import build_engine
 
     engine, health = build_engine(_settings(state_dir, no_model, no_llm))
     _report(health)
@@ -136,19 +136,12 @@ def chat(
         from kiosk.cli.voice import voice_chat
 
         return voice_chat(state_dir, no_model, voice, voice_out)
-    from kiosk.assembly import EngineReloader
-    from kiosk.conversation import Conversations
-    from kiosk.dialogue.decision import decision_fields
-    from kiosk.store import Store
+    from kiosk.dialogue import decision_fields
+    from kiosk.root import build_kiosk
 
-    settings = _settings(state_dir, no_model, no_llm)
-    store = Store(settings.db_path)
-    reloader = EngineReloader.start(settings, tickets=store)  # new sessions pick up a switched active/
-    engine, health = reloader.engine, reloader.health
-    _report(health)
-    conversations = Conversations(
-        engine, store, reloader=reloader, resume_summaries=False, limits=settings.side_effects
-    )
+    kiosk = build_kiosk(_settings(state_dir, no_model, no_llm), resume_summaries=False)
+    _report(kiosk.health)
+    conversations = kiosk.conversations
     out = sys.stdout
     for number, line, error in _lines(sys.stdin.buffer):
         if error is not None or line is None:
@@ -178,9 +171,7 @@ def chat(
         )
     # Shutdown order: the summary worker (and the model it uses) before the store, so no
     # summary is left half-written and no thread is inside llama.cpp when the process exits.
-    if conversations.summaries is not None:
-        conversations.summaries.close(timeout=_SUMMARY_EXIT_WAIT_S)
-    store.close()
+    kiosk.close(summary_wait_s=_SUMMARY_EXIT_WAIT_S)
 
 
 _SUMMARY_EXIT_WAIT_S = 300.0
@@ -219,9 +210,8 @@ def run(
     ] = None,
 ) -> None:
     """Start the kiosk: the dialogue engine behind its local page."""
-    from kiosk.runtime import RuntimeConfig
-    from kiosk.runtime.config import load_runtime_config
-    from kiosk.web.app import create_app
+    from kiosk.runtime import RuntimeConfig, load_runtime_config
+    from kiosk.web import create_app
 
     try:
         runtime = RuntimeConfig() if config is None else load_runtime_config(config)
@@ -242,7 +232,7 @@ def run(
     typer.echo(f"kiosk: serving on {scheme}://{host}:{port} (state in {state_dir})", err=True)
     typer.echo(f"kiosk: the kiosk screen opens {scheme}://127.0.0.1:{port}/kiosk on this machine", err=True)
     from kiosk.sdnotify import Watchdog
-    from kiosk.web.serving import serve
+    from kiosk.web import serve
 
     # READY=1 once the page listens, WATCHDOG=1 from the event loop (deploy/systemd/).
     watchdog = Watchdog()
@@ -275,7 +265,7 @@ def _serving(web: Any, host: str, state_dir: Path) -> tuple[Any, bool]:
     Beyond loopback the kiosk warns and serves HTTPS only: the settings' certificate, or a
     self-signed one made at first start in ``<state>/tls/``.
     """
-    from kiosk.web.trust import host_allow_list, is_loopback
+    from kiosk.web import host_allow_list, is_loopback
 
     if (web.tls_cert is None) != (web.tls_key is None):
         typer.echo("kiosk: [web] needs both tls_cert and tls_key", err=True)
@@ -284,7 +274,7 @@ def _serving(web: Any, host: str, state_dir: Path) -> tuple[Any, bool]:
         return web, web.tls_cert is not None
     names = sorted(host_allow_list(host, web.allowed_hosts))
     if web.tls_cert is None:
-        from kiosk.web.tls import ensure_self_signed
+        from kiosk.web import ensure_self_signed
 
         cert, key = ensure_self_signed(state_dir / "tls", names)
         web = web.model_copy(update={"tls_cert": cert, "tls_key": key})
@@ -307,12 +297,14 @@ def policy_manifest(
     origin: Annotated[str, typer.Option(help="'hq' or 'seed'.")] = "hq",
 ) -> None:
     """Validate a policy directory and write its manifest.json."""
-    from bundles.manifest import write_manifest
+    from bundles import write_manifest
+    from kiosk.dialogue import enabled_flows
     from kiosk.intents import INTENT_SET_FEATURE
     from kiosk.policy import PolicyError, load_policy
 
     try:
         policy = load_policy(directory, verify=False)
+        enabled_flows(policy)  # a flow the kiosk does not have is refused here, not at install
     except PolicyError as err:
         typer.echo(f"kiosk: policy rejected: {err}", err=True)
         raise typer.Exit(1) from err
@@ -326,11 +318,13 @@ def policy_manifest(
 
 @policy_app.command("check")
 def policy_check(directory: Path) -> None:
-    """Verify a policy bundle (manifest hashes and schema)."""
+    """Verify a policy bundle (manifest hashes, schema, and that its flows are registered)."""
+    from kiosk.dialogue import enabled_flows
     from kiosk.policy import PolicyError, load_policy
 
     try:
         policy = load_policy(directory)
+        enabled_flows(policy)
     except PolicyError as err:
         typer.echo(f"kiosk: policy rejected: {err}", err=True)
         raise typer.Exit(1) from err

@@ -208,9 +208,8 @@ def sync_init(  # noqa: PLR0917 - typer maps parameters to options
     """Provision this kiosk for sync: trusted root, HQ address and its device key (printed for HQ to enrol)."""
     from pydantic import ValidationError
 
-    from bundles.manifest import atomic_write_bytes
-    from sync.agent import AgentConfig, save_config, trusted_root_path
-    from sync.agent.identity import create_identity, identity_dir
+    from bundles import atomic_write_bytes
+    from sync.agent import AgentConfig, create_identity, identity_dir, save_config, trusted_root_path
 
     base = url.rstrip("/")
     try:
@@ -277,7 +276,7 @@ def sync_run(
 @sync_app.command("now")
 def sync_now(state_dir: StateOption = _DEFAULT_STATE) -> None:
     """Ask the running agent to sync at once."""
-    from bundles.status import request_sync_now
+    from bundles import request_sync_now
 
     request_sync_now(state_dir)
 
@@ -285,15 +284,14 @@ def sync_now(state_dir: StateOption = _DEFAULT_STATE) -> None:
 @sync_app.command("status")
 def sync_status(state_dir: StateOption = _DEFAULT_STATE) -> None:
     """Active versions, the agent's journal, the latest history and items waiting for HQ."""
-    from bundles.activation import active_manifest, active_root
-    from bundles.history import sync_history
-    from sync.agent.config import load_state
+    from bundles import active_manifest, active_root, sync_history
+    from sync.agent import load_state
 
     root = active_root(state_dir)
     names = sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
     active = {n: m.version for n in names if (m := active_manifest(state_dir, n)) is not None}
     history = [e.__dict__ for e in sync_history(state_dir / "kiosk.db", limit=10)]
-    from sync.agent.outbox import Outbox
+    from sync.agent import Outbox
 
     outbox = len(Outbox(state_dir))
     _print({"active": active, "state": load_state(state_dir).model_dump(), "history": history, "outbox": outbox})

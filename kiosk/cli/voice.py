@@ -171,10 +171,8 @@ def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | Non
     from edge_models.asr import AsrModels, AsrUnsupportedError
     from edge_models.errors import ModelError
     from edge_models.tts import EspeakSynthesizer
-    from kiosk.assembly import build_engine
     from kiosk.config import Settings
-    from kiosk.conversation import Conversations
-    from kiosk.store import Store
+    from kiosk.root import build_kiosk
     from kiosk.voice.files import voice_files, voice_turns
 
     try:
@@ -187,16 +185,14 @@ def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | Non
         synth = EspeakSynthesizer()
     except (AsrUnsupportedError, ModelError) as err:
         raise _fail(f"voice is not available: {err}") from err
-    store = Store(settings.db_path)
+    kiosk = build_kiosk(settings, resume_summaries=False)
     try:
-        engine, health = build_engine(settings, tickets=store)
-        for problem in health.problems:
+        for problem in kiosk.health.problems:
             typer.echo(f"kiosk: {problem}", err=True)
-        conversations = Conversations(engine, store, resume_summaries=False)
         target = out_dir or (voice if voice.is_dir() else voice.parent) / "replies"
-        for result in voice_turns(conversations, asr_engine, synth, files, target, lang=lang):
+        for result in voice_turns(kiosk.conversations, asr_engine, synth, files, target, lang=lang):
             _emit(result)
-        if conversations.summaries is not None:
-            conversations.summaries.close(timeout=300.0)  # workers before the store
-    finally:
-        store.close()
+    except BaseException:
+        kiosk.close(summary_wait_s=5.0, cut=True)
+        raise
+    kiosk.close(summary_wait_s=300.0)  # the summary worker before the store

@@ -29,7 +29,7 @@ from edge_models.grounding import (
 )
 from kiosk.dialogue.decision import ReplySource
 from kiosk.dialogue.faq import FaqHit
-from kiosk.policy.schema import Thresholds
+from kiosk.policy import Thresholds
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 _LEAD = re.compile(r"^(?:[-*•]\s*|(?:answer|回答|答)\s*[:：]\s*)+", re.IGNORECASE)

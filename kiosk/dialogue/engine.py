@@ -9,22 +9,14 @@ from edge_models.normalize import Normalized, Normalizer
 from kiosk.dialogue.compose import AnswerComposer, LlmComposer
 from kiosk.dialogue.decision import Action, Button, Decision, Emotion, Handoff, Reason, ReplySource
 from kiosk.dialogue.faq import EmbedFn, FaqMatcher
-from kiosk.dialogue.flows import (
-    AccountOpenFlow,
-    BranchInfoFlow,
-    DepositRates,
-    ExchangeRateFlow,
-    Flow,
-    Outcome,
-    QueueTicketFlow,
-)
+from kiosk.dialogue.flows import DepositRates, Flow, FlowContext, Outcome, QueueTicketFlow, build_flows
 from kiosk.dialogue.ports import IntentClassifier, LlmClassifier, MemoryTicketDispenser, TicketDispenser
 from kiosk.dialogue.reasons import plain_reason, with_handoff
 from kiosk.dialogue.replies import STAFF_BUTTON_ID, Replies
 from kiosk.dialogue.session import DialogueSession, FlowState
 from kiosk.dialogue.understanding import Understander, Understanding
 from kiosk.dialogue.utterance import Utterance
-from kiosk.policy.loader import Policy
+from kiosk.policy import Policy
 
 # Intents that interrupt a flow even when the utterance also names a slot value.
 _INTERRUPTING = frozenset({"card_lost", "fraud_report", "human_agent", "complaint", "goodbye"})
@@ -76,6 +68,9 @@ class DialogueEngine:
         embed: Sentence embeddings for English FAQ retrieval by meaning; None: lexical only.
         tickets: Issues queue ticket numbers.
         normalizer: Text normaliser (OpenCC-backed by default).
+
+    Raises:
+        UnknownFlowError: If the policy enables a flow that is not registered (``kiosk.dialogue.flows.FLOWS``).
     """
 
     def __init__(
@@ -97,13 +92,7 @@ class DialogueEngine:
         self._replies = Replies(policy)
         self._thresholds = policy.thresholds
         self._deposits = DepositRates(policy, self._replies)
-        flows: list[Flow] = [
-            QueueTicketFlow(policy, self._replies, tickets or MemoryTicketDispenser()),
-            ExchangeRateFlow(policy, self._replies),
-            AccountOpenFlow(policy, self._replies),
-            BranchInfoFlow(policy, self._replies),
-        ]
-        self._flows = {flow.intent: flow for flow in flows}
+        self._flows = build_flows(FlowContext(policy, self._replies, tickets or MemoryTicketDispenser()))
 
     # -- understanding only (``kiosk nlu``) -------------------------------
 

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from edge_models.normalize import Normalizer
 from edge_models.retrieval import BM25Index
-from kiosk.policy.schema import FaqEntry, Knowledge
+from kiosk.policy import FaqEntry, Knowledge
 
 _LOG = logging.getLogger(__name__)
 

@@ -3,20 +3,25 @@
 Each flow extracts its slot from customer text, asks for it with buttons
 when it is missing, and completes with an answer built from policy data
 only: rates and checklists are quoted, never generated.
+
+Flows are registered by name (their intent) in :data:`FLOWS`; the engine
+builds the ones the policy enables (``flows.yaml`` ``enabled``, every
+registered flow when left out) through :func:`build_flows`, and the policy
+bundle's check refuses a policy naming a flow that is not registered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from kiosk.dialogue.decision import Action, Button, Emotion
 from kiosk.dialogue.patterns import PatternSet, best_match
 from kiosk.dialogue.ports import TicketDispenser
 from kiosk.dialogue.replies import Replies, format_time, join_items
-from kiosk.policy.loader import Policy
-from kiosk.policy.schema import RateTable
+from kiosk.policy import Policy, PolicyError, RateTable
 
 ID_CARD_SCAN = "idcard:scan"  # the runtime reads the ID card held to the camera when this is tapped
 
@@ -223,3 +228,52 @@ class DepositRates:
         sep = "：" if lang == "zh" else ": "
         lines = join_items([f"{t.name.get(lang)}{sep}{t.rate_percent:.2f}%" for t in terms], lang)
         return Outcome(self._replies.text("deposit_quote", lang, lines=lines, as_of=as_of), "answer")
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    """What a flow is built from: the policy, its replies and the ticket dispenser."""
+
+    policy: Policy
+    replies: Replies
+    tickets: TicketDispenser
+
+
+FlowFactory: TypeAlias = Callable[[FlowContext], Flow]
+
+# The flow registry: every flow the engine can run, by name (the intent it serves).
+FLOWS: Mapping[str, FlowFactory] = {
+    "queue_ticket": lambda c: QueueTicketFlow(c.policy, c.replies, c.tickets),
+    "exchange_rate": lambda c: ExchangeRateFlow(c.policy, c.replies),
+    "account_open": lambda c: AccountOpenFlow(c.policy, c.replies),
+    "branch_info": lambda c: BranchInfoFlow(c.policy, c.replies),
+}
+
+
+class UnknownFlowError(PolicyError):
+    """The policy enables a flow that is not registered; the message lists the known ones."""
+
+
+def enabled_flows(policy: Policy, registry: Mapping[str, FlowFactory] = FLOWS) -> tuple[str, ...]:
+    """The names of the flows ``policy`` enables (every registered one when it names none).
+
+    Raises:
+        UnknownFlowError: If the policy names a flow that is not in ``registry``.
+    """
+    names: Iterable[str] = registry if policy.flows.enabled is None else policy.flows.enabled
+    unknown = sorted(set(names) - set(registry))
+    if unknown:
+        raise UnknownFlowError(
+            f"flows.yaml: field enabled: unknown flow(s) {', '.join(unknown)} (known: {', '.join(sorted(registry))})"
+        )
+    return tuple(names)
+
+
+def build_flows(context: FlowContext, registry: Mapping[str, FlowFactory] = FLOWS) -> dict[str, Flow]:
+    """The flows the policy enables, built from the registry, by the intent each serves.
+
+    Raises:
+        UnknownFlowError: If the policy names a flow that is not in ``registry``.
+    """
+    flows = [registry[name](context) for name in enabled_flows(context.policy, registry)]
+    return {flow.intent: flow for flow in flows}

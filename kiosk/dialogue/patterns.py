@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kiosk.policy.schema import Patterns
+from kiosk.policy import Patterns
 
 
 class PatternSet:

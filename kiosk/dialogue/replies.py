@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kiosk.dialogue.decision import Button
-from kiosk.policy.loader import Policy
+from kiosk.policy import Policy
 
 STAFF_BUTTON_ID = "staff"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiosk.dialogue.patterns import PatternSet
-from kiosk.policy.schema import Rules
+from kiosk.policy import Rules
 
 
 class RuleMatcher:

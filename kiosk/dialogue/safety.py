@@ -7,7 +7,7 @@ from typing import Literal
 
 from edge_models.normalize import Normalized
 from kiosk.dialogue.patterns import PatternSet
-from kiosk.policy.schema import Safety
+from kiosk.policy import Safety
 
 SafetyKind = Literal["fraud", "emergency", "human", "injection"]
 

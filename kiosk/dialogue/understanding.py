@@ -13,7 +13,7 @@ from kiosk.dialogue.ports import ExplainingClassifier, IntentClassifier, LlmClas
 from kiosk.dialogue.reasons import faq_reason, llm_reason, model_reason, rule_reason, safety_reason
 from kiosk.dialogue.rules import RuleMatcher
 from kiosk.dialogue.safety import SafetyGuard, SafetyHit
-from kiosk.policy.loader import Policy
+from kiosk.policy import Policy
 
 _LOG = logging.getLogger(__name__)
 

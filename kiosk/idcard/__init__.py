@@ -12,12 +12,15 @@ from kiosk.idcard.card import (
     mask_id_number,
     parse_front,
 )
+from kiosk.idcard.flow import FlowStep, IdCardFlow
 
 __all__ = [
     "ETHNIC_GROUPS",
     "FIELDS",
     "FieldName",
+    "FlowStep",
     "IdCardFields",
+    "IdCardFlow",
     "IdCardRead",
     "IdCardResult",
     "IdCardUnreadable",

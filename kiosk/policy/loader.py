@@ -10,7 +10,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bundles.manifest import check_features, verify_bundle
+from bundles import check_features, verify_bundle
 from kiosk.intents import INTENTS, KIOSK_FEATURES
 from kiosk.policy.schema import (
     Branch,

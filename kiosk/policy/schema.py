@@ -247,6 +247,11 @@ class Flows(_Versioned):
     queue_services: tuple[QueueService, ...] = Field(min_length=1)
     top_services: tuple[str, ...] = Field(min_length=1, description="Intents offered as buttons on the home screen.")
     customer_type_aliases: dict[str, Patterns] = Field(default_factory=dict)
+    enabled: tuple[str, ...] | None = Field(
+        default=None,
+        description="The service flows this kiosk runs, by their names in the flow registry "
+        "(kiosk.dialogue.flows.FLOWS); left out: every registered flow. An unknown name is refused.",
+    )
 
     @field_validator("top_services")
     @classmethod

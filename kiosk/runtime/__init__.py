@@ -5,7 +5,8 @@ runtime is built (:func:`build_runtime`).
 """
 
 from kiosk.runtime.assemble import build_runtime
-from kiosk.runtime.config import DevicesConfig, RuntimeConfig, StageBudgets, load_runtime_config
+from kiosk.runtime.config import DevicesConfig, RuntimeConfig, StageBudgets, WebConfig, load_runtime_config
+from kiosk.runtime.devices import Devices, face_photo
 from kiosk.runtime.record import KioskStep, TurnRecord
 from kiosk.runtime.runtime import KioskRuntime, RuntimeStageError
 from kiosk.runtime.stages import StageEnded, StageEvent, StageStarted
@@ -15,6 +16,7 @@ from kiosk.runtime.timing import Backoff, is_open, screen_mode
 __all__ = [
     "Backoff",
     "ComponentStatus",
+    "Devices",
     "DevicesConfig",
     "KioskRuntime",
     "KioskStep",
@@ -26,7 +28,9 @@ __all__ = [
     "StageStarted",
     "Supervisor",
     "TurnRecord",
+    "WebConfig",
     "build_runtime",
+    "face_photo",
     "is_open",
     "load_runtime_config",
     "screen_mode",

@@ -111,8 +111,7 @@ def asr_factory(state_dir: Path, *, threads: int = 2, build_defaults: bool = Tru
 
             def load(directory: Path) -> AsrEngine:
                 """Load through the registry and tell the sync agent how it went (it rolls back a failure)."""
-                from bundles.manifest import read_manifest
-                from bundles.status import write_runtime_report
+                from bundles import read_manifest, write_runtime_report
 
                 manifest = read_manifest(directory)
                 try:

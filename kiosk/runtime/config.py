@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from kiosk.dialogue.limits import SideEffectLimits
+from hardware import DriverKind, DriverSpecError, check_driver
+from kiosk.dialogue import SideEffectLimits
 from kiosk.presence import PresenceConfig
 from kiosk.voice.turn import VoiceConfig
 
@@ -14,16 +15,19 @@ from kiosk.voice.turn import VoiceConfig
 class DevicesConfig(BaseModel):
     """Which driver each device uses. ``simulated`` works on any machine; ``none`` leaves the device out.
 
-    A device whose driver is unknown or fails to open is reported missing on
-    the admin page; the kiosk runs on without it (touch only at worst).
+    Drivers are looked up in the driver registry (``hardware.registry``): an
+    unknown name or a malformed argument is refused when the settings are
+    read, with the known names. A device whose driver fails to open is
+    reported missing on the admin page; the kiosk runs on without it (touch
+    only at worst).
     """
 
     model_config = ConfigDict(frozen=True)
 
     camera: str = Field(
         default="simulated",
-        description="'simulated' (an empty lobby until someone walks up), 'opencv:INDEX', an image folder "
-        "or video file path, or 'none'.",
+        description="'simulated' (an empty lobby until someone walks up), 'opencv:INDEX', 'file:PATH' (an image, "
+        "an image folder or a video file; a bare path containing '/' also works) or 'none'.",
     )
     microphone: str = Field(default="simulated", description="'simulated' (WAV files), 'sounddevice' or 'none'.")
     speaker: str = Field(default="simulated", description="'simulated' (paced, not heard), 'sounddevice' or 'none'.")
@@ -42,6 +46,16 @@ class DevicesConfig(BaseModel):
     paper_low_slips: int = Field(
         default=20, ge=0, description="At or below this many slips left the printer reports paper low."
     )
+
+    @field_validator("camera", "microphone", "speaker", "printer", "card_reader")
+    @classmethod
+    def _known_driver(cls, spec: str, info: ValidationInfo) -> str:
+        kind: DriverKind = info.field_name  # type: ignore[assignment]
+        try:
+            check_driver(kind, spec)
+        except DriverSpecError as err:
+            raise ValueError(str(err)) from err
+        return spec
 
 
 class StageBudgets(BaseModel):

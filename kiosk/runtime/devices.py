@@ -3,60 +3,20 @@
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from hardware.camera import Camera, Frame
-from hardware.health import DeviceHealth, DeviceKind
+from hardware import DRIVERS, NONE, Camera, DeviceHealth, DeviceKind, DriverKind, DriverOptions
 
 if TYPE_CHECKING:
-    from hardware.audio import Microphone, Speaker
-    from hardware.card_reader import CardReader
-    from hardware.printer import TicketPrinter
+    from hardware import CardReader, Microphone, Speaker, TicketPrinter
     from kiosk.runtime.config import DevicesConfig
 
 _LOG = logging.getLogger(__name__)
-
-
-def lobby_frame(width: int = 640, height: int = 480) -> npt.NDArray[np.uint8]:
-    """An empty lobby wall (a soft gradient, no face)."""
-    ramp = np.linspace(150, 210, width, dtype=np.uint8)
-    return np.ascontiguousarray(np.broadcast_to(ramp[None, :, None], (height, width, 3)))
-
-
-class SceneCamera(Camera):
-    """A simulated camera showing whatever scene is set (the empty lobby until someone "walks up").
-
-    Frames go through the real face detector; only the scene is simulated.
-    ``show`` is thread-safe.
-    """
-
-    def __init__(self, empty: npt.NDArray[np.uint8] | None = None) -> None:
-        self._empty = lobby_frame() if empty is None else empty
-        self._scene = self._empty
-        self._lock = threading.Lock()
-        self._n = 0
-
-    def show(self, rgb: npt.NDArray[np.uint8] | None) -> None:
-        """Show ``rgb`` from now on; None shows the empty lobby again."""
-        with self._lock:
-            self._scene = self._empty if rgb is None else rgb
-
-    @property
-    def scene(self) -> npt.NDArray[np.uint8] | None:
-        """What the camera shows now (None: the empty lobby)."""
-        with self._lock:
-            return None if self._scene is self._empty else self._scene
-
-    def _read(self) -> Frame | None:
-        with self._lock:
-            self._n += 1
-            return Frame(rgb=self._scene, t_ms=0.0, source="scene")
 
 
 def face_photo() -> npt.NDArray[np.uint8]:
@@ -118,93 +78,38 @@ class Devices:
                     _LOG.exception("closing %s failed", type(device).__name__)
 
 
-def _camera(spec: str) -> Camera:
-    from hardware.camera import OpenCVCamera, open_source
-
-    if spec == "simulated":
-        return SceneCamera()
-    if spec.startswith("opencv:"):
-        return OpenCVCamera(int(spec.split(":", 1)[1]))
-    return open_source(Path(spec))
-
-
-def _printer(config: DevicesConfig, out_dir: Path | None) -> TicketPrinter:
-    from hardware.printer import EscposPrinter, SimulatedPrinter
-
-    spec = config.printer
-    if spec == "simulated":
-        return SimulatedPrinter(out_dir, paper_slips=config.paper_slips, low_paper_slips=config.paper_low_slips)
-    parts = spec.split(":", 2)
-    if len(parts) == 3 and parts[0] == "escpos" and parts[1] in ("usb", "serial", "network", "file"):
-        return EscposPrinter(parts[1], parts[2], paper_sensor=config.printer_paper_sensor)  # type: ignore[arg-type]
-    raise ValueError(f"unknown printer {spec!r}")
-
-
-def _speaker(spec: str) -> Speaker:
-    from hardware.audio import SounddeviceSpeaker, WavFileSpeaker
-
-    if spec == "simulated":
-        return WavFileSpeaker(realtime=True)
-    if spec == "sounddevice":
-        return SounddeviceSpeaker()
-    raise ValueError(f"unknown speaker {spec!r}")
-
-
-def _microphone(spec: str) -> Microphone:
-    from hardware.audio import SimulatedMicrophone, SounddeviceMicrophone
-
-    if spec == "simulated":
-        return SimulatedMicrophone(realtime=True)  # a quiet lobby; WAV files are spoken into it
-    return SounddeviceMicrophone()
-
-
-def _card_reader(spec: str) -> CardReader:
-    from hardware.card_reader import SimulatedCardReader
-
-    if spec == "simulated":
-        return SimulatedCardReader()
-    raise ValueError(f"unknown card reader {spec!r}")
-
-
 def open_devices(config: DevicesConfig, ticket_dir: Path | None = None) -> Devices:
-    """Open each configured device; one that fails is recorded as missing and left out.
+    """Open each configured device through the driver registry; one that fails is recorded as missing.
 
     Args:
         config: Which driver each device uses.
         ticket_dir: Where the simulated printer writes tickets (None: memory only).
     """
-    devices = Devices(
-        drivers={
-            "camera": config.camera,
-            "microphone": config.microphone,
-            "speaker": config.speaker,
-            "printer": config.printer,
-            "card_reader": config.card_reader,
-        }
-    )
-    openers: dict[str, Any] = {
-        "camera": lambda: _camera(config.camera),
-        "speaker": lambda: _speaker(config.speaker),
-        "printer": lambda: _printer(config, ticket_dir),
-        "card_reader": lambda: _card_reader(config.card_reader),
+    specs: dict[DriverKind, str] = {
+        "camera": config.camera,
+        "microphone": config.microphone,
+        "speaker": config.speaker,
+        "printer": config.printer,
+        "card_reader": config.card_reader,
     }
-    for kind, opener in openers.items():
-        spec = getattr(config, kind)
-        if spec == "none":
-            devices.missing[kind] = "not configured"
-            continue
+    devices = Devices(drivers={str(kind): spec for kind, spec in specs.items()})
+    options = DriverOptions(
+        ticket_dir=ticket_dir,
+        paper_slips=config.paper_slips,
+        low_paper_slips=config.paper_low_slips,
+        printer_paper_sensor=config.printer_paper_sensor,
+    )
+    for kind, spec in specs.items():
+        if kind == "microphone" and spec != NONE:
+            devices.microphone = spec
         try:
-            setattr(devices, kind, opener())
+            device = DRIVERS[kind].open(spec, options)
         except Exception as err:  # noqa: BLE001 - an unknown or broken device fails that device, not the kiosk
             _LOG.error("%s %r is not available: %s", kind, spec, err)
             devices.missing[kind] = f"{type(err).__name__}: {err}"
-    if config.microphone in ("simulated", "sounddevice"):
-        devices.microphone = config.microphone
-        try:
-            devices.mic = _microphone(config.microphone)
-        except Exception as err:  # noqa: BLE001 - no microphone: touch (and uploaded voice) still work
-            _LOG.error("microphone %r is not available: %s", config.microphone, err)
-            devices.missing["microphone"] = f"{type(err).__name__}: {err}"
-    else:
-        devices.missing["microphone"] = "not configured" if config.microphone == "none" else "unknown driver"
+            continue
+        if device is None:
+            devices.missing[kind] = "not configured"
+        else:
+            setattr(devices, "mic" if kind == "microphone" else kind, device)
     return devices

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.idcard import IdCardUnreadable, parse_front
-from kiosk.idcard.flow import FlowStep, IdCardFlow
+from kiosk.idcard import FlowStep, IdCardFlow, IdCardUnreadable, parse_front
 
 if TYPE_CHECKING:
     from edge_models.vision.ocr import TextReader

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from edge_models.asr import AsrEngine
     from edge_models.audio import Int16Array, Pcm
     from edge_models.speech import Transcript
-    from hardware.audio import Microphone
+    from hardware import Microphone
     from kiosk.voice.turn import ListenEvent, VoiceListener
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.dialogue.decision import Decision
+from kiosk.dialogue import Decision
 
 
 @dataclass(frozen=True, slots=True)

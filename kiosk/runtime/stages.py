@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from edge_models.tts import Synthesizer
     from edge_models.vision import FaceDetector
     from kiosk.conversation import Conversations
-    from kiosk.dialogue.decision import Decision
+    from kiosk.dialogue import Decision
     from kiosk.runtime.devices import Devices
     from kiosk.runtime.idcard import IdCardDesk
     from kiosk.runtime.rating import RatingOffer

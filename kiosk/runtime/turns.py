@@ -19,8 +19,7 @@ from kiosk.runtime.timing import closed_notes, is_open, screen_mode
 from kiosk.runtime.wording import PrintProblem, closed_greeting, closed_screen, print_problem, ticket_slip
 
 if TYPE_CHECKING:
-    from kiosk.dialogue.decision import Decision
-    from kiosk.dialogue.utterance import Utterance
+    from kiosk.dialogue import Decision, Utterance
 
 
 Lang = Literal["zh", "en"]
@@ -106,7 +105,7 @@ class Turns(Speaking):
     # -- input ----------------------------------------------------------------
     async def text(self, text: str) -> TurnRecord:
         """The customer typed ``text``."""
-        from kiosk.dialogue.utterance import Utterance
+        from kiosk.dialogue import Utterance
 
         if self.speaking:  # barge-in: a touch stops the kiosk's speech at once
             self._log("barge_in", by="touch")
@@ -121,7 +120,7 @@ class Turns(Speaking):
 
     async def button(self, button_id: str) -> TurnRecord:
         """The customer tapped a button (``staff:call``, ``ui:lang``, ``ui:elderly`` and the reply's buttons)."""
-        from kiosk.dialogue.utterance import Utterance
+        from kiosk.dialogue import Utterance
 
         if self.speaking:  # barge-in: a touch stops the kiosk's speech at once
             self._log("barge_in", by="touch")
@@ -242,7 +241,7 @@ class Turns(Speaking):
 
     async def _print(self, decision: Decision) -> PrintProblem | None:
         """Print the decision's ticket; None when a slip came out, else why not."""
-        from hardware.printer import OutOfPaperError
+        from hardware import OutOfPaperError
 
         printer = self.devices.printer
         if printer is None or decision.ticket is None:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Literal
 from kiosk.runtime.timing import hours_summary, next_opening, opening_words
 
 if TYPE_CHECKING:
-    from hardware.printer import TicketSlip
-    from kiosk.policy.loader import Policy
+    from hardware import TicketSlip
+    from kiosk.policy import Policy
 
 Lang = Literal["zh", "en"]
 Days = tuple[str | None, ...]
@@ -52,7 +52,7 @@ def print_problem(problem: PrintProblem, number: str, lang: Lang) -> str:
 
 def ticket_slip(number: str, policy: Policy, now: datetime, waiting: int | None = None) -> TicketSlip:
     """The slip for ticket ``number``: its service (found by the number's letter), branch and time."""
-    from hardware.printer import TicketSlip
+    from hardware import TicketSlip
 
     prefix = number[:1]
     service = next((s for s in policy.flows.queue_services if s.prefix == prefix), None)

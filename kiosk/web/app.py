@@ -103,30 +103,18 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from kiosk.assembly import EngineReloader
-        from kiosk.conversation import Conversations
-        from kiosk.store import Store
+        from kiosk.root import build_kiosk
 
         await anyio.to_thread.run_sync(lambda: write_device_token(settings.state_dir, token))
-        store = Store(settings.db_path)
-        # New conversations pick up bundles the sync agent switched, and staff settings.
-        reloader = await anyio.to_thread.run_sync(lambda: EngineReloader.start(settings, tickets=store))
-        health = reloader.health
-        app.state.conversations = Conversations(reloader.engine, store, reloader=reloader, limits=settings.side_effects)
-        app.state.health = health
+        kiosk = await anyio.to_thread.run_sync(lambda: build_kiosk(settings))
+        app.state.kiosk = kiosk
+        app.state.conversations = kiosk.conversations
+        app.state.health = kiosk.health
         app.state.turn_lock = anyio.Lock()
         runtime = None
         if settings.runtime is not None:  # the whole kiosk: devices, presence, voice, the live avatar
-            from kiosk.runtime import build_runtime
-
             runtime = await anyio.to_thread.run_sync(
-                lambda: build_runtime(
-                    app.state.conversations,
-                    settings.runtime,  # type: ignore[arg-type]
-                    state_dir=settings.state_dir,
-                    health=health,
-                    ticket_dir=settings.state_dir / "tickets",
-                )
+                lambda: kiosk.attach_runtime(ticket_dir=settings.state_dir / "tickets")
             )
             app.state.runtime = runtime
             app.state.avatar_feed = runtime.screen
@@ -134,11 +122,8 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
         yield
         if runtime is not None:
             await runtime.stop()
-            runtime.devices.close()
-        summaries = app.state.conversations.summaries
-        if summaries is not None:  # a summary being written finishes (briefly) before the store closes
-            await anyio.to_thread.run_sync(lambda: summaries.close(timeout=5.0, cut=True))
-        store.close()
+        # Devices, then a summary being written (briefly), then the store.
+        await anyio.to_thread.run_sync(lambda: kiosk.close(summary_wait_s=5.0, cut=True))
 
     app = FastAPI(title="Bank kiosk", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.device_token = token

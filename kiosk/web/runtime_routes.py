@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.conversation import MAX_INPUT_CHARS
 from kiosk.masking import mask_pii
-from kiosk.runtime.record import TurnRecord
+from kiosk.runtime import TurnRecord
 from kiosk.web.errors import UnicodeText
 from kiosk.web.trust import require_device
 
@@ -130,7 +130,7 @@ async def kiosk_voice(
         except AudioError as err:
             raise HTTPException(status_code=422, detail=f"audio rejected: {err}") from err
     if via == "microphone":
-        from hardware.audio import SimulatedMicrophone
+        from hardware import SimulatedMicrophone
 
         mic = getattr(runtime.devices, "mic", None)
         if not isinstance(mic, SimulatedMicrophone):
@@ -146,7 +146,8 @@ async def kiosk_voice(
 @router.post("/presence")
 async def presence(body: Walk, request: Request) -> dict[str, Any]:
     """Walk up to the kiosk (the simulated camera shows a face) or away."""
-    from kiosk.runtime.devices import SceneCamera, face_photo
+    from hardware import SceneCamera
+    from kiosk.runtime import face_photo
 
     runtime = _runtime(request)
     camera = runtime.devices.camera
@@ -166,7 +167,7 @@ async def card(body: Card, request: Request) -> dict[str, Any]:
 
     "unplug" makes the reader's driver fail once: the supervisor restarts it and the admin page shows the restart.
     """
-    from hardware.card_reader import CardReaderError, SimulatedCardReader
+    from hardware import CardReaderError, SimulatedCardReader
 
     reader = _runtime(request).devices.card_reader
     if not isinstance(reader, SimulatedCardReader):
@@ -200,7 +201,7 @@ async def id_card(
     import numpy as np
     import numpy.typing as npt
 
-    from kiosk.runtime.devices import SceneCamera
+    from hardware import SceneCamera
 
     runtime = _runtime(request)
     data = await request.body()

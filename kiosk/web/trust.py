@@ -300,8 +300,7 @@ def require_viewer(request: Request) -> None:
 
 
 def _staff_signed_in(request: Request) -> bool:
-    from kiosk.admin.context import SESSION_COOKIE
-    from kiosk.admin.security import unsign
+    from kiosk.admin import SESSION_COOKIE, unsign
 
     ctx: Any = getattr(request.app.state, "admin", None)
     cookie = request.cookies.get(SESSION_COOKIE)

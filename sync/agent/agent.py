@@ -28,11 +28,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bundles.activation import activate, active_manifest, active_root, bundles_root, install_unpacked, installed_dir
-from bundles.archive import unpack_bundle
-from bundles.history import record_event
-from bundles.manifest import verify_bundle
-from bundles.status import read_runtime_report, request_now_path, sync_dir
+from bundles import (
+    activate,
+    active_manifest,
+    active_root,
+    bundles_root,
+    install_unpacked,
+    installed_dir,
+    read_runtime_report,
+    record_event,
+    request_now_path,
+    sync_dir,
+    unpack_bundle,
+    verify_bundle,
+)
 from sync.agent.config import AgentConfig, AgentState, edit_state, load_state, trusted_root_path
 from sync.agent.identity import DeviceSigner
 from sync.agent.rollback import roll_back_to

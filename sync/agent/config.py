@@ -10,8 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bundles.manifest import atomic_write_bytes
-from bundles.status import sync_dir
+from bundles import atomic_write_bytes, sync_dir
 from sync.errors import SyncError
 
 STATE_SCHEMA_VERSION = 1

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from bundles.manifest import atomic_write_bytes
+from bundles import atomic_write_bytes
 from sync.envelope import Envelope, public_key_text, seal
 from sync.errors import SyncError
 from sync.status import sync_dir

@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bundles.activation import activate, active_manifest
-from bundles.history import record_event
+from bundles import activate, active_manifest, record_event
 from sync.agent.config import edit_state
 
 _LOG = logging.getLogger(__name__)

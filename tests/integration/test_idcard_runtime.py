@@ -14,6 +14,7 @@ import pytest
 
 from edge_models.build.id_cards import SamplePerson, camera_view, random_person
 from edge_models.vision.ocr import TextReader
+from hardware.camera import SceneCamera
 from kiosk.config import DEFAULT_POLICY_DIR
 from kiosk.conversation import Conversations
 from kiosk.dialogue.engine import DialogueEngine
@@ -21,7 +22,7 @@ from kiosk.dialogue.ports import MemoryTicketDispenser
 from kiosk.idcard import mask_id_number
 from kiosk.policy.loader import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig
-from kiosk.runtime.devices import Devices, SceneCamera
+from kiosk.runtime.devices import Devices
 from kiosk.store import Store
 from tests.integration.runtime_helpers import BUSY_MACHINE, FRIDAY_MORNING
 

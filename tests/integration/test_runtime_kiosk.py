@@ -135,7 +135,7 @@ def test_a_broken_device_fails_that_device_not_the_kiosk(tmp_path: Path, nlu_bun
         width=270,
         height=480,
         speak=False,
-        devices=DevicesConfig(printer="escpos:usb:0x04b8:0x0202", camera="none", card_reader="laser"),
+        devices=DevicesConfig(printer="escpos:usb:0x04b8:0x0202", camera="none", card_reader="none"),
     )
     settings = Settings(
         state_dir=tmp_path / "s", seed_dirs=(DEFAULT_POLICY_DIR, nlu_bundle), use_llm=False, runtime=config

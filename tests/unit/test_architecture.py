@@ -1,4 +1,5 @@
-"""The rooms and what each may import (docs/architecture.md): lower layers never import higher ones.
+"""The rooms and what each may import (docs/architecture.md): lower layers never import higher ones,
+and a package's ``__init__`` is its API.
 
 The known exceptions are listed by name: they are debts to pay, and a new one fails this test.
 """
@@ -100,3 +101,121 @@ def test_only_the_cli_imports_the_cli() -> None:
         if not m.startswith("kiosk.cli") and any(n == "kiosk.cli" or n.startswith("kiosk.cli.") for n in _imports(p))
     ]
     assert not users, users
+
+
+# Packages whose ``__init__`` is their API: code outside one imports only the names its ``__all__``
+# exports (scripts/api_imports.py rewrites such imports). The same list is in that script.
+API_PACKAGES = (
+    "bundles",
+    "hardware",
+    "statedb",
+    "sync.agent",
+    "kiosk.admin",
+    "kiosk.assembly",
+    "kiosk.dialogue",
+    "kiosk.idcard",
+    "kiosk.intents",
+    "kiosk.llm",
+    "kiosk.policy",
+    "kiosk.privacy",
+    "kiosk.runtime",
+    "kiosk.storage",
+    "kiosk.web",
+)
+# Not checked, and why (each still has ``__all__``).
+API_UNCHECKED = {
+    "edge_models": "adapters over heavy libraries (onnxruntime, llama.cpp, whisper, mediapipe) imported lazily, "
+    "module by module, so an import of the package loads none of them",
+    "avatar": "the renderer (pygame) is imported lazily by module",
+    "sync": "its top-level modules keep the old names of bundles/ for the HQ factory",
+    "sync.hq": "HQ's server and store; edited by another engineer this session",
+    "kiosk.voice": "edited by another engineer this session",
+    "kiosk.cli": "a front door: nothing imports it",
+}
+# Known debts (importing module -> package whose submodule it imports): modules edited by others this
+# session; the house moves script runs scripts/api_imports.py over them after the merges.
+API_EXCEPTIONS = {
+    ("edge_models.asr.bundles", "bundles"),
+    ("edge_models.llm", "bundles"),
+    ("sync.hq.operators", "kiosk.admin"),
+    ("kiosk.llm_stage", "kiosk.dialogue"),
+    ("kiosk.voice.choices", "kiosk.dialogue"),
+    ("kiosk.voice.choices", "kiosk.policy"),
+    ("kiosk.voice.files", "hardware"),
+    ("kiosk.voice.files", "kiosk.dialogue"),
+    ("kiosk.voice.turn", "hardware"),
+    ("kiosk.voice.turn", "kiosk.admin"),
+}
+
+
+def _all_of(init: Path) -> set[str] | None:
+    for node in ast.parse(init.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) and node.value is not None:
+                return {str(name) for name in ast.literal_eval(node.value)}
+    return None
+
+
+def _packages() -> dict[str, Path]:
+    return {
+        ".".join(init.parent.relative_to(ROOT).parts): init
+        for package in PACKAGES
+        for init in sorted((ROOT / package).rglob("__init__.py"))
+    }
+
+
+def test_every_package_names_its_api_in_all() -> None:
+    missing = [name for name, init in _packages().items() if _all_of(init) is None]
+    assert not missing, f"packages without __all__: {missing}"
+
+
+def test_code_outside_a_package_imports_only_what_its_init_exports() -> None:
+    packages = _packages()
+    exported = {name: _all_of(packages[name]) or set() for name in API_PACKAGES if name in packages}
+    broken = []
+    for module, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module):
+                continue
+            owners = [p for p in exported if node.module.startswith(p + ".")]
+            if not owners:
+                continue
+            package = max(owners, key=len)
+            inside = module == package or module.startswith(package + ".")
+            if inside or (module, package) in API_EXCEPTIONS:
+                continue
+            broken.append(f"{module} imports {node.module} (use: from {package} import ...)")
+    assert not broken, "\n".join(broken)
+
+
+def test_the_api_lists_name_real_packages() -> None:
+    packages = _packages()
+    assert set(API_UNCHECKED) <= set(packages)
+    assert not set(API_UNCHECKED) & set(API_PACKAGES)
+    for name in API_PACKAGES:
+        if name in packages:
+            init = packages[name]
+            module = ast.parse(init.read_text(encoding="utf-8"))
+            bound = {a.asname or a.name for n in module.body if isinstance(n, ast.ImportFrom) for a in n.names}
+            bound |= {
+                t.id for n in module.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+            }
+            assert (_all_of(init) or set()) <= bound, f"{name}.__all__ names something it does not import"
+
+
+# The composition root builds the conversations and the runtime; nothing else in the product does.
+COMPOSITION_ROOT = "kiosk.root"
+BUILT_ONLY_BY_THE_ROOT = {"Conversations", "build_runtime"}
+
+
+def test_only_the_composition_root_builds_the_conversations_and_the_runtime() -> None:
+    builders = []
+    for module, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                if name in BUILT_ONLY_BY_THE_ROOT and module != COMPOSITION_ROOT:
+                    builders.append(f"{module} calls {name}")
+    assert not builders, "\n".join(builders)

@@ -44,3 +44,10 @@ def test_bad_settings_files_are_refused_by_name(tmp_path: Path, text: str, messa
 def test_a_missing_settings_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot read"):
         load_runtime_config(tmp_path / "nope.toml")
+
+
+def test_a_settings_file_naming_an_unknown_driver_is_refused_with_the_known_ones(tmp_path: Path) -> None:
+    path = tmp_path / "runtime.toml"
+    path.write_text("[devices]\ncamera = 'v4l9'\n")
+    with pytest.raises(ValueError, match=r"devices.camera: .*unknown camera driver 'v4l9' \(known: file, none, opencv"):
+        load_runtime_config(path)
