@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bundles.manifest import Manifest
+from bundles import Manifest
 from edge_models.cpu import LowPriorityWorker, llm_threads, prompt_chunk, wait_for_speech
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.grounding import grounded

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.dialogue.decision import Decision
-from kiosk.store import Store
+from kiosk.storage import Store
 from sync.agent import AgentConfig, SyncAgent
 from sync.agent.identity import create_identity
 from sync.envelope import parse_headers, seal, verify_signature

@@ -155,7 +155,7 @@ def bench_compose(bundle: Path, threads: int, limit: int, lang: str = "en") -> d
     from kiosk.dialogue.breaker import CircuitBreaker
     from kiosk.dialogue.compose import AnswerComposer
     from kiosk.dialogue.faq import FaqHit
-    from kiosk.llm_stage import LlmStage
+    from kiosk.llm import LlmStage
     from kiosk.policy import load_policy
 
     policy = load_policy(DEFAULT_POLICY_DIR)

@@ -61,8 +61,8 @@ LLM_TEXTS = [
 async def main(args: argparse.Namespace) -> None:
     from edge_models.audio import read_wav, write_wav
     from edge_models.tts import EspeakSynthesizer
+    from kiosk.assembly import build_kiosk
     from kiosk.config import Settings
-    from kiosk.root import build_kiosk
     from kiosk.runtime import DevicesConfig, RuntimeConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-runtime-"))

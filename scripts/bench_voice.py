@@ -349,7 +349,7 @@ def main() -> None:
     from kiosk.assembly import build_engine
     from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
     from kiosk.conversation import Conversations
-    from kiosk.store import Store
+    from kiosk.storage import Store
 
     seeds = tuple(p for p in (DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR / "nlu") if (p / "manifest.json").is_file())
     settings = Settings(state_dir=state, seed_dirs=seeds)

@@ -127,8 +127,8 @@ async def main(args: argparse.Namespace) -> int:
     from edge_models.audio import read_wav, write_wav
     from edge_models.tts import EspeakSynthesizer
     from hardware.camera import SceneCamera
+    from kiosk.assembly import build_kiosk
     from kiosk.config import Settings
-    from kiosk.root import build_kiosk
     from kiosk.runtime import DevicesConfig, RuntimeConfig
     from kiosk.runtime.devices import face_photo
 

@@ -24,9 +24,17 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from bundles.activation import activate, active_dir, bundles_root, installed_dir
-from bundles.errors import BundleError, BundleMissingError
-from bundles.manifest import Manifest, read_manifest, write_manifest
+from bundles import (
+    BundleError,
+    BundleMissingError,
+    Manifest,
+    activate,
+    active_dir,
+    bundles_root,
+    installed_dir,
+    read_manifest,
+    write_manifest,
+)
 from edge_models.asr.base import AsrEngine, AsrUnsupportedError
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 

@@ -2,7 +2,7 @@
 
 Passwords are hashed with argon2 (argon2-cffi); session tokens are stored
 as their SHA-256 only. Everything written here that could hold customer
-text goes through :func:`kiosk.masking.mask_pii` first.
+text goes through :func:`kiosk.privacy.masking.mask_pii` first.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any, Literal
 from kiosk.admin.errors import AccountError, SignInError
 from kiosk.admin.security import LockoutPolicy, SessionPolicy, new_token, token_digest
 from kiosk.intents import INTENTS, LANGS
-from kiosk.masking import mask_pii
-from kiosk.sqlite_base import LockedSqlite
+from kiosk.privacy import mask_pii
+from kiosk.storage import LockedSqlite
 from statedb import ensure_schema
 
 Role = Literal["staff", "supervisor"]

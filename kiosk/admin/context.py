@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bundles.manifest import atomic_write_bytes
+from bundles import atomic_write_bytes
 from kiosk.admin.config import AdminConfig
 from kiosk.admin.security import AttemptLimiter, new_token
 from kiosk.config import Settings
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from fastapi.templating import Jinja2Templates
 
     from kiosk.admin.accounts import AdminDB
-    from kiosk.store import Store
+    from kiosk.storage import Store
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE / "templates"
@@ -52,7 +52,7 @@ class AdminContext:
         """Open the store and the admin tables (called by the app's lifespan)."""
         from kiosk.admin.accounts import AdminDB
         from kiosk.admin.security import LockoutPolicy, SessionPolicy
-        from kiosk.store import Store
+        from kiosk.storage import Store
 
         cfg = self.config
         self.secret = load_secret(self.settings.state_dir)

@@ -9,7 +9,7 @@ from fastapi import Depends, Form, Header, HTTPException, Request
 from kiosk.admin.accounts import AdminDB, StaffSession
 from kiosk.admin.context import SESSION_COOKIE, AdminContext
 from kiosk.admin.security import same_token, unsign
-from kiosk.store import Store
+from kiosk.storage import Store
 
 
 class SignInRequired(Exception):  # noqa: N818 - an HTTP outcome, handled by the app

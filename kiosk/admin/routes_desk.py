@@ -18,7 +18,7 @@ from kiosk.admin.render import page, waited
 from kiosk.admin.reports import bundle_versions, sync_history, today_counts
 from kiosk.dialogue import Action, Stage
 from kiosk.intents import INTENTS, LANGS
-from kiosk.store import HandoffStateError, Store
+from kiosk.storage import HandoffStateError, Store
 
 router = APIRouter()
 Ctx = Annotated[AdminContext, Depends(get_admin)]
@@ -217,7 +217,7 @@ def conversations(
 
 def label_choices(ctx: AdminContext) -> tuple[str, ...]:
     """The intents staff can label with: the core and any the active policy adds (a new service from HQ)."""
-    from bundles.activation import active_dir
+    from bundles import active_dir
     from kiosk.policy import PolicyError, load_policy
 
     directory = active_dir(ctx.settings.state_dir, "policy")

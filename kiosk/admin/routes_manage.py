@@ -21,7 +21,7 @@ from kiosk.admin.overrides import PREFIX, spec, specs
 from kiosk.admin.render import page
 from kiosk.admin.reports import bundle_versions, by_group, daily, day_start, sync_history
 from kiosk.admin.resolution import GroupFigures, figures, outcomes
-from kiosk.store import Store
+from kiosk.storage import Store
 
 router = APIRouter()
 metrics_router = APIRouter()

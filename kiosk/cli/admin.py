@@ -66,7 +66,7 @@ def export_labels(
     if out is None:
         sys.stdout.write(text)
     else:
-        from bundles.manifest import atomic_write_bytes
+        from bundles import atomic_write_bytes
 
         atomic_write_bytes(out, text.encode("utf-8"))
     typer.echo(f"kiosk: exported {len(rows)} labels", err=True)

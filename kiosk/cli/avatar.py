@@ -132,7 +132,7 @@ def presence(
     from edge_models.errors import ModelError
     from edge_models.vision import FaceDetector
     from hardware import CameraError, open_source
-    from kiosk.presence import PresenceConfig, PresenceTracker
+    from kiosk.runtime import PresenceConfig, PresenceTracker
 
     config = PresenceConfig(min_face_width=min_face_width, arrive_ms=arrive_ms, leave_ms=leave_ms)
     tracker = PresenceTracker(config)

@@ -177,10 +177,9 @@ async def run_demo(
     state_dir: Path, out_dir: Path, *, gif_fps: float = 2.0, scale: float = 0.4, use_llm: bool = False
 ) -> dict[str, Any]:
     """Play the day and write ``demo.gif``, ``summary.json`` and the tickets into ``out_dir``."""
+    from kiosk.assembly import build_kiosk
     from kiosk.config import Settings
-    from kiosk.presence import PresenceConfig
-    from kiosk.root import build_kiosk
-    from kiosk.runtime import RuntimeConfig
+    from kiosk.runtime import PresenceConfig, RuntimeConfig
 
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(state_dir=state_dir, use_llm=use_llm)

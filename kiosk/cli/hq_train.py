@@ -71,9 +71,7 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
     from edge_models.build.retrain import retrain, to_examples
     from edge_models.errors import ModelError
     from edge_models.intent_set import IntentDecl
-    from kiosk.hq_labels import LabelsFileError, read_labels
-    from kiosk.intent_set import check_model_labels
-    from kiosk.intents import INTENTS
+    from kiosk.intents import INTENTS, LabelsFileError, check_model_labels, read_labels
     from kiosk.policy import PolicyError, load_policy
 
     try:

@@ -97,7 +97,7 @@ def nlu(
     explain: ExplainOption = False,
 ) -> None:
     """Understand utterances from stdin (one per line) or the arguments; print JSON lines."""
-    from kiosk.root import build_engine
+    from kiosk.assembly import build_engine
 
     engine, health = build_engine(_settings(state_dir, no_model, no_llm))
     _report(health)
@@ -136,8 +136,8 @@ def chat(
         from kiosk.cli.voice import voice_chat
 
         return voice_chat(state_dir, no_model, voice, voice_out)
+    from kiosk.assembly import build_kiosk
     from kiosk.dialogue import decision_fields
-    from kiosk.root import build_kiosk
 
     kiosk = build_kiosk(_settings(state_dir, no_model, no_llm), resume_summaries=False)
     _report(kiosk.health)

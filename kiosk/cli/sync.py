@@ -171,7 +171,7 @@ def hq_fleet(home: HomeArg, db_url: DbUrlOpt = "") -> None:
 
 def _checkers() -> Any:
     """The agent's health check per kind: the kind registry's load and golden check (every kind)."""
-    from kiosk.bundle_kinds import HealthChecks, LoadOptions
+    from kiosk.assembly import HealthChecks, LoadOptions
     from kiosk.config import Settings
 
     settings = Settings()

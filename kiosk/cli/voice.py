@@ -171,8 +171,8 @@ def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | Non
     from edge_models.asr import AsrModels, AsrUnsupportedError
     from edge_models.errors import ModelError
     from edge_models.tts import EspeakSynthesizer
+    from kiosk.assembly import build_kiosk
     from kiosk.config import Settings
-    from kiosk.root import build_kiosk
     from kiosk.voice.files import voice_files, voice_turns
 
     try:

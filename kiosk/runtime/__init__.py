@@ -7,6 +7,7 @@ runtime is built (:func:`build_runtime`).
 from kiosk.runtime.assemble import build_runtime
 from kiosk.runtime.config import DevicesConfig, RuntimeConfig, StageBudgets, WebConfig, load_runtime_config
 from kiosk.runtime.devices import Devices, face_photo
+from kiosk.runtime.presence import PresenceConfig, PresenceTracker
 from kiosk.runtime.record import KioskStep, TurnRecord
 from kiosk.runtime.runtime import KioskRuntime, RuntimeStageError
 from kiosk.runtime.stages import StageEnded, StageEvent, StageStarted
@@ -20,6 +21,8 @@ __all__ = [
     "DevicesConfig",
     "KioskRuntime",
     "KioskStep",
+    "PresenceConfig",
+    "PresenceTracker",
     "RuntimeConfig",
     "RuntimeStageError",
     "StageBudgets",

@@ -105,7 +105,7 @@ def asr_factory(state_dir: Path, *, threads: int = 2, build_defaults: bool = Tru
     def engine() -> AsrEngine:
         if not models:
             from edge_models.asr import AsrModels
-            from kiosk.bundle_kinds import LoadOptions, load_checked
+            from kiosk.assembly import LoadOptions, load_checked
 
             options = LoadOptions(asr_threads=threads)
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from hardware import DriverKind, DriverSpecError, check_driver
 from kiosk.dialogue import SideEffectLimits
-from kiosk.presence import PresenceConfig
+from kiosk.runtime.presence import PresenceConfig
 from kiosk.voice.turn import VoiceConfig
 
 

@@ -7,8 +7,8 @@ import functools
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
-from kiosk.presence import PresenceEvent
 from kiosk.runtime.listening import Listening
+from kiosk.runtime.presence import PresenceEvent
 from kiosk.runtime.stages import RuntimeStageError
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.ratings import RATINGS, Rating, parse_rating
+from kiosk.conversation import RATINGS, Rating, parse_rating
 
 BUTTON_PREFIX = "rate:"
 BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {

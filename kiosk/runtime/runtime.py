@@ -19,10 +19,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from kiosk.presence import PresenceTracker
 from kiosk.runtime.config import RuntimeConfig
 from kiosk.runtime.idcard import IdCardDesk
 from kiosk.runtime.loops import Loops
+from kiosk.runtime.presence import PresenceTracker
 from kiosk.runtime.rating import RatingOffer
 from kiosk.runtime.record import TurnRecord
 from kiosk.runtime.stages import RuntimeStageError, StageEvent

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
-from kiosk.masking import mask_pii
-from kiosk.presence import PresenceTracker
+from kiosk.privacy import mask_pii
 from kiosk.runtime.config import RuntimeConfig
+from kiosk.runtime.presence import PresenceTracker
 from kiosk.runtime.record import KioskStep, TurnRecord
 from kiosk.runtime.supervisor import Supervisor
 

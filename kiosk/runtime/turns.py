@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.masking import mask_pii
+from kiosk.privacy import mask_pii
 from kiosk.runtime.rating import ASK, THANKS
 from kiosk.runtime.record import KioskStep, TurnRecord
 from kiosk.runtime.speaking import Speaking

@@ -31,9 +31,8 @@ if TYPE_CHECKING:
     from edge_models.asr import AsrEngine
     from edge_models.audio import Pcm
     from edge_models.speech import Transcript
-    from kiosk.dialogue.utterance import Utterance
-    from kiosk.policy import Policy
-    from kiosk.policy.schema import Patterns, Text
+    from kiosk.dialogue import Utterance
+    from kiosk.policy import Patterns, Policy, Text
 
 CHOICE_ACTIONS = ("ask", "clarify")  # replies after which the next turn is an answer to the buttons
 _PLAIN = re.compile(r"^[\w '.-]+$")
@@ -161,7 +160,7 @@ def voice_utterance(
     The heard text is kept on the button press (shown and logged as the customer's words).
     ``scorer`` scores texts against this utterance's audio (see :func:`pick`).
     """
-    from kiosk.dialogue.utterance import Utterance
+    from kiosk.dialogue import Utterance
 
     hint = transcript.lang if transcript.lang in ("zh", "en") else None
     found = pick(policy, offer, transcript.text, lang=transcript.lang, scorer=scorer) if closed else None

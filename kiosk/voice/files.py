@@ -67,9 +67,9 @@ def voice_turns(
     The speech rate and volume are ``config``'s, adjusted by the staff's settings in the store.
     """
     from edge_models.audio import AudioError
-    from hardware.audio import WavFileMicrophone, WavFileSpeaker
-    from kiosk.dialogue.decision import decision_fields
-    from kiosk.masking import mask_pii
+    from hardware import WavFileMicrophone, WavFileSpeaker
+    from kiosk.dialogue import decision_fields
+    from kiosk.privacy import mask_pii
     from kiosk.voice.choices import Offer, offer_of, scorer_for, voice_utterance
 
     config = config or VoiceConfig()

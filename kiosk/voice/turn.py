@@ -33,13 +33,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge_models.asr.grammar import compile_phrases
 from edge_models.asr.vad import Endpointer, VadSettings
 from edge_models.audio import SAMPLE_RATE, Int16Array, Pcm
-from hardware.audio import DuplexGate, DuplexSettings
+from hardware import DuplexGate, DuplexSettings
 
 if TYPE_CHECKING:
     from edge_models.asr import AsrEngine
     from edge_models.speech import Transcript
     from edge_models.tts import EspeakSynthesizer, TtsSettings
-    from hardware.audio import Microphone, Speaker
+    from hardware import Microphone, Speaker
     from kiosk.policy import Policy
 
 _LOG = logging.getLogger(__name__)
@@ -119,8 +119,7 @@ def staff_voice(get_setting: Callable[[str, Any], Any]) -> dict[str, Any]:
     """
     import sqlite3
 
-    from kiosk.admin.errors import SettingError
-    from kiosk.admin.overrides import PREFIX, spec
+    from kiosk.admin import PREFIX, SettingError, spec
 
     found: dict[str, Any] = {}
     for name in STAFF_KEYS:

@@ -73,7 +73,7 @@ def write_device_token(state_dir: Path, token: str) -> Path:
     The kiosk's own browser (same box) may open ``/kiosk?device=<token>``; a
     browser on the kiosk itself also gets the token by opening the page on loopback.
     """
-    from bundles.manifest import atomic_write_bytes
+    from bundles import atomic_write_bytes
 
     path = state_dir / "device-token"
     atomic_write_bytes(path, token.encode())
@@ -103,7 +103,7 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from kiosk.root import build_kiosk
+        from kiosk.assembly import build_kiosk
 
         await anyio.to_thread.run_sync(lambda: write_device_token(settings.state_dir, token))
         kiosk = await anyio.to_thread.run_sync(lambda: build_kiosk(settings))
@@ -179,7 +179,7 @@ def create_app(settings: Settings, *, device_token: str | None = None) -> FastAP
 
     @customer.post("/api/rating")
     async def rate(body: RatingRequest, request: Request) -> dict[str, str]:
-        from kiosk.ratings import RatingError, rating_of
+        from kiosk.conversation import RatingError, rating_of
 
         try:
             rating = rating_of(body.rating, body.text)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.conversation import MAX_INPUT_CHARS
-from kiosk.masking import mask_pii
+from kiosk.privacy import mask_pii
 from kiosk.runtime import TurnRecord
 from kiosk.web.errors import UnicodeText
 from kiosk.web.trust import require_device

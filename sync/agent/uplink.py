@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kiosk.masking import mask_pii
+from kiosk.privacy import mask_pii
 from sync.activation import active_manifest
 from sync.agent.identity import DeviceSigner
 from sync.agent.outbox import Outbox, item_json

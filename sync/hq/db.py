@@ -21,8 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from kiosk.masking import mask_pii
-from kiosk.sqlite_base import tighten_state_file
+from kiosk.privacy import mask_pii
+from kiosk.storage import tighten_state_file
 from sync.envelope import KIOSK_ID, Envelope, ReplayWindow, UnknownKioskError, load_public_key
 from sync.errors import HqError
 from sync.hq.schema import (

@@ -16,9 +16,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from kiosk.admin.accounts import AdminDB, StaffUser
-from kiosk.admin.errors import SignInError
-from kiosk.admin.security import AttemptLimiter, new_token, same_token
+from kiosk.admin import AdminDB, AttemptLimiter, SignInError, StaffUser, new_token, same_token
 
 COOKIE = "hq_session"
 LOGIN_COOKIE = "hq_login"

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
-from bundles.manifest import read_manifest
+from bundles import read_manifest
 from sync.errors import BundleError, HqError
 from sync.hq.db import HqDB
 from sync.hq.repository import HqRepository

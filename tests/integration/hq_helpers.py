@@ -15,7 +15,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from bundles.manifest import write_manifest
-from kiosk.bundle_kinds import HealthChecks
+from kiosk.assembly import HealthChecks
 from kiosk.cli import app as kiosk_cli
 from kiosk.cli.hq import store_url
 from kiosk.config import DEFAULT_POLICY_DIR

@@ -26,7 +26,7 @@ from kiosk.admin.accounts import AdminDB
 from kiosk.assembly import EngineReloader
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue import DialogueSession, Utterance
-from kiosk.store import Store
+from kiosk.storage import Store
 from sync.agent import SyncAgent
 from sync.hq.db import HqDB
 from sync.targeting import rollout_bucket

@@ -1,4 +1,4 @@
-"""The composition root (kiosk/root.py): one place builds the store, engine, conversations and runtime."""
+"""The composition root (kiosk/assembly/root.py): one place builds the store, engine, conversations and runtime."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.assembly import build_kiosk
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
-from kiosk.root import build_kiosk
 from kiosk.runtime import DevicesConfig, RuntimeConfig
 from tests.integration.runtime_helpers import BUSY_MACHINE
 

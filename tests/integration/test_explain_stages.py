@@ -26,7 +26,7 @@ from edge_models.build.llm_bundle import build, packaged_gguf
 from kiosk.assembly import Health, build_engine, provision
 from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
 from kiosk.conversation import Conversations
-from kiosk.store import Store
+from kiosk.storage import Store
 from kiosk.web import create_app
 from tests.fakes import NOW
 from tests.integration.admin_helpers import add_users, sign_in

@@ -29,7 +29,7 @@ from kiosk.admin.accounts import AdminDB
 from kiosk.cli import app as kiosk_cli
 from kiosk.cli.hq import store_url
 from kiosk.dialogue.decision import Decision
-from kiosk.store import Store
+from kiosk.storage import Store
 from sync.agent import SyncAgent, load_config
 from sync.agent.identity import DeviceSigner
 from sync.envelope import seal

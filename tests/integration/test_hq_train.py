@@ -15,8 +15,7 @@ from kiosk.assembly import EngineReloader
 from kiosk.cli import app
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue import DialogueEngine, DialogueSession, Utterance
-from kiosk.intent_set import IntentSetError, check_model_labels
-from kiosk.intents import INTENT_SET_FEATURE
+from kiosk.intents import INTENT_SET_FEATURE, IntentSetError, check_model_labels
 from kiosk.policy import PolicyError, load_policy
 from sync.bundle import read_manifest
 from tests.fakes import NOW, ROOT

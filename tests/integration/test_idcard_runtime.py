@@ -23,7 +23,7 @@ from kiosk.idcard import mask_id_number
 from kiosk.policy.loader import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig
 from kiosk.runtime.devices import Devices
-from kiosk.store import Store
+from kiosk.storage import Store
 from tests.integration.runtime_helpers import BUSY_MACHINE, FRIDAY_MORNING
 
 T = TypeVar("T")

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from edge_models.build.id_cards import camera_view, random_person
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.idcard import mask_id_number
-from kiosk.presence import PresenceConfig
 from kiosk.runtime import DevicesConfig, RuntimeConfig
+from kiosk.runtime.presence import PresenceConfig
 from kiosk.web import create_app
 from tests.integration.admin_helpers import add_users, sign_in
 from tests.integration.runtime_helpers import BUSY_MACHINE, FRIDAY_MORNING, kiosk_client, wait_for

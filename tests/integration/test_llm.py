@@ -19,10 +19,9 @@ from kiosk.conversation import Conversations
 from kiosk.dialogue import DialogueEngine, DialogueSession, Utterance
 from kiosk.dialogue.breaker import CircuitBreaker
 from kiosk.dialogue.compose import AnswerComposer, check_draft
-from kiosk.handoff_summary import transcript
-from kiosk.llm_stage import LlmStage
+from kiosk.llm import LlmStage, transcript
 from kiosk.policy import Policy
-from kiosk.store import Store
+from kiosk.storage import Store
 from tests.fakes import NOW
 
 LABELS = ["card_lost", "exchange_rate", "out_of_scope"]
@@ -260,7 +259,7 @@ def test_a_handoff_summary_gives_the_model_up_to_a_customer(model: LlamaModel) -
 
 def test_shutdown_cuts_a_summary_between_tokens_and_staff_keep_the_extract(bundle: Path, policy: Policy) -> None:
     """A summary the LLM is writing when the kiosk stops ends at its next token; nothing stays pending."""
-    from kiosk.handoff_summary import HandoffSummarizer
+    from kiosk.llm import HandoffSummarizer
 
     own = LlamaModel(bundle, LlmConfig(threads=2, budget_s=600, nice=0))  # stop_background() is for good: own model
     stage = LlmStage(own, {})

@@ -18,10 +18,9 @@ from kiosk.conversation import Conversations
 from kiosk.dialogue import DialogueEngine
 from kiosk.dialogue.compose import AnswerComposer, check_draft
 from kiosk.dialogue.faq import FaqHit
-from kiosk.handoff_summary import transcript
-from kiosk.llm_stage import LlmStage
+from kiosk.llm import LlmStage, transcript
 from kiosk.policy import Policy
-from kiosk.store import Store
+from kiosk.storage import Store
 from tests.fakes import NOW
 
 PHONE = "13812345678"

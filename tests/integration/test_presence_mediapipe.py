@@ -12,7 +12,7 @@ import pytest
 
 from edge_models.vision import FaceDetector, VisionError
 from hardware.camera import CameraUnavailableError, FrameError, ImageFolderCamera, VideoFileCamera, open_source
-from kiosk.presence import PresenceTracker
+from kiosk.runtime.presence import PresenceTracker
 
 KIOSK = Path(sys.executable).parent / "kiosk"
 

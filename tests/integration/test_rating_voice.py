@@ -28,7 +28,7 @@ from kiosk.policy import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig, StageBudgets
 from kiosk.runtime.devices import Devices
 from kiosk.runtime.record import TurnRecord
-from kiosk.store import Store
+from kiosk.storage import Store
 from tests.voice_support import voice_state
 
 T = TypeVar("T")

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
-from kiosk.presence import PresenceConfig
 from kiosk.runtime import DevicesConfig, RuntimeConfig
+from kiosk.runtime.presence import PresenceConfig
 from kiosk.runtime.runtime import GREETING
 from kiosk.web import create_app
 from tests.integration.runtime_helpers import BUSY_MACHINE, FRIDAY_MORNING, kiosk_client, wait_for

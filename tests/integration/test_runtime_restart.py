@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
-from kiosk.store import Store
+from kiosk.storage import Store
 from tests.integration.runtime_helpers import device_headers
 
 

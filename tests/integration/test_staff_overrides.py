@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kiosk.assembly import EngineReloader, build_engine
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
-from kiosk.store import Store
+from kiosk.storage import Store
 
 
 def settings_for(tmp_path: Path, nlu_bundle: Path) -> Settings:

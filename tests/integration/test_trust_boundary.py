@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue.limits import SideEffectLimits
 from kiosk.runtime import DevicesConfig, RuntimeConfig
-from kiosk.store import Store
+from kiosk.storage import Store
 from kiosk.web import create_app
 from kiosk.web.trust import DEVICE_COOKIE, DEVICE_HEADER
 from tests.integration.admin_helpers import add_users, sign_in

@@ -16,7 +16,7 @@ from kiosk.conversation import Conversations
 from kiosk.dialogue.engine import DialogueEngine
 from kiosk.dialogue.ports import MemoryTicketDispenser
 from kiosk.policy import load_policy
-from kiosk.store import Store
+from kiosk.storage import Store
 from kiosk.voice.files import voice_turns
 from tests.voice_support import speak, voice_state
 

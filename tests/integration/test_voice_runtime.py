@@ -25,7 +25,7 @@ from kiosk.dialogue.ports import MemoryTicketDispenser
 from kiosk.policy import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig, StageBudgets
 from kiosk.runtime.devices import Devices
-from kiosk.store import Store
+from kiosk.storage import Store
 from kiosk.voice.turn import VoiceConfig
 from tests.voice_support import voice_state
 

@@ -40,7 +40,7 @@ DIALOGUE_FORBIDDEN = {
     "httpx",
     "socket",
     "subprocess",
-    "kiosk.store",
+    "kiosk.storage.store",
     "kiosk.runtime",
     "kiosk.web",
     "kiosk.admin",
@@ -138,7 +138,7 @@ API_EXCEPTIONS = {
     ("edge_models.asr.bundles", "bundles"),
     ("edge_models.llm", "bundles"),
     ("sync.hq.operators", "kiosk.admin"),
-    ("kiosk.llm_stage", "kiosk.dialogue"),
+    ("kiosk.llm.stage", "kiosk.dialogue"),
     ("kiosk.voice.choices", "kiosk.dialogue"),
     ("kiosk.voice.choices", "kiosk.policy"),
     ("kiosk.voice.files", "hardware"),
@@ -205,7 +205,7 @@ def test_the_api_lists_name_real_packages() -> None:
 
 
 # The composition root builds the conversations and the runtime; nothing else in the product does.
-COMPOSITION_ROOT = "kiosk.root"
+COMPOSITION_ROOT = "kiosk.assembly.root"
 BUILT_ONLY_BY_THE_ROOT = {"Conversations", "build_runtime"}
 
 

@@ -21,7 +21,7 @@ from kiosk.dialogue import Decision, DialogueEngine, DialogueSession, Utterance
 from kiosk.dialogue.breaker import CircuitBreaker
 from kiosk.dialogue.compose import AnswerComposer, Draft, clean_draft
 from kiosk.dialogue.faq import FaqHit
-from kiosk.llm_stage import LlmStage
+from kiosk.llm import LlmStage
 from kiosk.policy import Policy
 from kiosk.policy.schema import FaqEntry
 from tests.fakes import NOW, FakeClassifier

@@ -21,7 +21,7 @@ from kiosk.dialogue.utterance import Utterance
 from kiosk.policy.loader import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig
 from kiosk.runtime.devices import Devices
-from kiosk.store import Store
+from kiosk.storage import Store
 
 T = TypeVar("T")
 FRESH = datetime(2026, 11, 27, 10, 30)  # an hour after the demo rate table was published

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bundles import write_manifest
-from kiosk.bundle_kinds import load_checked
+from kiosk.assembly import load_checked
 from kiosk.config import DEFAULT_POLICY_DIR
 from kiosk.dialogue import DialogueEngine, DialogueSession, Utterance
 from kiosk.dialogue.flows import FLOWS, FlowContext, QueueTicketFlow, UnknownFlowError, build_flows, enabled_flows

@@ -18,10 +18,9 @@ from kiosk.dialogue import DialogueEngine
 from kiosk.dialogue.breaker import CircuitBreaker
 from kiosk.dialogue.compose import Draft
 from kiosk.dialogue.decision import Decision
-from kiosk.handoff_summary import HandoffSummarizer, SummaryWorker, extractive_summary, transcript
-from kiosk.llm_stage import LlmStage
+from kiosk.llm import HandoffSummarizer, LlmStage, SummaryWorker, extractive_summary, transcript
 from kiosk.policy import Policy
-from kiosk.store import Store
+from kiosk.storage import Store
 from tests.fakes import NOW, FakeClassifier
 
 PHONE = "13812345678"

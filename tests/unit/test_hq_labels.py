@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.hq_labels import LabelRow, LabelsFileError, read_labels
+from kiosk.intents import LabelRow, LabelsFileError, read_labels
 
 
 def test_jsonl_rows_are_read_and_extra_keys_ignored(tmp_path: Path) -> None:

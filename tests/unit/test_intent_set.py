@@ -12,8 +12,15 @@ import yaml
 from edge_models.errors import ModelCorruptError
 from edge_models.intent_set import INTENTS_FILE, IntentDecl, read_intent_set, write_intent_set
 from kiosk.config import DEFAULT_POLICY_DIR
-from kiosk.intent_set import FeatureMissingError, IntentSetError, check_model_labels, require_features
-from kiosk.intents import INTENT_SET_FEATURE, INTENTS, KIOSK_FEATURES
+from kiosk.intents import (
+    INTENT_SET_FEATURE,
+    INTENTS,
+    KIOSK_FEATURES,
+    FeatureMissingError,
+    IntentSetError,
+    check_model_labels,
+    require_features,
+)
 from kiosk.policy import PolicyError, load_policy
 from sync import BundleFeatureError, check_features, read_manifest, write_manifest
 

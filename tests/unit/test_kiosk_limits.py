@@ -19,7 +19,7 @@ from kiosk.dialogue import DialogueEngine
 from kiosk.dialogue.limits import SideEffectBudget, SideEffectLimits
 from kiosk.policy import Policy
 from kiosk.runtime.config import load_runtime_config
-from kiosk.store import Store
+from kiosk.storage import Store
 from tests.fakes import NOW
 
 SCAM = "有人打电话说我涉嫌洗钱，让我把钱转到安全账户"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kiosk.masking import luhn_valid, mask_pii, resident_id_valid
+from kiosk.privacy import luhn_valid, mask_pii, resident_id_valid
 
 # GB 11643 weights and check characters, written out here so the tests do not trust masking.py's copy.
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

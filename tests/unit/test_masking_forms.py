@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.masking import mask_pii
+from kiosk.privacy import mask_pii
 
 _FULL = str.maketrans("0123456789", "０１２３４５６７８９")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from edge_models.vision.face import Face
-from kiosk.presence import PresenceConfig, PresenceTracker
+from kiosk.runtime.presence import PresenceConfig, PresenceTracker
 
 NEAR = Face(x=0.35, y=0.25, w=0.3, h=0.35, score=0.93)
 FAR = Face(x=0.1, y=0.2, w=0.05, h=0.06, score=0.9)

@@ -11,7 +11,7 @@ import pytest
 from edge_models.intent_explain import FeatureWeight, ModelExplanation, NearExample
 from kiosk.dialogue import Decision, DialogueEngine, DialogueSession, Reason, Utterance
 from kiosk.policy import Policy
-from kiosk.store import Store
+from kiosk.storage import Store
 from tests.fakes import NOW, FakeClassifier
 
 

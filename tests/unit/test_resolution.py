@@ -9,9 +9,9 @@ import pytest
 from kiosk.admin.accounts import AdminDB
 from kiosk.admin.charts import prometheus
 from kiosk.admin.resolution import figures, outcomes
+from kiosk.conversation import RatingError, parse_rating, rating_of
 from kiosk.dialogue import Decision
-from kiosk.ratings import RatingError, parse_rating, rating_of
-from kiosk.store import Store
+from kiosk.storage import Store
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from kiosk.policy.loader import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig
 from kiosk.runtime.devices import Devices
 from kiosk.runtime.rating import RatingOffer, heard_rating
-from kiosk.store import Store
+from kiosk.storage import Store
 from tests.voice_support import tone
 
 T = TypeVar("T")

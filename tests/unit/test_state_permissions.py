@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from kiosk.store import Store
+from kiosk.storage import Store
 
 
 def _mode(path: Path) -> int:

@@ -10,7 +10,7 @@ import pytest
 
 from bundles.history import record_event, sync_history
 from kiosk.admin.accounts import AdminDB
-from kiosk.store import Store, StoreError
+from kiosk.storage import Store, StoreError
 from statedb import SCHEMA_VERSION, TABLES, SchemaError
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from kiosk.dialogue.decision import Decision
-from kiosk.store import Store, StoreError
+from kiosk.storage import Store, StoreError
 from statedb import SCHEMA_VERSION
 
 TABLES = {"meta", "sessions", "turns", "handoffs", "tickets", "settings"}

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.dialogue.decision import Decision
-from kiosk.store import Store
+from kiosk.storage import Store
 from sync.agent.identity import DeviceSigner
 from sync.agent.uplink import Uplink
 from sync.messages import CountsItem, DailyCount, LabelItem, OutcomeCounts

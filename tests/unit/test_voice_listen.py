@@ -18,7 +18,7 @@ from edge_models.asr.whisper_engine import hotwords
 from edge_models.audio import Pcm, write_wav
 from hardware.audio import DuplexSettings, Microphone, SimulatedMicrophone, WavFileSpeaker
 from kiosk.policy import Policy
-from kiosk.store import Store
+from kiosk.storage import Store
 from kiosk.voice.turn import (
     ListenEvent,
     PhraseBook,

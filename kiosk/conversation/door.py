@@ -18,9 +18,9 @@ from kiosk.dialogue import (
     SideEffects,
     Utterance,
 )
-from kiosk.handoff_summary import HandoffSummarizer, LlmSummarizer, SummaryWorker
+from kiosk.llm import HandoffSummarizer, LlmSummarizer, SummaryWorker
 from kiosk.policy import Thresholds
-from kiosk.store import Store
+from kiosk.storage import Store
 
 MAX_SESSIONS = 1000
 MAX_INPUT_CHARS = 2000  # typed or recognised text is cut to this, once, in at_the_door()

@@ -1,6 +1,6 @@
 """The kiosk's SQLite store (WAL): sessions, turns, hand-offs, tickets, settings.
 
-Customer text is masked (:func:`kiosk.masking.mask_pii`) before it is
+Customer text is masked (:func:`kiosk.privacy.masking.mask_pii`) before it is
 written; nothing unmasked reaches the database.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.dialogue import Decision, Reason, Refusal
-from kiosk.masking import mask_pii
-from kiosk.sqlite_base import LockedSqlite
+from kiosk.privacy import mask_pii
+from kiosk.storage.sqlite import LockedSqlite
 from statedb import SchemaError, ensure_schema
 
 # The tables and their version are owned by :mod:`statedb` (one schema for every writer of kiosk.db).

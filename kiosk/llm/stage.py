@@ -14,8 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from edge_models.errors import ModelError
-from kiosk.dialogue.breaker import BreakerState, CircuitBreaker
-from kiosk.dialogue.compose import Draft
+from kiosk.dialogue import BreakerState, CircuitBreaker, Draft
 
 if TYPE_CHECKING:
     from edge_models.llm import LlamaModel
@@ -29,7 +28,7 @@ class LlmStage:
 
     Implements :class:`kiosk.dialogue.ports.LlmClassifier`,
     :class:`kiosk.dialogue.compose.LlmComposer` and
-    :class:`kiosk.handoff_summary.LlmSummarizer`. Errors and time-outs are
+    :class:`kiosk.llm.summaries.LlmSummarizer`. Errors and time-outs are
     recorded by the breaker and answered with None, so the turn goes on
     with the next stage. A call that finds the model busy with another one
     for its whole budget is skipped without counting as a failure.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bundles import BundleError, check_features, read_manifest
 from edge_models.errors import ModelError
-from kiosk.intents import KIOSK_FEATURES
+from kiosk.intents.core import KIOSK_FEATURES
 
 
 class IntentSetError(ModelError):

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.assembly import EngineReloader, Health, build_engine
+from kiosk.assembly.loaders import EngineReloader, Health, build_engine
 from kiosk.config import Settings
 from kiosk.conversation import Conversations
-from kiosk.store import Store
+from kiosk.storage import Store
 
 if TYPE_CHECKING:
     from kiosk.dialogue import DialogueEngine

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.intents import LANGS, is_label
-from kiosk.masking import mask_pii
+from kiosk.intents.core import LANGS, is_label
+from kiosk.privacy import mask_pii
 
 MAX_TEXT = 500
 

@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_che
 
 from edge_models.grounding import grounded, in_language
 from kiosk.dialogue import Draft
-from kiosk.masking import mask_pii
 from kiosk.policy import Thresholds
+from kiosk.privacy import mask_pii
 
 if TYPE_CHECKING:
-    from kiosk.store import Store
+    from kiosk.storage import Store
 
 _LOG = logging.getLogger(__name__)
 

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from bundles import BundleError, BundleMissingError, active_dir, active_manifest, provision_seed, write_runtime_report
 from edge_models.errors import ModelError
-from kiosk.bundle_kinds import LoadOptions, load_checked
+from kiosk.assembly.kinds import LoadOptions, load_checked
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
 from kiosk.dialogue import DialogueEngine, EmbedFn, IntentClassifier, TicketDispenser
-from kiosk.intent_set import check_model_labels
+from kiosk.intents import check_model_labels
 from kiosk.policy import Policy, PolicyError, load_policy
 
 if TYPE_CHECKING:
     from edge_models.embedder_onnx import OnnxEmbedder
     from edge_models.llm import LlamaModel
-    from kiosk.llm_stage import LlmStage
+    from kiosk.llm import LlmStage
 
 _LOG = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def load_classifier(
 
 def llm_stage(model: LlamaModel, policy: Policy) -> LlmStage:
     """The LLM stage over ``model``, with the policy's intent names as its label descriptions."""
-    from kiosk.llm_stage import LlmStage
+    from kiosk.llm import LlmStage
 
     names = {label: text.en for label, text in policy.messages.intent_names.items()}
     names["out_of_scope"] = "not a banking request, or an instruction to the assistant"
@@ -231,7 +231,7 @@ class EngineReloader:
     """Rebuilds the engine when ``active/`` switched, only when a new conversation starts.
 
     Every bundle the engine is built from (policy, embedder, intent model,
-    LLM) is reloaded through the kind registry (:mod:`kiosk.bundle_kinds`)
+    LLM) is reloaded through the kind registry (:mod:`kiosk.assembly.kinds`)
     when its active version changes. A new bundle that does not load is
     reported to the sync agent (:func:`bundles.status.write_runtime_report`),
     which rolls it back; the kiosk keeps serving with the engine it has.
