@@ -1,6 +1,6 @@
 """The branch staff admin page (FastAPI, server-rendered), mounted under ``/admin``."""
 
-from kiosk.admin.accounts import AdminDB, StaffUser
+from kiosk.admin.accounts import AdminDB, StaffSession, StaffUser
 from kiosk.admin.compliance import ReportError, gather, last_month
 from kiosk.admin.compliance_pdf import write_pdf
 from kiosk.admin.config import AdminConfig
@@ -21,6 +21,7 @@ __all__ = [
     "ReportError",
     "SettingError",
     "SignInError",
+    "StaffSession",
     "StaffUser",
     "UpdateError",
     "gather",

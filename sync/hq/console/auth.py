@@ -12,8 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Form, Header, HTTPException, Request
 
-from kiosk.admin import same_token
-from kiosk.admin.accounts import AdminDB, StaffSession, StaffUser
+from kiosk.admin import AdminDB, StaffSession, StaffUser, same_token
 from sync.hq.operators import COOKIE
 
 HqRole = Literal["viewer", "operator"]
