@@ -74,6 +74,7 @@ class Voices:
         self._lock = threading.Lock()
         self._espeak = self._load_espeak()
         self._zh: Any = None
+        self._zh_dir: Path | None = None  # the bundle version self._zh was loaded from (or failed on)
 
     def _load_espeak(self) -> EspeakSynthesizer:
         try:
@@ -105,16 +106,24 @@ class Voices:
         return self._espeak.sample_rate
 
     def voice_for(self, lang: str) -> Synthesizer:
-        """The synthesizer that speaks ``lang`` (loads the chosen Mandarin voice on first use)."""
+        """The synthesizer that speaks ``lang``.
+
+        The chosen Mandarin voice loads on first use, and again whenever its
+        bundle's active version changes (the sync agent or staff switched it),
+        so the next sentence is spoken by the version now active; a version
+        that fails leaves espeak-ng speaking until another is activated.
+        """
         if lang != "zh" or self.zh_voice == ESPEAK:
             return self._espeak
         with self._lock:
-            if self._zh is None:
+            current = active_dir(self.state_dir, bundle_name(self.zh_voice))
+            if self._zh is None or (current is not None and current != self._zh_dir):
                 try:
                     self._zh = self._load(self.zh_voice, self.sample_rate)
                 except ModelError as err:
                     self._problem(f"Mandarin voice {self.zh_voice!r} unavailable, espeak-ng speaks instead: {err}")
                     self._zh = self._espeak
+                self._zh_dir = active_dir(self.state_dir, bundle_name(self.zh_voice))
             voice: Synthesizer = self._zh
         return voice
 

