@@ -61,11 +61,8 @@ class Conversations:
         self.budget = SideEffectBudget(limits)
         self.store = store
         if summaries is None and store is not None:
-            llm = engine.understander.llm
-            # The engine may be rebuilt with a new policy: its limits are read at each summary.
-            summarizer = HandoffSummarizer(
-                llm if isinstance(llm, LlmSummarizer) else None, self._thresholds, staff_lang=self._staff_lang
-            )
+            # The engine may be rebuilt with a new policy or LLM: both are read at each summary.
+            summarizer = HandoffSummarizer(self._summary_llm, self._thresholds, staff_lang=self._staff_lang)
             summaries = SummaryWorker(store, summarizer)
             if resume_summaries:
                 summaries.resume()
@@ -76,6 +73,10 @@ class Conversations:
         self._history: dict[str, list[str]] = {}
         self._max = max_sessions
         self._lock = threading.Lock()
+
+    def _summary_llm(self) -> LlmSummarizer | None:
+        llm = self.engine.understander.llm
+        return llm if isinstance(llm, LlmSummarizer) else None
 
     def _thresholds(self) -> Thresholds:
         return self.engine.policy.thresholds

@@ -134,7 +134,8 @@ class HandoffSummarizer:
     """Writes the summary of one handed-off conversation.
 
     Args:
-        llm: The LLM stage, or None (extractive summaries only).
+        llm: The LLM stage, or None (extractive summaries only), or a function that returns the
+            current one (the engine's LLM bundle may be switched between conversations).
         limits: The policy's thresholds (``llm_summary_budget_s``, ``llm_summary_tokens``), or a
             function that returns the current ones (the policy may be reloaded between conversations).
         wait_s: How long a summary may wait for a customer's LLM call to finish.
@@ -144,13 +145,15 @@ class HandoffSummarizer:
 
     def __init__(
         self,
-        llm: LlmSummarizer | None,
+        llm: LlmSummarizer | Callable[[], LlmSummarizer | None] | None,
         limits: Thresholds | Callable[[], Thresholds],
         *,
         wait_s: float = 30.0,
         staff_lang: str | Callable[[], str] = "zh",
     ) -> None:
-        self._llm = llm
+        self._llm_of: Callable[[], LlmSummarizer | None] = (
+            (lambda: llm) if llm is None or isinstance(llm, LlmSummarizer) else llm
+        )
         self._limits = limits if callable(limits) else lambda: limits
         self._wait_s = wait_s
         self._staff_lang = staff_lang if callable(staff_lang) else lambda: staff_lang
@@ -162,13 +165,15 @@ class HandoffSummarizer:
 
     def stop(self) -> None:
         """Cut the LLM's summary being written (shutdown): it ends with the extractive summary."""
-        if self._llm is not None:
-            self._llm.stop_background()
+        llm = self._llm_of()
+        if llm is not None:
+            llm.stop_background()
 
     @property
     def uses_llm(self) -> bool:
         """True when an LLM is there to be asked (it writes the staff's language)."""
-        return self._llm is not None and self.staff_lang in self._llm.languages
+        llm = self._llm_of()
+        return llm is not None and self.staff_lang in llm.languages
 
     def summarize(self, turns: Sequence[Mapping[str, Any]], reason: str, lang: str) -> Summary:
         """The LLM's paragraph when it is there, in time and checks out, else the extractive summary.
@@ -184,9 +189,10 @@ class HandoffSummarizer:
         """
         lines = transcript(turns)
         staff_lang = self.staff_lang
-        if self._llm is not None and lines and staff_lang in self._llm.languages:
+        llm = self._llm_of()  # the LLM of the engine now in use: a switched bundle writes the next summary
+        if llm is not None and lines and staff_lang in llm.languages:
             limits = self._limits()
-            draft = self._llm.summarize(
+            draft = llm.summarize(
                 lines,
                 lang=staff_lang,
                 budget_s=limits.llm_summary_budget_s,

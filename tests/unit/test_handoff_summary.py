@@ -268,6 +268,22 @@ def test_the_branch_policy_sets_the_staff_language(policy: Policy, store: Store)
     conversations.summaries.close()
 
 
+def test_a_switched_llm_writes_the_next_summary(policy: Policy, store: Store) -> None:
+    old, new = FakeSummarizer(languages=BOTH), FakeSummarizer(languages=BOTH, zh_text="客户挂失银行卡，已转人工。")
+    engines = [engine(policy, old)]
+    conversations = Conversations(engines[0], store, reloader=lambda: engines[-1])
+    assert conversations.summaries is not None
+    talk(conversations, "s1")
+    assert conversations.summaries.wait_idle(WAIT_S)
+    engines.append(engine(policy, new))  # the reloader saw a new LLM bundle activated
+    talk(conversations, "s2")
+    assert conversations.summaries.wait_idle(WAIT_S)
+    assert (len(old.asked), len(new.asked)) == (1, 1)
+    summaries = {row.session_id: row.summary for row in store.handoffs("waiting")}
+    assert summaries == {"s1": ZH_SUMMARY, "s2": "客户挂失银行卡，已转人工。"}
+    conversations.summaries.close()
+
+
 def test_an_llm_that_does_not_write_the_staff_language_is_not_asked(policy: Policy, store: Store) -> None:
     llm = FakeSummarizer(languages=("en",))
     worker = SummaryWorker(store, HandoffSummarizer(llm, policy.thresholds))  # Chinese staff by default
