@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPS = ("statedb", "bundles", "edge_models", "hardware", "avatar", "sync", "kiosk")
-# The packages whose API is their __init__ (the architecture test checks the same list).
+# The packages whose API is their __init__ (tests/unit/test_architecture.py reads this list).
 CHECKED = (
     "bundles",
     "hardware",
