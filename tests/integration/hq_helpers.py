@@ -6,7 +6,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,13 +49,18 @@ def cli_lines(*args: str) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def running_hq(home: Path, store: str) -> Iterator[Hq]:
-    """A fresh HQ repository with its store named in hq.json, served on a free loopback port."""
+def running_hq(home: Path, store: str, users: Mapping[str, str] | None = None) -> Iterator[Hq]:
+    """A fresh HQ repository with its store named in hq.json, served on a free loopback port.
+
+    ``users``: HQ operators (name -> password) created before it serves.
+    """
     import uvicorn
 
     HqRepository.init(home)
     settings = json.loads((home / "hq.json").read_text())
     (home / "hq.json").write_text(json.dumps(settings | {"db_url": store}))
+    for name, password in (users or {}).items():
+        cli("hq", "add-user", str(home), name, "--password-stdin", stdin=password + "\n")
     app = create_hq_app(home, db_url=store_url(home, ""))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

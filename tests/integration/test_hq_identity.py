@@ -12,11 +12,9 @@ import json
 import re
 import shutil
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,32 +25,18 @@ from typer.testing import CliRunner
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.cli import app as kiosk_cli
-from kiosk.cli.hq import store_url
 from kiosk.dialogue.decision import Decision
 from kiosk.storage import Store
 from sync.agent import SyncAgent, load_config
 from sync.agent.identity import DeviceSigner
 from sync.envelope import seal
-from sync.hq import HqRepository
 from sync.hq.db import HqDB
-from sync.hq.server import MAX_REPORT_BYTES, create_hq_app
+from sync.hq.server import MAX_REPORT_BYTES
+from tests.integration.hq_helpers import Hq, cli, running_hq
 
 CARD = "6222020200112233445"
 PASSWORD = "operator-password-1"  # noqa: S105 - a test account
 runner = CliRunner()
-
-
-@dataclass
-class Hq:
-    home: Path
-    base: str
-    store: str
-
-
-def cli(*args: str, stdin: str | None = None) -> dict[str, Any]:
-    result = runner.invoke(kiosk_cli, list(args), input=stdin)
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 @pytest.fixture
@@ -61,27 +45,8 @@ def hq(tmp_path: Path, hq_store_url: str) -> Iterator[Hq]:
 
     The store is SQLite or PostgreSQL, named in hq.json (so every ``kiosk hq`` command finds it).
     """
-    import uvicorn
-
-    home = HqRepository.init(tmp_path / "hq").home
-    settings = json.loads((home / "hq.json").read_text())
-    (home / "hq.json").write_text(json.dumps(settings | {"db_url": hq_store_url}))
-    cli("hq", "add-user", str(home), "ops", "--password-stdin", stdin=PASSWORD + "\n")
-    app = create_hq_app(home, db_url=store_url(home, ""))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline, "HQ server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield Hq(home, f"http://127.0.0.1:{port}", hq_store_url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        app.state.hq_db.close()
+    with running_hq(tmp_path / "hq", hq_store_url, users={"ops": PASSWORD}) as served:
+        yield served
 
 
 def provision(tmp_path: Path, hq: Hq, kiosk_id: str = "kiosk-7", base: str | None = None) -> tuple[Path, SyncAgent]:
