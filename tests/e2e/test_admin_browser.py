@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,17 +23,9 @@ import pytest
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
+from tests.e2e.browser import ARGS, CHROMIUM, free_port
 from tests.integration.runtime_helpers import device_headers
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "e2e password 1"  # noqa: S105 - a test account
 KIOSK = str(Path(sys.executable).parent / "kiosk")
 STATES: dict[str, Path] = {}  # a running kiosk's state directory by its address (its device token is there)
@@ -45,12 +36,6 @@ CHAT = [
     {"session": "walk-in-4", "text": "hmm maybe something about money thing"},
     {"session": "walk-in-5", "text": "今天美元汇率多少"},
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

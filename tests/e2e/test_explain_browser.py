@@ -21,7 +21,7 @@ import pytest
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
-from tests.e2e.test_admin_browser import ARGS, CHROMIUM, free_port
+from tests.e2e.browser import ARGS, CHROMIUM, free_port
 
 PASSWORD = "e2e password 2"  # noqa: S105 - a test account
 KIOSK = str(Path(sys.executable).parent / "kiosk")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,24 +21,10 @@ import httpx
 import pytest
 
 from sync.hq.db import HqDB
+from tests.e2e.browser import ARGS, CHROMIUM, free_port
 from tests.integration.hq_console_helpers import PASSWORD, SeededHq, publish_demo, seed, set_last_seen
 
 KIOSK = str(Path(sys.executable).parent / "kiosk")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

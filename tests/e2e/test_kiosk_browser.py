@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.server
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,17 +18,9 @@ import httpx
 import pytest
 
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
+from tests.e2e.browser import ARGS, CHROMIUM, free_port
 from tests.integration.runtime_helpers import BUSY_MACHINE_TOML, device_headers
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 KIOSK = str(Path(sys.executable).parent / "kiosk")
 EVIL_PAGE = """<!doctype html><html><body>
 <form id="f" method="post" enctype="text/plain" action="{target}/api/kiosk/input">
@@ -43,12 +34,6 @@ window.tries = Promise.allSettled([
   fetch("{target}/api/kiosk/state", {{credentials: "include"}}).then((r) => r.text()),
 ]).then((all) => all.map((r) => r.status + ":" + String(r.value || r.reason).slice(0, 200)));
 </script></body></html>"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
