@@ -38,6 +38,7 @@ CHECKED = (
     "kiosk.privacy",
     "kiosk.runtime",
     "kiosk.storage",
+    "kiosk.voice",
     "kiosk.web",
 )
 DEFAULT_PATHS = TOPS

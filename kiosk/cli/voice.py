@@ -52,7 +52,7 @@ def _grammar(lang: str, phrases_file: Path | None, state_dir: Path) -> tuple[str
         from kiosk.assembly import Health, load_active_policy
         from kiosk.config import Settings
         from kiosk.policy import PolicyError
-        from kiosk.voice.turn import policy_phrases
+        from kiosk.voice import policy_phrases
 
         try:
             policy = load_active_policy(Settings(state_dir=state_dir), Health())
@@ -173,7 +173,7 @@ def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | Non
     from edge_models.tts import EspeakSynthesizer
     from kiosk.assembly import build_kiosk
     from kiosk.config import Settings
-    from kiosk.voice.files import voice_files, voice_turns
+    from kiosk.voice import voice_files, voice_turns
 
     try:
         files = voice_files(voice)

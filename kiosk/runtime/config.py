@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from hardware import DriverKind, DriverSpecError, check_driver
 from kiosk.dialogue import SideEffectLimits
 from kiosk.runtime.presence import PresenceConfig
-from kiosk.voice.turn import VoiceConfig
+from kiosk.voice import VoiceConfig
 
 
 class DevicesConfig(BaseModel):

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from edge_models.audio import Int16Array, Pcm
     from edge_models.speech import Transcript
     from hardware import Microphone
-    from kiosk.voice.turn import ListenEvent, VoiceListener
+    from kiosk.voice import ListenEvent, VoiceListener
 
 
 _LOG = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class Listening(Turns):
         One utterance, for a caller that owns the microphone; ``kiosk run`` listens
         continuously on the kiosk's own microphone instead (:meth:`_mic_loop`).
         """
-        from kiosk.voice.turn import VoiceListener, listen
+        from kiosk.voice import VoiceListener, listen
 
         listener = VoiceListener(self.config.voice.vad, self.config.voice.duplex)
 
@@ -51,7 +51,7 @@ class Listening(Turns):
 
     def _phrase_lists(self, lang: str) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
         """The grammar (when grammar mode is on) and the hint phrases, from the current conversation's policy."""
-        from kiosk.voice.turn import PhraseBook
+        from kiosk.voice import PhraseBook
 
         if self._phrases is None:
             self._phrases = PhraseBook()
@@ -68,7 +68,7 @@ class Listening(Turns):
         return grammar, hints
 
     def _recognise(self, engine: AsrEngine, pcm: Pcm, lang: str) -> Transcript:
-        from kiosk.voice.turn import recognise
+        from kiosk.voice import recognise
 
         grammar, hints = self._phrase_lists(lang)
         spoken = lang if lang != "auto" or not grammar else self.lang
@@ -77,7 +77,7 @@ class Listening(Turns):
     async def _voice(self, recognise: Callable[[AsrEngine], Any], lang: str) -> TurnRecord:
         """A voice turn: ``recognise(engine)`` gives the transcript (or None) and the utterance's audio (or None)."""
         from edge_models.asr import AsrError
-        from kiosk.voice.choices import Offer, offer_of, scorer_for, voice_utterance
+        from kiosk.voice import Offer, offer_of, scorer_for, voice_utterance
 
         await self._interrupt()
         # While the screen asks for a rating the words may be one: no new session (and greeting) yet; if
@@ -138,7 +138,7 @@ class Listening(Turns):
         (a voice louder than the kiosk's echo by a margin stops the speech and
         starts the customer's utterance). Ends when the microphone's stream ends.
         """
-        from kiosk.voice.turn import VoiceListener
+        from kiosk.voice import VoiceListener
 
         mic = self.devices.mic
         if mic is None:

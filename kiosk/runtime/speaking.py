@@ -58,7 +58,7 @@ class Speaking(RuntimeParts):
 
     def _speech_settings(self) -> TtsSettings:
         """Rate and volume of the next reply: the kiosk's voice settings and the staff's (read now)."""
-        from kiosk.voice.turn import speech_settings, staff_voice
+        from kiosk.voice import speech_settings, staff_voice
 
         store = self.conversations.store
         staff = staff_voice(store.get_setting) if store is not None else {}

@@ -4,6 +4,50 @@
 ``files`` runs voice turns from WAV files for ``kiosk chat --voice``.
 """
 
-from kiosk.voice.turn import VoiceConfig, VoiceListener, listen, speak
+from kiosk.voice.choices import (
+    Offer,
+    choices,
+    offer_of,
+    pick,
+    plain_aliases,
+    scorer_for,
+    value_phrases,
+    voice_utterance,
+)
+from kiosk.voice.files import file_lang, voice_files, voice_turns
+from kiosk.voice.turn import (
+    ListenEvent,
+    PhraseBook,
+    VoiceConfig,
+    VoiceListener,
+    listen,
+    policy_phrases,
+    recognise,
+    speak,
+    speech_settings,
+    staff_voice,
+)
 
-__all__ = ["VoiceConfig", "VoiceListener", "listen", "speak"]
+__all__ = [
+    "ListenEvent",
+    "Offer",
+    "PhraseBook",
+    "VoiceConfig",
+    "VoiceListener",
+    "choices",
+    "file_lang",
+    "listen",
+    "offer_of",
+    "pick",
+    "plain_aliases",
+    "policy_phrases",
+    "recognise",
+    "scorer_for",
+    "speak",
+    "speech_settings",
+    "staff_voice",
+    "value_phrases",
+    "voice_files",
+    "voice_turns",
+    "voice_utterance",
+]

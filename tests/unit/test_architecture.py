@@ -124,7 +124,6 @@ API_UNCHECKED = {
     "avatar": "the renderer (pygame) is imported lazily by module",
     "sync": "its top-level modules keep the old names of bundles/ for the HQ factory",
     "sync.hq": "HQ's server and store; its __init__ exports the server only (to do)",
-    "kiosk.voice": "its __init__ does not export the listening and file-turn names yet (to do)",
     "kiosk.cli": "a front door: nothing imports it",
 }
 # Known debts (importing module -> package whose submodule it imports): none left; a new one fails.
