@@ -27,6 +27,8 @@ CHECKED = (
     "hardware",
     "statedb",
     "sync.agent",
+    "sync.hq",
+    "sync.hq.console",
     "kiosk.admin",
     "kiosk.assembly",
     "kiosk.conversation",

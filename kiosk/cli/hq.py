@@ -28,8 +28,7 @@ def store_url(home: Path, db_url: str) -> str:
     """The store HQ uses: ``--db-url`` / ``KIOSK_HQ_DB_URL``, else hq.json's ``db_url``, else ``HOME/hq.db``."""
     from pydantic import ValidationError
 
-    from sync.hq.db import hq_db_url
-    from sync.hq.repository import HqSettings
+    from sync.hq import HqSettings, hq_db_url
 
     if not db_url and (home / "hq.json").is_file():
         try:
@@ -56,7 +55,7 @@ def enrol(
 ) -> None:
     """Enrol a kiosk: HQ takes its signed reports, labels and counts from now on."""
     from sync.errors import HqError
-    from sync.hq.db import HqDB
+    from sync.hq import HqDB
 
     try:
         text = public_key.read_text(encoding="ascii")
@@ -78,7 +77,7 @@ def revoke(
 ) -> None:
     """Revoke a kiosk: every further message from it is refused."""
     from sync.errors import HqError
-    from sync.hq.db import HqDB
+    from sync.hq import HqDB
 
     try:
         db = HqDB(store_url(home, db_url))
@@ -94,7 +93,7 @@ def revoke(
 def kiosks(home: HomeArg, db_url: DbUrlOpt = "") -> None:
     """List enrolled kiosks (one JSON line each)."""
     from sync.errors import HqError
-    from sync.hq.db import HqDB
+    from sync.hq import HqDB
 
     try:
         db = HqDB(store_url(home, db_url))
@@ -116,7 +115,7 @@ def labels(
 ) -> None:
     """List labels from the fleet (masked text, intent, versions, status), or judge one."""
     from sync.errors import HqError
-    from sync.hq.db import HqDB
+    from sync.hq import HqDB
 
     if accept is not None and reject is not None:
         raise _fail("--accept and --reject exclude each other")
@@ -149,8 +148,7 @@ def add_user(
 ) -> None:
     """Create an HQ console account (signs in to /fleet)."""
     from kiosk.admin import AccountError
-    from sync.hq.console import ACCOUNT_ROLE
-    from sync.hq.operators import open_operators
+    from sync.hq import ACCOUNT_ROLE, open_operators
 
     if role not in ACCOUNT_ROLE:
         raise _fail(f"role must be one of {', '.join(ACCOUNT_ROLE)}")

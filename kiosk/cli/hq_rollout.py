@@ -17,9 +17,7 @@ import typer
 from kiosk.cli.hq import DbUrlOpt, store_url
 
 if TYPE_CHECKING:
-    from sync.hq.db import HqDB
-    from sync.hq.repository import HqRepository
-    from sync.hq.rollout import RolloutPlan
+    from sync.hq import HqDB, HqRepository, RolloutPlan
 
 rollout_app = typer.Typer(no_args_is_help=True, help="Staged rollouts: widen while canaries are healthy, else halt.")
 
@@ -43,8 +41,7 @@ def _print(obj: Any) -> None:
 def _open(home: Path, db_url: str, offline_keys: Path | None = None) -> Iterator[tuple[HqRepository, HqDB]]:
     """The repository and the store, closed after; an HQ error becomes exit status 1."""
     from sync.errors import HqError
-    from sync.hq.db import HqDB
-    from sync.hq.repository import HqRepository
+    from sync.hq import HqDB, HqRepository
 
     try:
         repo = HqRepository(home, offline_keys=offline_keys)
@@ -67,7 +64,7 @@ def parse_plan(stages: str, branches: str, max_failure_rate: float, min_reports:
     """
     from pydantic import ValidationError
 
-    from sync.hq.rollout import RolloutPlan
+    from sync.hq import RolloutPlan
 
     try:
         return RolloutPlan(
@@ -105,7 +102,7 @@ def start(  # noqa: PLR0917 - typer maps parameters to options
     db_url: DbUrlOpt = "",
 ) -> None:
     """Publish a bundle at the first stage (and its canary branches) and record the rollout."""
-    from sync.hq.rollout import start_rollout
+    from sync.hq import start_rollout
 
     plan = parse_plan(stages, branches, max_failure_rate, min_reports, soak_s)
     with _open(home, db_url, offline_keys) as (repo, db):
@@ -122,7 +119,7 @@ def advance(
     db_url: DbUrlOpt = "",
 ) -> None:
     """One controller step: widen a healthy rollout, halt an unhealthy one, or wait (one JSON line each)."""
-    from sync.hq.rollout import advance_all, advance_rollout
+    from sync.hq import advance_all, advance_rollout
 
     with _open(home, db_url, offline_keys) as (repo, db):
         steps = advance_all(repo, db) if name is None else [advance_rollout(repo, db, name, channel=channel)]
@@ -139,7 +136,7 @@ def status(
     db_url: DbUrlOpt = "",
 ) -> None:
     """Each rollout: stage, share, state and reason, kiosks on the new / old version, failure rate."""
-    from sync.hq.rollout import rollout_status
+    from sync.hq import rollout_status
 
     with _open(home, db_url) as (_repo, db):
         for found in rollout_status(db, name, channel):
@@ -156,7 +153,7 @@ def rollback(
     db_url: DbUrlOpt = "",
 ) -> None:
     """Roll the whole fleet back: the earlier version returns and the new one is revoked on every kiosk."""
-    from sync.hq.rollout import rollback_rollout
+    from sync.hq import rollback_rollout
 
     with _open(home, db_url, offline_keys) as (repo, db):
         found = rollback_rollout(repo, db, name, channel=channel, by="cli")

@@ -21,7 +21,7 @@ from kiosk.cli.hq_rollout import register as register_rollout
 from kiosk.config import DEFAULT_POLICY_DIR
 
 if TYPE_CHECKING:
-    from sync.hq.rollout import RolloutPlan
+    from sync.hq import RolloutPlan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,9 +133,7 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
 def _publish(home: Path, bundles: list[Path], plan: RolloutPlan, channel: str, db_url: str) -> dict[str, Any]:
     """Start a staged rollout of the new bundle with its policy (:mod:`sync.hq.rollout`)."""
     from sync.errors import SyncError
-    from sync.hq import HqRepository
-    from sync.hq.db import HqDB
-    from sync.hq.rollout import start_rollout
+    from sync.hq import HqDB, HqRepository, start_rollout
 
     try:
         repo = HqRepository(home)

@@ -129,8 +129,7 @@ def hq_serve(
     import uvicorn
 
     from sync.errors import HqError
-    from sync.hq.rollout import advance_every
-    from sync.hq.server import create_hq_app
+    from sync.hq import advance_every, create_hq_app
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
@@ -153,7 +152,7 @@ def hq_serve(
 def hq_fleet(home: HomeArg, db_url: DbUrlOpt = "") -> None:
     """Print the fleet: one JSON line per kiosk (versions, last seen, health, rejections)."""
     from sync.errors import HqError
-    from sync.hq.db import HqDB
+    from sync.hq import HqDB
 
     try:
         db = HqDB(store_url(home, db_url))

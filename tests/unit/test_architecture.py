@@ -123,7 +123,6 @@ API_UNCHECKED = {
     "module by module, so an import of the package loads none of them",
     "avatar": "the renderer (pygame) is imported lazily by module",
     "sync": "its top-level modules keep the old names of bundles/ for the HQ factory",
-    "sync.hq": "HQ's server and store; its __init__ exports the server only (to do)",
     "kiosk.cli": "a front door: nothing imports it",
 }
 # Known debts (importing module -> package whose submodule it imports): none left; a new one fails.
