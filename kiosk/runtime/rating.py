@@ -75,7 +75,7 @@ class RatingOffer:
                     return session, known, "tap"  # type: ignore[return-value]
             self.session = None
             return None
-        said = heard_rating(text or "") if spoken else parse_rating(text or "")
+        said = heard_rating(text or "") if spoken else parse_rating(text or "", whole=True)
         self.session = None
         return None if said is None else (session, said, "voice" if spoken else "text")
 
@@ -86,7 +86,7 @@ def heard_rating(text: str) -> Rating | None:
     ``text`` should be normalised (simplified characters); the sound match needs no such help (不滿意 sounds
     like 不满意). A long question that merely sounds like a rating somewhere is no match (closed_vocab's coverage).
     """
-    said = parse_rating(text)
+    said = parse_rating(text, whole=True)
     if said is not None or not text.strip() or len(text) > 40:
         return said
     from edge_models.asr.closed_vocab import Choice, match

@@ -40,6 +40,8 @@ def test_the_offer_takes_a_tap_words_or_lapses() -> None:
     assert offer.take(text="不满意") == ("s2", "bad", "text")
     offer.open("s3", "zh")
     assert offer.take(text="我要取号") is None  # a new question: the offer lapses
+    offer.open("s3", "zh")
+    assert offer.take(text="不好意思，我想取号") is None  # 不好 inside a request is no rating
     assert offer.take(text="满意") is None
     offer.open("s4", "fr")
     assert offer.lang == "zh"
@@ -105,6 +107,12 @@ def test_rating_words_join_the_recognisers_phrases_while_asked() -> None:
         ("不滿意", "bad"),  # traditional characters, and 不满意 contains 满意
         ("not good", "bad"),
         ("我要取号", None),
+        ("不好意思，我想取号", None),  # a new customer's request holds 不好: not a rating
+        ("good afternoon, I need a card", None),
+        ("hi, bad news, I lost my card", None),
+        ("我觉得很满意", "good"),
+        ("非常好", "good"),
+        ("It was very good, thank you", "good"),
         ("我的银行卡丢了", None),
         ("what is the dollar rate today?", None),
         ("买衣服", None),
