@@ -68,6 +68,9 @@ class SideEffectBudget:
         limit, window = self.limits.limit(kind), self.limits.window_s
         with self._lock:
             taken = self._taken[kind]
+            if taken and taken[-1] > at:  # the clock stepped back (an offline kiosk's time corrected)
+                taken.clear()  # entries "in the future" would otherwise fill the window until it catches up
+                self._flagged[kind] = None
             while taken and taken[0] <= at - window:
                 taken.popleft()
             if len(taken) < limit:

@@ -63,6 +63,16 @@ def _audit_rows(store: Store) -> list[dict[str, str]]:
         db.close()
 
 
+def test_a_clock_stepped_back_does_not_fill_the_window() -> None:
+    budget = SideEffectBudget(SideEffectLimits(window_s=60, tickets=2))
+    assert budget.take("ticket", "a", 10_000.0)
+    assert budget.take("ticket", "b", 10_001.0)
+    assert not budget.take("ticket", "c", 10_002.0)  # full
+    assert budget.take("ticket", "d", 5_000.0)  # the clock was corrected back by over an hour
+    assert budget.take("ticket", "e", 5_001.0)
+    assert not budget.take("ticket", "f", 5_002.0)  # and the limit holds from there
+
+
 def test_cycling_session_ids_cannot_print_a_hundred_tickets(policy: Policy, store: Store) -> None:
     kiosk = _kiosk(policy, store)  # the default: 6 tickets a minute
     decisions = [kiosk.turn(f"cycle-{i}", button=TICKET, now=NOW)[0] for i in range(100)]
