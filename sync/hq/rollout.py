@@ -294,28 +294,36 @@ def start_rollout(
     except (BundleError, OSError) as err:
         raise HqError(f"bundle rejected: {err}") from err
     lead = manifests[0].name
-    # Superseding a running rollout: its bundles were only partly out, so a rollback goes to what they replaced.
-    running = db.read(
-        select(rollouts.c.bundles).where(
-            rollouts.c.name == lead, rollouts.c.channel == channel, rollouts.c.state == "running"
-        )
-    )
-    inherited = {(b["name"], b["version"]): b["previous"] for r in running for b in json.loads(r["bundles"])}
+    inherited, withdrawn = _unfinished(db, lead, channel)
     bundles = []
     for directory, manifest in zip(bundle_dirs, manifests, strict=True):
         before = repo.published_target(manifest.name, channel)
         previous = None
-        before_version = before[1].get("custom", {}).get("version") if before is not None else None
+        custom = before[1].get("custom", {}) if before is not None else {}
+        before_version = custom.get("version")
         if before_version == manifest.version:
             if manifest.name == lead:
                 raise HqError(f"{lead} {manifest.version} is published on {channel} already")
-            continue  # a companion the fleet has already (e.g. the policy that declared the new service)
-        if (manifest.name, before_version) in inherited:
-            previous = inherited[(manifest.name, before_version)]
+            if custom.get("percent", 100) < 100:
+                raise HqError(
+                    f"{manifest.name} {manifest.version} is published to {custom.get('percent')}% of {channel} only:"
+                    " roll it out to the whole fleet first, or roll out a new version with this one"
+                )
+            continue  # a companion the whole fleet has already (e.g. the policy that declared the new service)
+        key = (manifest.name, before_version)
+        if key in inherited:  # the version out now never completed its rollout: a rollback goes past it
+            previous = inherited[key]
         elif before is not None:
             previous = {"path": before[0], "target": before[1]}
+        # Versions withdrawn earlier stay withdrawn (an agent offline then still learns of it).
+        revoked = set(custom.get("revoked", ())) | ({before_version} if key in withdrawn else set())
         added = repo.add(
-            directory, channel=channel, branches=plan.branches, percent=plan.stages[0], cohort=lead, revoked=()
+            directory,
+            channel=channel,
+            branches=plan.branches,
+            percent=plan.stages[0],
+            cohort=lead,
+            revoked=tuple(sorted(str(v) for v in revoked)),
         )
         bundles.append(
             {"name": manifest.name, "version": manifest.version, "path": added["path"], "previous": previous}
@@ -343,6 +351,30 @@ def start_rollout(
             )
         )
     return _current(db, lead, channel)
+
+
+def _unfinished(db: HqDB, lead: str, channel: str) -> tuple[dict[tuple[str, str], Any], set[tuple[str, str]]]:
+    """What the rollouts of ``lead`` that did not complete left behind.
+
+    Returns each bundle version's previous target, and the versions that were halted or
+    rolled back (known bad: never restored, revoked by the next rollout).
+    """
+    rows = db.read(
+        select(rollouts.c.bundles, rollouts.c.state)
+        .where(rollouts.c.name == lead, rollouts.c.channel == channel)
+        .order_by(rollouts.c.id.desc())
+    )
+    inherited: dict[tuple[str, str], Any] = {}
+    withdrawn: set[tuple[str, str]] = set()
+    for row in rows:  # newest first
+        if row["state"] == "complete":
+            continue  # what it published reached the whole fleet healthy: a good previous version
+        for bundle in json.loads(row["bundles"]):
+            key = (bundle["name"], bundle["version"])
+            inherited.setdefault(key, bundle["previous"])
+            if row["state"] in ("halted", "rolled_back"):
+                withdrawn.add(key)
+    return inherited, withdrawn
 
 
 def advance_rollout(
@@ -436,8 +468,12 @@ def rollback_rollout(
         raise HqError(f"{name} {status.version} is rolled back already")
     row = db.read(select(rollouts.c.bundles).where(rollouts.c.id == status.id))[0]
     for bundle in json.loads(row["bundles"]):
-        revoked = (bundle["version"],)
+        now_out = repo.published_target(bundle["name"], channel)
         previous = bundle["previous"]
+        earlier = [] if now_out is None else now_out[1].get("custom", {}).get("revoked", [])
+        if previous is not None:
+            earlier = [*earlier, *previous["target"].get("custom", {}).get("revoked", [])]
+        revoked = tuple(sorted({*map(str, earlier), bundle["version"]}))  # earlier withdrawals stay withdrawn
         if previous is not None:
             # The earlier version goes to every kiosk again (those that never left it keep it).
             repo.restore(previous["path"], previous["target"], percent=100, branches=(), cohort="", revoked=revoked)

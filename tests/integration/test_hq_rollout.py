@@ -226,6 +226,25 @@ def test_a_new_rollout_supersedes_the_running_one(tmp_path: Path, hq: Hq, fleet:
     assert restored[1]["custom"]["version"] == "1.0"
 
 
+def test_a_halted_version_is_never_restored_and_stays_revoked(
+    tmp_path: Path, hq: Hq, fleet: tuple[SyncAgent, SyncAgent]
+) -> None:
+    a, _ = fleet
+    start(hq, policy_version(tmp_path, "2.0-bad", broken=True))
+    cycle(a)
+    assert advance(hq)["state"] == "halted"  # 2.0-bad stays published at 5 %, halted
+    start(hq, policy_version(tmp_path, "3.0"))
+    out = HqRepository(hq.home).published_target("policy")
+    assert out is not None
+    assert (out[1]["custom"]["version"], out[1]["custom"]["revoked"]) == ("3.0", ["2.0-bad"])
+    cli("hq", "rollout", "rollback", str(hq.home), "policy")  # back past the halted version, to 1.0
+    restored = HqRepository(hq.home).published_target("policy")
+    assert restored is not None
+    assert (restored[1]["custom"]["version"], restored[1]["custom"]["revoked"]) == ("1.0", ["2.0-bad", "3.0"])
+    cycle(a)
+    assert active(a) == "1.0"
+
+
 def test_hq_serve_advances_running_rollouts_on_its_own(tmp_path: Path) -> None:
     home = HqRepository.init(tmp_path / "hq").home
     with socket.socket() as sock:
