@@ -82,7 +82,10 @@ StagesOpt = Annotated[str, typer.Option(help="Fleet share per stage, %, rising t
 BranchesOpt = Annotated[str, typer.Option(help="Canary branches (comma-separated): they get it from stage one.")]
 RateOpt = Annotated[float, typer.Option(help="Halt when failed / (on new + failed) kiosks exceeds this (0-1).")]
 ReportsOpt = Annotated[int, typer.Option(help="Healthy reports on the new version a stage needs to widen.")]
-SoakOpt = Annotated[float, typer.Option(help="Least seconds a stage runs before widening.")]
+SoakOpt = Annotated[
+    float,
+    typer.Option(help="Least seconds a stage runs before widening (at least the agents' health window, 60 s)."),
+]
 
 
 @rollout_app.command("start")
@@ -96,7 +99,7 @@ def start(  # noqa: PLR0917 - typer maps parameters to options
     branches: BranchesOpt = "",
     max_failure_rate: RateOpt = 0.2,
     min_reports: ReportsOpt = 1,
-    soak_s: SoakOpt = 0.0,
+    soak_s: SoakOpt = 120.0,
     channel: ChannelOpt = "stable",
     offline_keys: OfflineOpt = None,
     db_url: DbUrlOpt = "",

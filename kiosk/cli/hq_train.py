@@ -61,7 +61,7 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
     branches: BranchesOpt = "",
     max_failure_rate: RateOpt = 0.2,
     min_reports: ReportsOpt = 1,
-    soak_s: SoakOpt = 0.0,
+    soak_s: SoakOpt = 120.0,
     db_url: DbUrlOpt = "",
 ) -> None:
     """Retrain the intent model with accepted labels; print the gates; exit 1 when one fails."""

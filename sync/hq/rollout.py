@@ -69,7 +69,12 @@ class RolloutPlan(BaseModel):
         default=0.2, ge=0, le=1, description="Halt when failed / (on new + failed) kiosks exceeds this."
     )
     min_reports: int = Field(default=1, ge=0, description="Healthy reports on the new version per stage to widen.")
-    min_soak_s: float = Field(default=0.0, ge=0, description="Least time a stage runs before widening, seconds.")
+    min_soak_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="Least time a stage runs before widening, seconds: at least the agents' health window (60 s),"
+        " since a kiosk reports a new version healthy as soon as it activates.",
+    )
 
     @field_validator("stages")
     @classmethod

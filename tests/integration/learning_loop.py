@@ -172,7 +172,7 @@ def run_loop(
             "hq", "train", "--labels", str(accepted), "--out", str(work / "nlu-rmb"), "--policy", str(policy),
             "--data", str(data), "--baseline", str(baseline), "--version", "1.1.0-rmb",
             "--max-recall-drop", "0.25", "--tolerance", "0.03", "--c-grid", c_grid,
-            "--publish", str(hq.home), "--branches", CANARY_BRANCH, "--stages", "5,25,100",
+            "--publish", str(hq.home), "--branches", CANARY_BRANCH, "--stages", "5,25,100", "--soak-s", "0",
         )  # fmt: skip
         result.seconds["train_gate_publish"] = time.perf_counter() - started
         log(f"trained, gated and published in {result.seconds['train_gate_publish']:.1f} s")

@@ -77,7 +77,9 @@ def active(agent: SyncAgent, name: str = "policy") -> str:
 
 
 def start(hq: Hq, bundle: Path) -> dict[str, object]:
-    return cli("hq", "rollout", "start", str(hq.home), str(bundle), "--branches", CANARY, "--stages", "5,25,100")
+    # No soak: these tests move the rollout with explicit agent cycles and controller steps.
+    args = ("--branches", CANARY, "--stages", "5,25,100", "--soak-s", "0")
+    return cli("hq", "rollout", "start", str(hq.home), str(bundle), *args)
 
 
 def advance(hq: Hq) -> dict[str, object]:

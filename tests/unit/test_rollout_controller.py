@@ -57,6 +57,13 @@ def test_a_halt_says_why() -> None:
     assert soak.reason == "stage soaked 301 of 600 s"
 
 
+def test_by_default_a_stage_outlasts_the_agents_health_window() -> None:
+    # A canary reports the new version healthy as soon as it activates, before its health window ends.
+    just_now = datetime.fromisoformat(START) + timedelta(seconds=30)
+    assert judge(RolloutPlan(), 0, START, just_now, [kiosk("a")]).action == "wait"
+    assert RolloutPlan().min_soak_s >= 60  # the agent's default health_window_s
+
+
 def test_kiosk_health_reads_rejections_and_unhealthy_reports_from_the_fleet() -> None:
     def report(kiosk_id: str, nlu: str, **extra: object) -> dict[str, object]:
         base = {"kiosk_id": kiosk_id, "branch": "sh01", "versions": {"nlu": nlu, "policy": "p1"}, "healthy": True}
