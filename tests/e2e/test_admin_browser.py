@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.config import DEFAULT_POLICY_DIR, Settings
-from tests.e2e.browser import ARGS, CHROMIUM, free_port
+from tests.e2e.browser import ARGS, CHROMIUM, free_port, wait_up
 from tests.integration.runtime_helpers import device_headers
 
 PASSWORD = "e2e password 1"  # noqa: S105 - a test account
@@ -65,14 +64,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterat
     base = f"http://127.0.0.1:{port}"
     STATES[base] = state
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("kiosk run did not start")
+        wait_up(f"{base}/healthz", proc, "kiosk run", tries=300)
         yield base
     finally:
         proc.send_signal(signal.SIGTERM)

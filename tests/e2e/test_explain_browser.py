@@ -12,16 +12,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from kiosk.admin.accounts import AdminDB
 from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
-from tests.e2e.browser import ARGS, CHROMIUM, free_port
+from tests.e2e.browser import ARGS, CHROMIUM, free_port, wait_up
 
 PASSWORD = "e2e password 2"  # noqa: S105 - a test account
 KIOSK = str(Path(sys.executable).parent / "kiosk")
@@ -50,17 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> Iterat
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail(proc.stderr.read().decode() if proc.stderr else "kiosk run exited")
-            time.sleep(0.1)
-        else:
-            pytest.fail("kiosk run did not start")
+        wait_up(f"{base}/healthz", proc, "kiosk run")
         yield base
     finally:
         proc.send_signal(signal.SIGTERM)

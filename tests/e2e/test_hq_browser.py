@@ -12,16 +12,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from sync.hq.db import HqDB
-from tests.e2e.browser import ARGS, CHROMIUM, free_port
+from tests.e2e.browser import ARGS, CHROMIUM, free_port, wait_up
 from tests.integration.hq_console_helpers import PASSWORD, SeededHq, publish_demo, seed, set_last_seen
 
 KIOSK = str(Path(sys.executable).parent / "kiosk")
@@ -48,14 +46,7 @@ def hq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SeededHq
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/login", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("kiosk hq serve did not start")
+        wait_up(f"{base}/login", proc, "kiosk hq serve")
         yield base, seeded
     finally:
         proc.send_signal(signal.SIGTERM)
