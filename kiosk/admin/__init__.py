@@ -5,6 +5,7 @@ from kiosk.admin.compliance import ReportError, gather, last_month
 from kiosk.admin.compliance_pdf import write_pdf
 from kiosk.admin.config import AdminConfig
 from kiosk.admin.context import SESSION_COOKIE
+from kiosk.admin.deps import csrf_checked
 from kiosk.admin.errors import AccountError, AdminError, SettingError, SignInError, UpdateError
 from kiosk.admin.mount import mount_admin
 from kiosk.admin.overrides import PREFIX, spec
@@ -24,6 +25,7 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "UpdateError",
+    "csrf_checked",
     "gather",
     "last_month",
     "mount_admin",

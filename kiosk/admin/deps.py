@@ -89,6 +89,17 @@ def require_supervisor(session: Staff) -> StaffSession:
 Supervisor = Annotated[StaffSession, Depends(require_supervisor)]
 
 
+def csrf_checked(session: StaffSession, csrf: str | None, x_csrf_token: str | None) -> StaffSession:
+    """``session``, when the form field (or the ``X-CSRF-Token`` header) carries its token.
+
+    Raises:
+        HTTPException: 403 when the token is missing or wrong.
+    """
+    if not (same_token(csrf, session.csrf) or same_token(x_csrf_token, session.csrf)):
+        raise HTTPException(status_code=403, detail="the form expired or did not come from this page; reload it")
+    return session
+
+
 def check_csrf(
     session: Staff,
     csrf: Annotated[str | None, Form()] = None,
@@ -99,9 +110,7 @@ def check_csrf(
     Raises:
         HTTPException: 403 when the token is missing or wrong.
     """
-    if not (same_token(csrf, session.csrf) or same_token(x_csrf_token, session.csrf)):
-        raise HTTPException(status_code=403, detail="the form expired or did not come from this page; reload it")
-    return session
+    return csrf_checked(session, csrf, x_csrf_token)
 
 
 Posted = Annotated[StaffSession, Depends(check_csrf)]

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Form, Header, HTTPException, Request
 
-from kiosk.admin import AdminDB, StaffSession, StaffUser, same_token
+from kiosk.admin import AdminDB, StaffSession, StaffUser, csrf_checked
 from sync.hq.operators import COOKIE
 
 HqRole = Literal["viewer", "operator"]
@@ -72,9 +72,7 @@ def check_csrf(
     Raises:
         HTTPException: 403 when the token is missing or wrong.
     """
-    if not (same_token(csrf, session.csrf) or same_token(x_csrf_token, session.csrf)):
-        raise HTTPException(status_code=403, detail="the form expired or did not come from this page; reload it")
-    return session
+    return csrf_checked(session, csrf, x_csrf_token)
 
 
 Posted = Annotated[StaffSession, Depends(check_csrf)]
