@@ -5,13 +5,14 @@ Registered on the ``kiosk hq`` group by :func:`register`.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+
+from kiosk.cli.output import fail, print_json
 
 HomeArg = Annotated[Path, typer.Argument(help="The HQ repository folder.")]
 DbUrlOpt = Annotated[
@@ -34,17 +35,8 @@ def store_url(home: Path, db_url: str) -> str:
         try:
             db_url = HqSettings.model_validate_json((home / "hq.json").read_bytes()).db_url
         except (OSError, ValidationError) as err:
-            raise _fail(f"{home / 'hq.json'}: {err}") from err
+            raise fail(f"{home / 'hq.json'}: {err}") from err
     return hq_db_url(home, db_url)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"kiosk: {message}", err=True)
-    return typer.Exit(1)
-
-
-def _print(obj: Any) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False))
 
 
 def enrol(
@@ -60,7 +52,7 @@ def enrol(
     try:
         text = public_key.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as err:
-        raise _fail(f"cannot read public key {public_key}: {err}") from err
+        raise fail(f"cannot read public key {public_key}: {err}") from err
     try:
         db = HqDB(store_url(home, db_url))
         try:
@@ -68,8 +60,10 @@ def enrol(
         finally:
             db.close()
     except HqError as err:
-        raise _fail(str(err)) from err
-    _print({"kiosk_id": enrolment.kiosk_id, "public_key": enrolment.public_key, "enrolled_at": enrolment.enrolled_at})
+        raise fail(str(err)) from err
+    print_json(
+        {"kiosk_id": enrolment.kiosk_id, "public_key": enrolment.public_key, "enrolled_at": enrolment.enrolled_at}
+    )
 
 
 def revoke(
@@ -86,8 +80,8 @@ def revoke(
         finally:
             db.close()
     except HqError as err:
-        raise _fail(str(err)) from err
-    _print({"kiosk_id": kiosk_id, "revoked": True})
+        raise fail(str(err)) from err
+    print_json({"kiosk_id": kiosk_id, "revoked": True})
 
 
 def kiosks(home: HomeArg, db_url: DbUrlOpt = "") -> None:
@@ -98,10 +92,10 @@ def kiosks(home: HomeArg, db_url: DbUrlOpt = "") -> None:
     try:
         db = HqDB(store_url(home, db_url))
     except HqError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     try:
         for enrolment in db.enrolments():
-            _print(asdict(enrolment))
+            print_json(asdict(enrolment))
     finally:
         db.close()
 
@@ -118,22 +112,22 @@ def labels(
     from sync.hq import HqDB
 
     if accept is not None and reject is not None:
-        raise _fail("--accept and --reject exclude each other")
+        raise fail("--accept and --reject exclude each other")
     try:
         db = HqDB(store_url(home, db_url))
         try:
             if accept is not None:
-                _print(db.judge(accept, "accepted", by="cli"))
+                print_json(db.judge(accept, "accepted", by="cli"))
                 return
             if reject is not None:
-                _print(db.judge(reject, "rejected", by="cli"))
+                print_json(db.judge(reject, "rejected", by="cli"))
                 return
             for row in db.labels(status):
-                _print(row)
+                print_json(row)
         finally:
             db.close()
     except HqError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
 
 
 def add_user(
@@ -151,7 +145,7 @@ def add_user(
     from sync.hq import ACCOUNT_ROLE, open_operators
 
     if role not in ACCOUNT_ROLE:
-        raise _fail(f"role must be one of {', '.join(ACCOUNT_ROLE)}")
+        raise fail(f"role must be one of {', '.join(ACCOUNT_ROLE)}")
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -162,10 +156,10 @@ def add_user(
         user = db.create_user(username, password, ACCOUNT_ROLE[role])
         db.audit("cli", "hq_add_user", user.username, {"role": role})
     except AccountError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     finally:
         db.close()
-    _print({"user": user.username, "role": role})
+    print_json({"user": user.username, "role": role})
 
 
 def register(hq_app: typer.Typer) -> None:

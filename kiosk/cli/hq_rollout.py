@@ -5,7 +5,6 @@ The logic is :mod:`sync.hq.rollout`; why: ``docs/adr/0019-staged-rollout.md``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kiosk.cli.hq import DbUrlOpt, store_url
+from kiosk.cli.output import fail, print_json
 
 if TYPE_CHECKING:
     from sync.hq import HqDB, HqRepository, RolloutPlan
@@ -28,15 +28,6 @@ OfflineOpt = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"kiosk: {message}", err=True)
-    return typer.Exit(1)
-
-
-def _print(obj: Any) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False))
-
-
 @contextmanager
 def _open(home: Path, db_url: str, offline_keys: Path | None = None) -> Iterator[tuple[HqRepository, HqDB]]:
     """The repository and the store, closed after; an HQ error becomes exit status 1."""
@@ -47,11 +38,11 @@ def _open(home: Path, db_url: str, offline_keys: Path | None = None) -> Iterator
         repo = HqRepository(home, offline_keys=offline_keys)
         db = HqDB(store_url(home, db_url))
     except HqError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     try:
         yield repo, db
     except HqError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     finally:
         db.close()
 
@@ -75,7 +66,7 @@ def parse_plan(stages: str, branches: str, max_failure_rate: float, min_reports:
             min_soak_s=soak_s,
         )
     except (ValueError, ValidationError) as err:
-        raise _fail(f"bad rollout plan: {err}") from err
+        raise fail(f"bad rollout plan: {err}") from err
 
 
 StagesOpt = Annotated[str, typer.Option(help="Fleet share per stage, %, rising to 100.")]
@@ -110,7 +101,7 @@ def start(  # noqa: PLR0917 - typer maps parameters to options
     plan = parse_plan(stages, branches, max_failure_rate, min_reports, soak_s)
     with _open(home, db_url, offline_keys) as (repo, db):
         status = start_rollout(repo, db, [bundle, *(with_ or [])], plan, channel=channel)
-    _print(_summary(asdict(status)))
+    print_json(_summary(asdict(status)))
 
 
 @rollout_app.command("advance")
@@ -127,7 +118,7 @@ def advance(
     with _open(home, db_url, offline_keys) as (repo, db):
         steps = advance_all(repo, db) if name is None else [advance_rollout(repo, db, name, channel=channel)]
         for status, verdict in steps:
-            _print({**_summary(asdict(status)), "action": verdict.action, "why": verdict.reason})
+            print_json({**_summary(asdict(status)), "action": verdict.action, "why": verdict.reason})
 
 
 @rollout_app.command("status")
@@ -144,7 +135,7 @@ def status(
     with _open(home, db_url) as (_repo, db):
         for found in rollout_status(db, name, channel):
             row = asdict(found)
-            _print(row if kiosks else _summary(row))
+            print_json(row if kiosks else _summary(row))
 
 
 @rollout_app.command("rollback")
@@ -160,7 +151,7 @@ def rollback(
 
     with _open(home, db_url, offline_keys) as (repo, db):
         found = rollback_rollout(repo, db, name, channel=channel, by="cli")
-    _print(_summary(asdict(found)))
+    print_json(_summary(asdict(found)))
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:

@@ -18,17 +18,13 @@ import typer
 from kiosk.cli.hq import DbUrlOpt, store_url
 from kiosk.cli.hq_rollout import BranchesOpt, RateOpt, ReportsOpt, SoakOpt, StagesOpt, parse_plan
 from kiosk.cli.hq_rollout import register as register_rollout
+from kiosk.cli.output import fail
 from kiosk.config import DEFAULT_POLICY_DIR
 
 if TYPE_CHECKING:
     from sync.hq import RolloutPlan
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"kiosk: {message}", err=True)
-    return typer.Exit(1)
 
 
 def train(  # noqa: PLR0917 - typer maps parameters to options
@@ -77,13 +73,13 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
     try:
         grid = tuple(float(c) for c in c_grid.split(",") if c.strip())
     except ValueError as err:
-        raise _fail(f"--c-grid: {err}") from err
+        raise fail(f"--c-grid: {err}") from err
     try:
         limits = GateLimits(tolerance=tolerance, max_recall_drop=max_recall_drop, min_new_recall=min_new_recall)
         answers = load_policy(policy)
         rows = read_labels(labels, known=answers.intents)
     except (ValidationError, PolicyError, LabelsFileError) as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     # The policy declares what the bundle adds; the bundle adds only what has examples.
     used = {row.intent for row in rows}
     names = answers.messages.intent_names
@@ -103,7 +99,7 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
             data, accepted, added, out, baseline, embedder_dir=embedder, limits=limits, version=version, c_grid=grid
         )
     except (ModelError, ValueError, OSError) as err:
-        raise _fail(f"retraining failed: {err}") from err
+        raise fail(f"retraining failed: {err}") from err
     typer.echo(format_table(result.rows))
     for note in result.notes:
         typer.echo(f"note: {note}")
@@ -117,13 +113,13 @@ def train(  # noqa: PLR0917 - typer maps parameters to options
     }
     if not result.passed:
         typer.echo(json.dumps(summary, ensure_ascii=False))
-        raise _fail(f"gates failed, nothing written to {out} (candidate kept at {result.bundle})")
+        raise fail(f"gates failed, nothing written to {out} (candidate kept at {result.bundle})")
     try:
         from edge_models.intent_onnx import OnnxIntentClassifier
 
         check_model_labels(OnnxIntentClassifier(out).intent_set.labels, answers.intents)
     except ModelError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     if publish is not None:
         plan = parse_plan(stages, branches, max_failure_rate, min_reports, soak_s)
         summary["rollout"] = _publish(publish, [out, policy], plan, channel, db_url)
@@ -143,7 +139,7 @@ def _publish(home: Path, bundles: list[Path], plan: RolloutPlan, channel: str, d
         finally:
             db.close()
     except SyncError as err:
-        raise _fail(f"bundle written but not published: {err}") from err
+        raise fail(f"bundle written but not published: {err}") from err
     return {k: v for k, v in asdict(status).items() if k != "kiosks"}
 
 

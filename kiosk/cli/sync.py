@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from kiosk.cli.hq import DbUrlOpt, store_url
+from kiosk.cli.output import fail, print_json
 from kiosk.config import default_state_dir
 
 hq_app = typer.Typer(no_args_is_help=True, help="HQ: the signed update repository.")
@@ -34,15 +35,6 @@ StateOption = Annotated[
     typer.Option("--state-dir", envvar="KIOSK_STATE_DIR", help="State directory (bundles, kiosk.db)."),
 ]
 _DEFAULT_STATE = default_state_dir()
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"kiosk: {message}", err=True)
-    return typer.Exit(1)
-
-
-def _print(obj: Any) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False))
 
 
 # -- HQ -------------------------------------------------------------------------------------
@@ -65,8 +57,10 @@ def hq_init(  # noqa: PLR0917 - typer maps parameters to options
     try:
         repo = HqRepository.init(home, keys=keys, offline_keys=offline_keys)
     except (SyncError, BundleError) as err:
-        raise _fail(str(err)) from err
-    _print({"home": str(home), "root": str(repo.home / "signed" / "root.json"), "offline_keys": str(repo.offline_keys)})
+        raise fail(str(err)) from err
+    print_json(
+        {"home": str(home), "root": str(repo.home / "signed" / "root.json"), "offline_keys": str(repo.offline_keys)}
+    )
 
 
 @hq_app.command("add")
@@ -85,8 +79,8 @@ def hq_add(
     try:
         added = HqRepository(home).add(bundle, channel=channel, branches=branch_list, percent=percent)
     except (SyncError, BundleError) as err:
-        raise _fail(str(err)) from err
-    _print(added)
+        raise fail(str(err)) from err
+    print_json(added)
 
 
 @hq_app.command("publish")
@@ -98,8 +92,8 @@ def hq_publish(home: HomeArg, offline_keys: OfflineOption = None) -> None:
     try:
         result = HqRepository(home, offline_keys=offline_keys).publish()
     except (SyncError, BundleError) as err:
-        raise _fail(str(err)) from err
-    _print(result.__dict__)
+        raise fail(str(err)) from err
+    print_json(result.__dict__)
 
 
 @hq_app.command("resign")
@@ -111,8 +105,8 @@ def hq_resign(home: HomeArg) -> None:
     try:
         result = HqRepository(home).resign()
     except (SyncError, BundleError) as err:
-        raise _fail(str(err)) from err
-    _print(result.__dict__)
+        raise fail(str(err)) from err
+    print_json(result.__dict__)
 
 
 @hq_app.command("serve")
@@ -137,7 +131,7 @@ def hq_serve(
     try:
         app = create_hq_app(home, db_url=url)
     except HqError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     stop = threading.Event()
     if advance_every_s > 0:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -157,10 +151,10 @@ def hq_fleet(home: HomeArg, db_url: DbUrlOpt = "") -> None:
     try:
         db = HqDB(store_url(home, db_url))
     except HqError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     try:
         for row in db.fleet():
-            _print(row)
+            print_json(row)
     finally:
         db.close()
 
@@ -225,17 +219,17 @@ def sync_init(  # noqa: PLR0917 - typer maps parameters to options
             max_backoff_s=max_backoff_s,
         )
     except ValidationError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     try:
         data = root.read_bytes()
         json.loads(data)
     except (OSError, ValueError) as err:
-        raise _fail(f"cannot read trusted root {root}: {err}") from err
+        raise fail(f"cannot read trusted root {root}: {err}") from err
     atomic_write_bytes(trusted_root_path(state_dir), data)
     save_config(state_dir, config)
     created, public_key = create_identity(state_dir)
     key_file = identity_dir(state_dir) / "device.pub"
-    _print({**config.model_dump(), "public_key": public_key, "public_key_file": str(key_file), "new_key": created})
+    print_json({**config.model_dump(), "public_key": public_key, "public_key_file": str(key_file), "new_key": created})
 
 
 @sync_app.command("run")
@@ -250,13 +244,13 @@ def sync_run(
     try:
         agent = _agent(state_dir)
     except (SyncError, BundleError) as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     if once:
         result = agent.sync_once()
         agent.watch()
         agent.report(result)
         uploaded = agent.upload()
-        _print({**result.__dict__, "uploaded": uploaded})
+        print_json({**result.__dict__, "uploaded": uploaded})
         raise typer.Exit(0 if result.ok else 1)
     os.nice(5)
     stop = threading.Event()
@@ -293,7 +287,7 @@ def sync_status(state_dir: StateOption = _DEFAULT_STATE) -> None:
     from sync.agent import Outbox
 
     outbox = len(Outbox(state_dir))
-    _print({"active": active, "state": load_state(state_dir).model_dump(), "history": history, "outbox": outbox})
+    print_json({"active": active, "state": load_state(state_dir).model_dump(), "history": history, "outbox": outbox})
 
 
 @sync_app.command("rollback")
@@ -304,8 +298,8 @@ def sync_rollback(name: str, state_dir: StateOption = _DEFAULT_STATE) -> None:
     try:
         version = _agent(state_dir).rollback(name)
     except (SyncError, BundleError) as err:
-        raise _fail(str(err)) from err
-    _print({"name": name, "active": version})
+        raise fail(str(err)) from err
+    print_json({"name": name, "active": version})
 
 
 # -- tuf-conformance client ----------------------------------------------------------------
@@ -346,7 +340,7 @@ def tuf_init(ctx: typer.Context, trusted_root: Path) -> None:
         metadata_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(trusted_root, metadata_dir / "root.json")
     except OSError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
 
 
 @tuf_app.command("refresh")
@@ -357,7 +351,7 @@ def tuf_refresh(ctx: typer.Context) -> None:
     try:
         _tuf(ctx).refresh()
     except (SyncError, BundleError, OSError) as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
 
 
 @tuf_app.command("download")
@@ -369,18 +363,18 @@ def tuf_download(ctx: typer.Context) -> None:
 
     opts = ctx.obj
     if not opts["target_name"] or opts["target_dir"] is None or not opts["target_base_url"]:
-        raise _fail("download needs --target-name, --target-base-url and --target-dir")
+        raise fail("download needs --target-name, --target-base-url and --target-dir")
     target_dir = Path(opts["target_dir"])
     try:
         client = _tuf(ctx)
         client.refresh()
         info = client.target_info(opts["target_name"])
         if info is None:
-            raise _fail(f"no target {opts['target_name']!r}")
+            raise fail(f"no target {opts['target_name']!r}")
         final = target_dir / parse.quote(info.path, "")
         if client.cached(info, final):
             return
         result = client.download(info, opts["target_base_url"], target_dir / ".partial")
         os.replace(result.path, final)
     except (SyncError, BundleError, OSError) as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kiosk.cli.output import fail
 from kiosk.config import default_state_dir
 
 if TYPE_CHECKING:
@@ -34,11 +35,6 @@ def _emit(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"kiosk: {message}", err=True)
-    return typer.Exit(1)
-
-
 def _grammar(lang: str, phrases_file: Path | None, state_dir: Path) -> tuple[str, ...]:
     """The phrase list: from a file, else from the active policy (so it follows policy updates)."""
     from edge_models.asr import compile_phrases
@@ -47,7 +43,7 @@ def _grammar(lang: str, phrases_file: Path | None, state_dir: Path) -> tuple[str
         try:
             raw = phrases_file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as err:
-            raise _fail(f"cannot read phrases from {phrases_file}: {err}") from err
+            raise fail(f"cannot read phrases from {phrases_file}: {err}") from err
     else:
         from kiosk.assembly import Health, load_active_policy
         from kiosk.config import Settings
@@ -57,11 +53,11 @@ def _grammar(lang: str, phrases_file: Path | None, state_dir: Path) -> tuple[str
         try:
             policy = load_active_policy(Settings(state_dir=state_dir), Health())
         except PolicyError as err:
-            raise _fail(f"no usable policy for grammar phrases: {err}") from err
+            raise fail(f"no usable policy for grammar phrases: {err}") from err
         raw = policy_phrases(policy, lang)
     grammar = compile_phrases(raw, lang, digits=False)
     if not grammar:
-        raise _fail(f"no grammar phrases for {lang!r}: pass --phrases FILE (one phrase per line)")
+        raise fail(f"no grammar phrases for {lang!r}: pass --phrases FILE (one phrase per line)")
     return compile_phrases(raw, lang)
 
 
@@ -97,19 +93,19 @@ def asr(  # noqa: PLR0917 - a typer command: every option is a parameter
     from edge_models.errors import ModelError
 
     if lang not in ASR_LANGS:
-        raise _fail(f"--lang must be one of {', '.join(ASR_LANGS)}")
+        raise fail(f"--lang must be one of {', '.join(ASR_LANGS)}")
     try:
         pcm = read_wav(file)
     except AudioError as err:
-        raise _fail(f"audio rejected: {err}") from err
+        raise fail(f"audio rejected: {err}") from err
     phrase_list = _grammar(lang, phrases, state_dir) if grammar else None
     try:
         engine = AsrModels(state_dir, threads=threads).engine_for(lang, grammar=grammar)
         transcript = engine.transcribe(pcm, lang, phrase_list)
     except AsrUnsupportedError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     except (AudioError, ModelError) as err:
-        raise _fail(f"speech recognition failed: {err}") from err
+        raise fail(f"speech recognition failed: {err}") from err
     _emit(transcript_json(transcript))
 
 
@@ -132,19 +128,19 @@ def say(  # noqa: PLR0917 - a typer command: every option is a parameter
     from edge_models.tts import ZH_VOICES, TtsSettings, Voices
 
     if lang not in TTS_LANGS:
-        raise _fail(f"--lang must be one of {', '.join(TTS_LANGS)}")
+        raise fail(f"--lang must be one of {', '.join(TTS_LANGS)}")
     if voice not in ZH_VOICES:
-        raise _fail(f"--voice must be one of {', '.join(ZH_VOICES)}")
+        raise fail(f"--voice must be one of {', '.join(ZH_VOICES)}")
     try:
         settings = TtsSettings(rate_wpm=rate, volume=volume)
     except ValidationError as err:
-        raise _fail(f"bad setting: {err.errors()[0]['loc'][0]}: {err.errors()[0]['msg']}") from err
+        raise fail(f"bad setting: {err.errors()[0]['loc'][0]}: {err.errors()[0]['msg']}") from err
     try:
         voices = Voices(state_dir, zh_voice=voice, settings=settings)
         speech = voices.synthesize(text, lang, settings)
         write_wav(out, speech.pcm)
     except (ModelError, OSError) as err:
-        raise _fail(f"speech synthesis failed: {err}") from err
+        raise fail(f"speech synthesis failed: {err}") from err
     for problem in voices.problems:
         typer.echo(f"kiosk: {problem}", err=True)
     _emit(
@@ -178,13 +174,13 @@ def voice_chat(state_dir: Path, no_model: bool, voice: Path, out_dir: Path | Non
     try:
         files = voice_files(voice)
     except FileNotFoundError as err:
-        raise _fail(str(err)) from err
+        raise fail(str(err)) from err
     settings = Settings(state_dir=state_dir, use_model=not no_model)
     try:
         asr_engine = AsrModels(state_dir).engine_for(lang)
         synth = EspeakSynthesizer()
     except (AsrUnsupportedError, ModelError) as err:
-        raise _fail(f"voice is not available: {err}") from err
+        raise fail(f"voice is not available: {err}") from err
     kiosk = build_kiosk(settings, resume_summaries=False)
     try:
         for problem in kiosk.health.problems:
