@@ -9,20 +9,20 @@ Customer text inside a prompt is quoted data.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from bundles import Manifest
-from edge_models.cpu import LowPriorityWorker, llm_threads, prompt_chunk, wait_for_speech
+from edge_models.cpu import LowPriorityWorker, llm_threads, wait_for_speech
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.grounding import grounded
+from edge_models.llm_labels import label_scores
+from edge_models.llm_prefix import PrefixCache
 from edge_models.llm_prompts import (
     CLASSIFY_PROMPT_VERSION,
     CLASSIFY_SYSTEM,
@@ -35,6 +35,7 @@ from edge_models.llm_types import Generation, LabelGuess, LlmBusyError, LlmConfi
 LLM_CONFIG_FILE = "llm.json"
 # A background generation paused for speech recognition looks this often for a customer's call waiting.
 _PAUSE_LOOK_S = 0.05
+_MESSAGE = "Customer message: "  # where the label-choice prompt's fixed start ends
 _PREFIX_CACHE_SIZE = 8  # saved KV states of prompt prefixes (system prompt, label menu, FAQ passages)
 __all__ = [
     "CLASSIFY_PROMPT_VERSION",
@@ -96,12 +97,16 @@ class LlamaModel:
         self._lock = threading.Lock()
         self._customers_waiting = 0  # customer calls (classify, compose) waiting for the model
         self._stopping = threading.Event()  # set at shutdown: background generation stops at the next token
-        self._prefixes: OrderedDict[tuple[int, ...], tuple[bytes, Any]] = OrderedDict()  # LRU of KV states
+        self._prefixes = PrefixCache(self._llm, _PREFIX_CACHE_SIZE)
         self.threads = self.config.threads  # threads in use now (see _pace)
-        self.prefix_hits = 0  # calls that reused a saved prefix (read by tests and benchmarks)
         self.paused_s = 0.0  # time generation waited for speech recognition (read by benchmarks)
         self._waiting_lock = threading.Lock()
         self._worker = LowPriorityWorker(self.config.nice)  # every llama.cpp evaluation runs on it
+
+    @property
+    def prefix_hits(self) -> int:
+        """Calls that reused a saved prompt prefix (read by tests and benchmarks)."""
+        return self._prefixes.hits
 
     @property
     def version(self) -> str:
@@ -159,11 +164,10 @@ class LlamaModel:
     def classify(self, text: str, labels: Sequence[str], descriptions: dict[str, str]) -> LabelGuess:
         """Pick one of ``labels`` for a customer message, with its probability.
 
-        Each label is scored by the log-probability of its tokens after the
-        prompt, and the scores are normalised over the label set: the output
-        is constrained to the labels by construction (the same as decoding
-        under a grammar that allows only them), and the confidence is the
-        model's own probability of the label among them. The customer text is
+        Each label is scored by its log-probability after the prompt under a
+        grammar that allows only the labels (:mod:`edge_models.llm_labels`):
+        the output is constrained to the labels by construction, and the
+        confidence is the model's own probability of the label among them. The customer text is
         data, quoted and truncated; instructions inside it cannot make the
         model answer anything but a label.
 
@@ -175,9 +179,7 @@ class LlamaModel:
         import numpy as np
 
         started = time.monotonic()
-        menu = "\n".join(f"- {label}: {descriptions.get(label, label)}" for label in labels)
-        user = CLASSIFY_USER.format(menu=menu, message=json.dumps(text[:300], ensure_ascii=False))
-        prompt = self.prompt(CLASSIFY_SYSTEM, user)
+        prompt = self._classify_prompt(text, labels, descriptions)
         deadline = started + self.config.budget_s
         with self._hold(self.config.budget_s):
             scores = self._worker.run(lambda: self._score(prompt, labels, deadline))
@@ -186,112 +188,71 @@ class LlamaModel:
         best = int(np.argmax(probs))
         return LabelGuess(labels[best], float(probs[best]), time.monotonic() - started)
 
-    def _score(self, prompt: str, labels: Sequence[str], deadline: float) -> list[float]:
-        """Log-probability of each label's tokens after ``prompt`` (on the worker thread; see :meth:`classify`)."""
-        import numpy as np
+    def _classify_prompt(self, text: str, labels: Sequence[str], descriptions: dict[str, str]) -> str:
+        """The label-choice prompt: every described label on the menu (a fixed start), then the message.
 
-        llm = self._llm
-        scores: list[float] = []
-        try:
-            tokens, prefix = self._split(prompt, prompt.rfind("Customer message: ") + len("Customer message: "))
-            self._start(tokens, prefix, deadline)
-            prompt_len = llm.n_tokens
-            after_prompt = self._last_logits()
-            for label in labels:
-                if time.monotonic() > deadline:
-                    raise LlmTimeoutError(f"LLM call ran past {self.config.budget_s:.1f} s")
-                llm.n_tokens = prompt_len  # rewind: the KV cache after the prompt is reused
-                logits = after_prompt
-                total = 0.0
-                tokens = llm.tokenize(label.encode(), add_bos=False, special=False)
-                for i, token in enumerate(tokens):
-                    top = logits.max()
-                    total += float(logits[token] - top - np.log(np.exp(logits - top).sum()))
-                    if i + 1 < len(tokens):
-                        self._give_way(False, deadline)
-                        llm.eval([token])
-                        logits = self._last_logits()
-                scores.append(total)
-        except (ValueError, RuntimeError) as err:
-            raise ModelError(f"llama.cpp failed: {err}") from err
-        return scores
-
-    def _split(self, prompt: str, prefix_chars: int) -> tuple[list[int], int]:
-        """The prompt's tokens and how many of them are its fixed prefix (the first ``prefix_chars`` characters).
-
-        The prefix is tokenized alone and only its tokens that the whole prompt shares count, so
-        a token merged across the seam is evaluated with the customer's words. At least one
-        token is always left after the prefix.
+        The menu is the same whichever ``labels`` are scored, so its KV state is read once.
         """
-        llm = self._llm
-        tokens: list[int] = llm.tokenize(prompt.encode(), add_bos=True, special=True)
-        if prefix_chars <= 0:
-            return tokens, 0
-        head: list[int] = llm.tokenize(prompt[:prefix_chars].encode(), add_bos=True, special=True)
-        shared = 0
-        for a, b in zip(head, tokens, strict=False):
-            if a != b:
-                break
-            shared += 1
-        return tokens, min(max(shared - 1, 0), len(tokens) - 1)
+        menu = "\n".join(
+            f"- {label}: {descriptions.get(label, label)}" for label in dict.fromkeys([*descriptions, *labels])
+        )
+        message = json.dumps(text[:300], ensure_ascii=False)
+        user = CLASSIFY_USER.format(menu=menu, message=message, choices=", ".join(labels))
+        return self.prompt(CLASSIFY_SYSTEM, user)
 
-    def _start(self, tokens: list[int], prefix: int, deadline: float, background: bool = False) -> None:
-        """Evaluate ``tokens`` from scratch, reusing the saved KV state of their first ``prefix`` tokens.
+    def warm(self, descriptions: dict[str, str], *, budget_s: float = 120.0) -> None:
+        """Read the label-choice prompt's fixed start now, so that no customer's call waits for it.
 
-        A prefix seen for the first time is evaluated and its state saved (bounded LRU).
+        Meant for when the model loads, before customers: a customer's call that comes
+        meanwhile waits for it (and is skipped as busy if its budget runs out), since it
+        would have to read the same prompt itself. Its threads follow speech recognition
+        as every call's do. The KV state is kept like any prefix's.
 
         Raises:
-            LlmTimeoutError: the deadline passed while reading the prompt.
-            LlmBusyError: a background call gave way to a customer.
+            LlmBusyError: the model was busy with another call.
+            LlmTimeoutError: it did not finish within ``budget_s``.
+            ModelError: llama.cpp failed.
         """
-        import llama_cpp
+        prompt = self._classify_prompt("", (), descriptions)
+        deadline = time.monotonic() + budget_s
 
+        def read() -> None:
+            tokens, prefix = self._prefixes.split(prompt, prompt.rfind(_MESSAGE) + len(_MESSAGE))
+            self._prefixes.start(tokens, prefix, deadline, self._pace)
+
+        with self._hold(0.0, background=True):
+            try:
+                self._worker.run(read)
+            except (ValueError, RuntimeError) as err:
+                raise ModelError(f"llama.cpp failed: {err}") from err
+
+    def _score(self, prompt: str, labels: Sequence[str], deadline: float) -> list[float]:
+        """Log-probability of each label after ``prompt``, under a labels-only grammar (on the worker thread).
+
+        The model reads the prompt and then only the tokens where labels part ways
+        (:func:`edge_models.llm_labels.label_scores`), each from the KV cache after the prompt.
+        """
         llm = self._llm
-        key = tuple(tokens[:prefix])
-        saved = self._prefixes.get(key) if prefix else None
-        if saved is not None:
-            data, ids = saved
-            self._prefixes.move_to_end(key)
-            llm.reset()  # type: ignore[no-untyped-call]
-            buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-            if llama_cpp.llama_state_set_data(llm._ctx.ctx, buffer, len(data)) != len(data):
-                raise ModelError("llama.cpp could not restore a saved prompt prefix")
-            llm.input_ids[:prefix] = ids
-            llm.n_tokens = prefix
-            self.prefix_hits += 1
-            done = prefix
-        else:
-            llm.reset()  # type: ignore[no-untyped-call]
-            done = 0
-        rate: float | None = None  # seconds per prompt token measured on this call
-        while done < len(tokens):  # in chunks, so the budget can stop it
-            if time.monotonic() > deadline:
-                raise LlmTimeoutError("LLM call ran past its budget (reading the prompt)")
-            self._give_way(background, deadline)
-            size = prompt_chunk(len(tokens) - done, rate, deadline - time.monotonic())
-            if size == 0:
-                raise LlmTimeoutError("LLM call cut: at the speed the CPU gives it, the prompt ends past the budget")
-            end = done + size
-            if saved is None and done < prefix < end:
-                end = prefix  # stop once at the prefix's end, to save its state
-            started = time.monotonic()
-            llm.eval(tokens[done:end])
-            rate = (time.monotonic() - started) / (end - done)
-            done = end
-            if saved is None and prefix and done == prefix:
-                self._save_prefix(key)
+        try:
+            tokens, prefix = self._prefixes.split(prompt, prompt.rfind(_MESSAGE) + len(_MESSAGE))
+            self._prefixes.start(tokens, prefix, deadline, lambda: self._give_way(False, deadline))
+            prompt_len = llm.n_tokens
+            after_prompt = self._last_logits()
 
-    def _save_prefix(self, key: tuple[int, ...]) -> None:
-        """Keep the KV state after ``key`` (the tokens evaluated so far), evicting the least recently used."""
-        import llama_cpp
+            def logits_at(path: tuple[int, ...]) -> Any:
+                if not path:
+                    return after_prompt
+                if time.monotonic() > deadline:
+                    raise LlmTimeoutError(f"LLM call ran past {self.config.budget_s:.1f} s")
+                self._give_way(False, deadline)
+                llm.n_tokens = prompt_len  # rewind: the KV cache after the prompt is reused
+                llm.eval(list(path))
+                return self._last_logits()
 
-        llm = self._llm
-        size = int(llama_cpp.llama_state_get_size(llm._ctx.ctx))
-        buffer = (ctypes.c_uint8 * size)()
-        written = int(llama_cpp.llama_state_get_data(llm._ctx.ctx, buffer, size))
-        self._prefixes[key] = (bytes(buffer[:written]), llm.input_ids[: len(key)].copy())
-        while len(self._prefixes) > _PREFIX_CACHE_SIZE:
-            self._prefixes.popitem(last=False)
+            label_tokens = [llm.tokenize(label.encode(), add_bos=False, special=False) for label in labels]
+            return label_scores(label_tokens, logits_at)
+        except (ValueError, RuntimeError) as err:
+            raise ModelError(f"llama.cpp failed: {err}") from err
 
     @contextmanager
     def _hold(self, wait_s: float, *, background: bool = False) -> Iterator[None]:
@@ -415,11 +376,11 @@ class LlamaModel:
 
         llm = self._llm
         try:
-            tokens, prefix = self._split(prompt, prefix)
+            tokens, prefix = self._prefixes.split(prompt, prefix)
             room = min(max_tokens, self.config.context - len(tokens) - 1)
             if room <= 0:
                 raise ModelError(f"prompt of {len(tokens)} tokens leaves no room in {self.config.context}")
-            self._start(tokens, prefix, deadline, background)
+            self._prefixes.start(tokens, prefix, deadline, lambda: self._give_way(background, deadline))
             chosen: list[int] = []
             written = b""
             stops = [marker.encode() for marker in stop if marker]

@@ -14,9 +14,14 @@ __all__ = ["CLASSIFY_PROMPT_VERSION", "CLASSIFY_SYSTEM", "CLASSIFY_USER", "compo
 
 
 CLASSIFY_SYSTEM = "You sort messages that bank customers type at a branch kiosk. Reply with one label from the list."
-CLASSIFY_USER = "Labels:\n{menu}\n\nCustomer message: {message}\nLabel:"
-# Recorded with every decision the LLM makes (issue 14): changes whenever the prompt's wording does.
-CLASSIFY_PROMPT_VERSION = "classify-" + hashlib.sha256((CLASSIFY_SYSTEM + CLASSIFY_USER).encode()).hexdigest()[:8]
+CLASSIFY_USER = "Labels:\n{menu}\n\nCustomer message: {message}\nChoose one of: {choices}\nLabel:"
+# How the labels are scored (edge_models.llm_labels): "trie" = under a labels-only grammar.
+CLASSIFY_SCORING = "trie"
+# Recorded with every decision the LLM makes (issue 14): changes whenever the prompt's wording
+# or the way labels are scored does.
+CLASSIFY_PROMPT_VERSION = (
+    "classify-" + hashlib.sha256((CLASSIFY_SYSTEM + CLASSIFY_USER + CLASSIFY_SCORING).encode()).hexdigest()[:8]
+)
 
 
 def compose_prompt(question: str, passages: Sequence[str], lang: str) -> tuple[str, str]:

@@ -40,6 +40,9 @@ class Settings(BaseModel):
     )
     llm_threads: int = Field(default=2, ge=1, le=8, description="llama.cpp threads.")
     llm_budget_s: float = Field(default=3.0, gt=0, le=30, description="Time budget of one LLM call.")
+    llm_warm: bool = Field(
+        default=True, description="Read the LLM's label-choice prompt in the background as soon as it loads."
+    )
     llm_nice: int = Field(
         default=10, ge=0, le=19, description="Nice value of the LLM's threads (the avatar and speech come first)."
     )

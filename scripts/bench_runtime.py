@@ -61,7 +61,7 @@ LLM_TEXTS = [
 async def main(args: argparse.Namespace) -> None:
     from edge_models.audio import read_wav, write_wav
     from edge_models.tts import EspeakSynthesizer
-    from kiosk.assembly import build_kiosk
+    from kiosk.assembly import build_kiosk, wait_for_llm
     from kiosk.config import Settings
     from kiosk.runtime import DevicesConfig, RuntimeConfig
 
@@ -77,6 +77,9 @@ async def main(args: argparse.Namespace) -> None:
     await runtime.start()
     ready_s = time.perf_counter() - started
     llm = getattr(engine.understander, "llm", None)
+    warm_started = time.perf_counter()
+    await asyncio.to_thread(wait_for_llm, engine)
+    print(f"LLM prompt read ahead {time.perf_counter() - warm_started:.2f} s after ready")
     print(f"LLM: {getattr(getattr(llm, 'model', None), 'version', 'none')}; avatar {args.size} at {args.fps:g} fps")
     print(f"cold start to ready (engine, TTS, renderer; no ASR yet): {ready_s:.2f} s")
     print(f"resident memory at ready: {rss_mb():.0f} MB, open files {open_files()}")

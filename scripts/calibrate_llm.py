@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from edge_models.build.data import load_examples, split
-from kiosk.assembly import build_engine
+from kiosk.assembly import build_engine, wait_for_llm
 from kiosk.config import Settings
 from kiosk.intents import INTENTS
 from kiosk.policy.schema import has_han
@@ -37,6 +37,7 @@ def main() -> int:
     rows: dict[str, list[tuple[float, bool]]] = {"han": [], "other": []}
     with tempfile.TemporaryDirectory() as state:
         engine, health = build_engine(Settings(state_dir=Path(state), llm_budget_s=args.budget))
+        wait_for_llm(engine)
         understander = engine.understander
         llm = understander.llm
         if llm is None:
@@ -63,7 +64,7 @@ def main() -> int:
     report: dict[str, object] = {"llm": health.llm_version}
     for script, found in rows.items():
         table = []
-        for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
+        for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99):
             decided = [ok for p, ok in found if p >= t]
             right = sum(decided)
             wrong = len(decided) - right

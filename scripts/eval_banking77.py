@@ -20,7 +20,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from kiosk.assembly import build_engine
+from kiosk.assembly import build_engine, wait_for_llm
 from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +69,7 @@ def main() -> int:
             llm_nice=args.llm_nice,
         )
         engine, health = build_engine(settings)
+        wait_for_llm(engine)
         for row in rows:
             _, u = engine.understand(row["text"])
             decided = u.stage != "fallback"

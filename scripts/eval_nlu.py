@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from kiosk.assembly import build_engine
+from kiosk.assembly import build_engine, wait_for_llm
 from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
 
 
@@ -48,6 +48,7 @@ def main() -> int:
                 llm_nice=args.llm_nice,
             )
         )
+        wait_for_llm(engine)  # a kiosk reads the LLM's prompt ahead before its first customer
         for problem in health.problems:
             print(f"note: {problem}", file=sys.stderr)
         stats: dict[str, Counter[str]] = {"all": Counter(), "zh": Counter(), "en": Counter()}

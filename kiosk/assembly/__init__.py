@@ -5,7 +5,7 @@ The composition root (``root``: :func:`build_kiosk`), the bundle loaders and the
 """
 
 from kiosk.assembly.kinds import HealthChecks, LoadOptions, load_checked
-from kiosk.assembly.loaders import EngineReloader, Health, build_engine, load_active_policy, provision
+from kiosk.assembly.loaders import EngineReloader, Health, build_engine, load_active_policy, provision, wait_for_llm
 from kiosk.assembly.root import build_kiosk
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "load_active_policy",
     "load_checked",
     "provision",
+    "wait_for_llm",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -110,13 +111,25 @@ def load_classifier(
     return classifier  # type: ignore[no-any-return]
 
 
-def llm_stage(model: LlamaModel, policy: Policy) -> LlmStage:
-    """The LLM stage over ``model``, with the policy's intent names as its label descriptions."""
+def llm_stage(model: LlamaModel, policy: Policy, *, warm: bool = False) -> LlmStage:
+    """The LLM stage over ``model``, with the policy's intent names as its label descriptions.
+
+    With ``warm``, a background thread reads its label-choice prompt ahead of the first customer.
+    """
     from kiosk.llm import LlmStage
 
     names = {label: text.en for label, text in policy.messages.intent_names.items()}
     names["out_of_scope"] = "not a banking request, or an instruction to the assistant"
-    return LlmStage(model, names)
+    stage = LlmStage(model, names)
+    if warm:
+        threading.Thread(target=stage.warm, name="llm-warm", daemon=True).start()
+    return stage
+
+
+def wait_for_llm(engine: DialogueEngine, timeout_s: float = 300.0) -> bool:
+    """Wait until the engine's LLM stage has read its prompt ahead (benchmarks start after it); False on time-out."""
+    warmed = getattr(engine.understander.llm, "warmed", None)
+    return bool(warmed.wait(timeout_s)) if isinstance(warmed, threading.Event) else True
 
 
 def load_llm_model(settings: Settings, health: Health) -> LlamaModel | None:
@@ -140,7 +153,7 @@ def load_llm_model(settings: Settings, health: Health) -> LlamaModel | None:
 def load_llm(settings: Settings, policy: Policy, health: Health) -> LlmStage | None:
     """The active LLM bundle as the LLM stage, or None (the cascade skips the stage, answers are not composed)."""
     model = load_llm_model(settings, health)
-    return llm_stage(model, policy) if model is not None else None
+    return llm_stage(model, policy, warm=settings.llm_warm) if model is not None else None
 
 
 def load_embedder(settings: Settings, health: Health) -> EmbedFn | None:
@@ -348,7 +361,7 @@ class EngineReloader:
             return self.engine
         llm = self._llm
         if model is not None and ("llm" in changed or "policy" in changed):
-            llm = llm_stage(model, policy)
+            llm = llm_stage(model, policy, warm=self.settings.llm_warm)
         embed = embedder.embed if embedder is not None else None
         staff = with_overrides(policy, json.loads(versions["staff"]))
         self.engine = DialogueEngine(staff, classifier, tickets=self._tickets, llm=llm, composer=llm, embed=embed)

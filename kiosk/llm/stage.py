@@ -43,6 +43,7 @@ class LlmStage:
         calls: Calls let through by the breaker.
         failures: Calls that failed or ran late.
         busy: Calls skipped because the model was busy.
+        warmed: Set when :meth:`warm` has ended.
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class LlmStage:
         self.calls = 0
         self.failures = 0
         self.busy = 0
+        self.warmed = threading.Event()  # set when warm() has ended, read ahead or not (benchmarks wait for it)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -110,6 +112,21 @@ class LlmStage:
         with self._guard:
             self.breaker.success()
         return result
+
+    def warm(self) -> bool:
+        """Read the label-choice prompt's fixed start before the first customer needs it (background).
+
+        Not a call of the stage: the breaker and the counts are left alone. False when it
+        gave way or failed (the first customer's call reads the prompt itself).
+        """
+        try:
+            self.model.warm(self._descriptions)
+        except ModelError as err:  # LlmBusyError and LlmTimeoutError are ModelErrors
+            _LOG.info("LLM prompt not read ahead: %s", err)
+            return False
+        finally:
+            self.warmed.set()
+        return True
 
     def classify(self, text: str, labels: Sequence[str]) -> tuple[str, float] | None:
         """The LLM's label and probability, or None (skipped, failed or late)."""

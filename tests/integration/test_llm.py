@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def test_corrupt_model_files_are_detected(bundle: Path, tmp_path: Path) -> None:
 
 
 def test_engine_asks_the_llm_when_the_model_is_unsure(bundle: Path, nlu_bundle: Path, tmp_path: Path) -> None:
-    from kiosk.assembly import build_engine
+    from kiosk.assembly import build_engine, wait_for_llm
     from kiosk.config import DEFAULT_POLICY_DIR, Settings
 
     policy_dir = tmp_path / "policy"
@@ -123,12 +124,16 @@ def test_engine_asks_the_llm_when_the_model_is_unsure(bundle: Path, nlu_bundle: 
     assert health.llm_version == "test.1"
     stage = engine.understander._llm
     assert isinstance(stage, LlmStage)
+    assert wait_for_llm(engine, timeout_s=600)  # the label menu was read ahead in the background
+    assert stage.model.prefix_hits == 0
+    assert len(stage.model._prefixes) == 1
     _, sure = engine.understand("I lost my card")
     assert sure.stage == "model"
     assert stage.calls == 0  # a sure model never waits for the LLM
     _, unsure = engine.understand("hmm the thing with the money from before, you know")
     assert unsure.stage in {"llm", "fallback", "rules"}
     assert stage.calls == 1
+    assert stage.model.prefix_hits == 1  # the customer's call read only its own words
     _, chinese = engine.understand("那个东西上次的事情")
     assert stage.calls == 1  # the LLM bundle declares English only
     assert chinese.stage != "llm"
@@ -325,6 +330,39 @@ def test_the_prompt_prefix_is_read_once_and_reused_exactly(model: LlamaModel) ->
     again = model.compose("is it free to transfer within the bank?", passages, "en")
     assert model.prefix_hits >= hits + 2
     assert again.text == first.text
+
+
+def test_the_menu_is_read_ahead_once_whichever_labels_are_scored(model: LlamaModel) -> None:
+    model._prefixes.clear()
+    model.warm(NAMES)
+    assert len(model._prefixes) == 1
+    hits = model.prefix_hits
+    both = model.classify("my card was stolen on the bus", LABELS, NAMES)
+    two = model.classify("my card was stolen on the bus", ["card_lost", "out_of_scope"], NAMES)
+    assert model.prefix_hits == hits + 2  # the same menu, a different choice: no prompt read again
+    assert len(model._prefixes) == 1
+    assert two.label in {"card_lost", "out_of_scope"}
+    # scored among fewer labels, the card's share can only grow
+    assert both.label != "card_lost" or two.confidence >= both.confidence - 1e-6
+
+
+def test_a_customer_call_waits_for_the_read_ahead_instead_of_reading_the_menu_again(bundle: Path) -> None:
+    from kiosk.llm import LlmStage
+
+    slow = LlamaModel(bundle, LlmConfig(threads=1, budget_s=600, nice=0))
+    stage = LlmStage(slow, NAMES)
+    warming = threading.Thread(target=stage.warm)
+    warming.start()
+    while not slow._lock.locked() and not stage.warmed.is_set():
+        time.sleep(0.001)  # the read-ahead has the model
+    answer = stage.classify("my card was stolen on the bus", LABELS)
+    warming.join()
+    assert stage.warmed.is_set()
+    assert answer is not None
+    assert answer[0] in LABELS
+    assert slow.prefix_hits == 1
+    assert len(slow._prefixes) == 1
+    assert (stage.calls, stage.failures, stage.busy) == (1, 0, 0)  # the read-ahead is not a call
 
 
 def test_the_llm_drops_to_one_thread_while_speech_is_recognised(model: LlamaModel) -> None:
