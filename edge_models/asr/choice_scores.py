@@ -33,6 +33,7 @@ Pure Python; the scorer is any callable from texts to scores.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from edge_models.asr.closed_vocab import Choice, Match, ranked
@@ -45,19 +46,32 @@ NONE_GAP = 3.0  # "none of these" competes at the free decoding's score less thi
 SCORE_THRESHOLD = 0.5  # lowest posterior for a pick by score (chosen on a tuning set, see the module text)
 
 
+_CODE = re.compile(r"[\s(（]*[A-Z]{2,5}[)）]?\s*")  # a currency or product code beside a name
+
+
 def _has_han(text: str) -> bool:
     return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+def _with_code(name: str, others: Iterable[str]) -> bool:
+    """Whether ``name`` is one of ``others`` followed by a code nobody says aloud (a label's "美元 USD", "euro EUR")."""
+    return any(
+        other != name and name.startswith(other) and _CODE.fullmatch(name[len(other) :]) is not None for other in others
+    )
 
 
 def names_to_score(choices: Iterable[Choice], lang: str, per_choice: int = SCORED_NAMES) -> list[tuple[str, str]]:
     """(choice key, name) pairs to score: each choice's first ``per_choice`` distinct names written in ``lang``.
 
-    Mandarin names are those with Chinese characters; other languages' those without.
+    Mandarin names are those with Chinese characters; other languages' those without. A
+    name that is another of the choice's names plus a code (a button label's "美元 USD")
+    is not scored: the customer says the name, and each scored text costs decoder time.
     """
     out: list[tuple[str, str]] = []
     for choice in choices:
-        names = [p.strip() for p in choice.phrases if p.strip() and _has_han(p) == (lang == "zh")]
-        out += [(choice.key, name) for name in list(dict.fromkeys(names))[:per_choice]]
+        names = list(dict.fromkeys(p.strip() for p in choice.phrases if p.strip() and _has_han(p) == (lang == "zh")))
+        names = [name for name in names if not _with_code(name, names)]
+        out += [(choice.key, name) for name in names[:per_choice]]
     return out
 
 
