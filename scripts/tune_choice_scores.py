@@ -8,8 +8,10 @@ plus six off-list answers per language written for tuning, clean and at 10 dB
 (the benchmark's babble track at other offsets). For each variant of the
 recogniser's scoring it prints right picks, wrong picks, off-list answers
 picked, and the scoring wall time; and per turn what each variant picked
-(``--verbose``). Parameters of :mod:`edge_models.asr.choice_scores` are chosen
-here; the benchmark only reports.
+(``--verbose``). The question is the last sentence of the reply that offered
+the buttons (``Offer.question``), given to whisper as its previous text.
+Parameters of :mod:`edge_models.asr.choice_scores` are chosen here; the
+benchmark only reports.
 """
 
 from __future__ import annotations
@@ -53,21 +55,6 @@ def tuning_turns(policy: Any) -> list[SlotTurn]:
     return turns
 
 
-def _question(policy: Any, turn: SlotTurn) -> str:
-    """What the kiosk said when it asked (the reply that offered the buttons)."""
-    from datetime import UTC, datetime
-
-    from kiosk.dialogue import DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
-
-    engine = DialogueEngine(policy, None, tickets=MemoryTicketDispenser())
-    asked = engine.handle(
-        DialogueSession("tune", lang=turn.lang),
-        Utterance(source="button", button=turn.ask),
-        datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
-    )
-    return str(asked.reply)
-
-
 def main() -> None:
     from edge_models.asr import AsrModels, choice_scores
     from edge_models.tts import EspeakSynthesizer, TtsSettings, Voices
@@ -91,8 +78,8 @@ def main() -> None:
     variants: dict[str, dict[str, Any]] = {
         "sound only": {"score": False},
         "scores, 2 names": {"score": True},
-        "scores, 1 name": {"score": True, "per_choice": 1},
-        "scores, question as prompt": {"score": True, "prompt": True},
+        "scores, 2 names + question": {"score": True, "question": "question"},
+        "scores, 2 names + whole reply": {"score": True, "question": "reply"},  # 64 right but ~1.6x the cost
     }
     kwdefaults = choice_scores.pick_by_score.__kwdefaults__ or {}
     tally = {name: {"right": 0, "wrong": 0, "off": 0, "ms": []} for name in variants}
@@ -106,15 +93,9 @@ def main() -> None:
             for name, how in variants.items():
                 transcript = whisper.transcribe(pcm, turn.lang)  # each variant decodes first, as the kiosk does
                 text = transcript.text
-                whisper.score_in_decoded_script = bool(how.get("one_script", True))
                 timed: list[float] = []
-                base = scorer_for(whisper, pcm, turn.lang) if how["score"] else None
-                if how.get("prompt"):
-                    question = _question(policy, turn)
-
-                    def base(texts: Sequence[str], pcm: Pcm = pcm, lang: str = turn.lang, q: str = question) -> Any:
-                        return whisper.score_texts(pcm.samples, lang, texts, prompt=q)
-
+                question = str(getattr(offer, how["question"])) if how.get("question") else ""
+                base = scorer_for(whisper, pcm, turn.lang, question) if how["score"] else None
                 kwdefaults["per_choice"] = how.get("per_choice", choice_scores.SCORED_NAMES)
 
                 def scorer(texts: Sequence[str], base: Any = base, timed: list[float] = timed) -> list[float]:
@@ -136,7 +117,6 @@ def main() -> None:
                 line.append(f"{key.rpartition(':')[2] or '-'}")
             if args.verbose:
                 print(f"  {snr or 'clean'} {turn.lang} {turn.said!r} heard {text!r}: {' / '.join(line)}", flush=True)
-    whisper.score_in_decoded_script = True
     print(f"tuning set: {len(turns)} turns x {len(SNRS)} conditions ({RATE} wpm)")
     for name, t in tally.items():
         ms = t["ms"]

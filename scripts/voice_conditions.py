@@ -122,7 +122,7 @@ def _decide(policy: Any, lang: str, ask: str, answer: Any) -> tuple[str, tuple[s
     session = DialogueSession("bench", lang=lang)
     now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
     asked = engine.handle(session, Utterance(source="button", button=ask), now)
-    offer = offer_of([(b.id, b.label) for b in asked.buttons], asked.action)
+    offer = offer_of([(b.id, b.label) for b in asked.buttons], asked.action, asked.reply)
     utterance = answer(offer) if callable(answer) else answer
     decided = engine.handle(session, utterance, now)
     return decided.reply, tuple(b.id for b in decided.buttons), decided.action
@@ -179,7 +179,7 @@ def score_slots(
             right = _decide(policy, turn.lang, turn.ask, Utterance(source="button", button=turn.button))
             offer = _offer_for(policy, turn)
             t = tally.setdefault(turn.lang, {"right": [0, 0, 0], "edits": [0, 0, 0], "words": 0, "n": 0, "ms": []})
-            base = scorer_for(whisper, pcm, turn.lang)
+            base = scorer_for(whisper, pcm, turn.lang, offer.question)
             timed: list[float] = []
 
             def scorer(texts: Sequence[str], base: Any = base, timed: list[float] = timed) -> list[float]:
@@ -236,7 +236,7 @@ def _offer_for(policy: Any, turn: SlotTurn) -> Any:
         Utterance(source="button", button=turn.ask),
         datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
     )
-    return offer_of([(b.id, b.label) for b in asked.buttons], asked.action)
+    return offer_of([(b.id, b.label) for b in asked.buttons], asked.action, asked.reply)
 
 
 def scoring_cost(policy: Any, whisper: Any, voices: Any, repeats: int = 3) -> list[tuple[str, str]]:
@@ -254,7 +254,7 @@ def scoring_cost(policy: Any, whisper: Any, voices: Any, repeats: int = 3) -> li
             options += [c for c in choices(policy, offer.buttons) if c.key.startswith("slot:")]
         pcm = Pcm(to16k(voices.synthesize(said, lang).pcm), 16_000)
         heard = whisper.transcribe(pcm, lang).text
-        scorer = scorer_for(whisper, pcm, lang)
+        scorer = scorer_for(whisper, pcm, lang, offer.question)
         if scorer is None:
             return []
         for n in (2, 4, 6, 8):

@@ -27,6 +27,19 @@ wrong choice and no off-list answer. A scoring prompt listing the choices
 (whisper's previous-text prompt) was measured too: no gain, not used.
 Figures on the benchmark: ``scripts/bench_voice.py --only wer``.
 
+Session 6, on a tuning set rebuilt the same way (``scripts/tune_choice_scores.py``, 56 turns x
+clean / 10 dB; right picks, 0 wrong and 0 off-list picks in every row):
+sound alone 44; scores 58. Cost: Mandarin names scored only in the script
+whisper's decode of the same audio wrote (``WhisperEngine.scored_forms``) and a
+button label that is a name plus its code ("美元 USD") not scored: still 58, the
+scoring call about half as long (594 -> 255-292 ms median). One name per choice
+instead of ``SCORED_NAMES`` = 2: still 58 without the question, 59 against 61
+with it, at half the cost; kept 2. The question the kiosk just asked (the last
+sentence of its reply, ``Offer.question``) as whisper's previous text while
+scoring: 61 (English answers heard as "Ready to shine." now pick the British
+pound; one Mandarin 美元 heard as 美人 is lost), +~120 ms; used. The whole
+reply as the previous text: 64, but about 640 ms per call; not used.
+
 Pure Python; the scorer is any callable from texts to scores.
 """
 

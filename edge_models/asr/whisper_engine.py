@@ -298,8 +298,9 @@ class WhisperEngine(AsrEngine):
         before, as in the kiosk, and its text shows the script), else in simplified
         and in traditional characters, the better counting (:meth:`scored_forms`).
         Measured on the tuning set (scripts/tune_choice_scores.py): the same right
-        picks at about half the scoring time. An empty text scores ``-inf``. ``prompt`` is whisper's previous text
-        (e.g. the question the kiosk just asked), empty for none.
+        picks at about half the scoring time. An empty text scores ``-inf``.
+        ``prompt`` is whisper's previous text (the question the kiosk just asked: whisper
+        then expects an answer to it; its last ``MAX_PROMPT_TOKENS`` tokens), empty for none.
 
         Raises:
             AsrUnsupportedError: ``lang`` is not one of this model's languages.

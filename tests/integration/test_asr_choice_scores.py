@@ -138,3 +138,21 @@ def test_after_the_decode_mandarin_is_scored_only_in_the_script_whisper_wrote(
     one = whisper.score_texts(pcm.samples, "zh", ["港澳台居民"])[0]
     assert one == pytest.approx(both[0] if forms == ["港澳台居民"] else both[1], abs=0.02)  # batch size: rounding
     assert whisper.scored_forms(pcm.samples, "en", "Hong Kong") == ["Hong Kong"]
+
+
+def test_the_question_asked_as_whisper_context_lets_the_scores_pick_an_answer_heard_wrong(
+    whisper: AsrEngine, policy: Policy
+) -> None:
+    engine = DialogueEngine(policy, None, tickets=MemoryTicketDispenser())
+    ask = engine.handle(DialogueSession("s", lang="en"), Utterance(source="button", button="intent:exchange_rate"), NOW)
+    offer = offer_of([(b.id, b.label) for b in ask.buttons], ask.action, ask.reply)
+    assert offer.question.endswith("?")
+    speech = speak("British pound", "en", 165)
+    pcm = convert(speech.samples.astype(np.float64) / 32768.0, speech.rate, 1)
+    heard = whisper.transcribe(pcm, "en")
+    assert "pound" not in heard.text.lower()  # whisper-base writes "Ready to shine."
+    _utterance, blind = voice_utterance(heard, policy, offer, scorer=scorer_for(whisper, pcm, "en"))
+    assert blind is None, heard.text
+    _utterance, found = voice_utterance(heard, policy, offer, scorer=scorer_for(whisper, pcm, "en", offer.question))
+    assert found is not None, heard.text
+    assert found.key == "slot:exchange_rate:GBP"
