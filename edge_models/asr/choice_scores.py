@@ -39,6 +39,11 @@ sentence of its reply, ``Offer.question``) as whisper's previous text while
 scoring: 61 (English answers heard as "Ready to shine." now pick the British
 pound; one Mandarin 美元 heard as 美人 is lost), +~120 ms; used. The whole
 reply as the previous text: 64, but about 640 ms per call; not used.
+With the question, ``NONE_GAP`` / ``SCORE_THRESHOLD`` swept again on the tuning
+set (2-5 nats x 0.4 / 0.5 / 0.6): 3.0 / 0.5 gives 61 right and no error; 3.5 /
+0.5 gives 62, 4.0 / 0.5 gives 64, but 4.0 / 0.4 already picks 2 wrong and 2
+off-list answers and 5.0 / 0.5 picks 3 off-list answers, so the values stay where
+an off-list answer is safely open text.
 
 Pure Python; the scorer is any callable from texts to scores.
 """
