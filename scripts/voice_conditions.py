@@ -122,7 +122,7 @@ def _decide(policy: Any, lang: str, ask: str, answer: Any) -> tuple[str, tuple[s
     session = DialogueSession("bench", lang=lang)
     now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
     asked = engine.handle(session, Utterance(source="button", button=ask), now)
-    offer = offer_of([(b.id, b.label) for b in asked.buttons], asked.action)
+    offer = offer_of([(b.id, b.label) for b in asked.buttons], asked.action, asked.reply)
     utterance = answer(offer) if callable(answer) else answer
     decided = engine.handle(session, utterance, now)
     return decided.reply, tuple(b.id for b in decided.buttons), decided.action
@@ -158,8 +158,14 @@ def score_slots(
     turns: Sequence[SlotTurn],
     audio: Sequence[Int16Array],
     noise: Float,
+    *,
+    verbose: bool = False,
 ) -> list[SlotTally]:
-    """Per SNR and language: the same audio as open text, closed by sound, and closed by sound + scores."""
+    """Per SNR and language: the same audio as open text, closed by sound, and closed by sound + scores.
+
+    ``verbose`` prints one line per turn and condition: what was said, what whisper heard, and what
+    each way picked (``=`` right, ``x`` wrong; ``-`` no pick, the open text goes on).
+    """
     from kiosk.dialogue import Utterance
     from kiosk.voice.choices import scorer_for, voice_utterance
 
@@ -173,7 +179,7 @@ def score_slots(
             right = _decide(policy, turn.lang, turn.ask, Utterance(source="button", button=turn.button))
             offer = _offer_for(policy, turn)
             t = tally.setdefault(turn.lang, {"right": [0, 0, 0], "edits": [0, 0, 0], "words": 0, "n": 0, "ms": []})
-            base = scorer_for(whisper, pcm, turn.lang)
+            base = scorer_for(whisper, pcm, turn.lang, offer.question)
             timed: list[float] = []
 
             def scorer(texts: Sequence[str], base: Any = base, timed: list[float] = timed) -> list[float]:
@@ -183,9 +189,12 @@ def score_slots(
                 return out
 
             ways = ((False, None), (True, None), (True, scorer if base is not None else None))
+            picks = []
             for slot, (closed, score) in enumerate(ways):
                 utterance, found = voice_utterance(transcript, policy, offer, closed=closed, scorer=score)
-                t["right"][slot] += _decide(policy, turn.lang, turn.ask, utterance) == right
+                ok = _decide(policy, turn.lang, turn.ask, utterance) == right
+                t["right"][slot] += ok
+                picks.append(f"{'=' if ok else 'x'}{found.key.rpartition(':')[2] if found is not None else '-'}")
                 acted = _acted_name(policy, found.key, turn.lang, offer) if found is not None else transcript.text
                 e, n = errors(turn.said, acted, turn.lang)
                 t["edits"][slot] += e
@@ -193,6 +202,13 @@ def score_slots(
                     t["words"] += n
             t["n"] += 1
             t["ms"] += timed
+            if verbose:
+                ms = f" {sum(timed):.0f} ms" if timed else ""
+                print(
+                    f"  turn {_condition(snr):>6} {turn.lang} said {turn.said!r} ({turn.button.rpartition(':')[2]}) "
+                    f"heard {transcript.text!r} -> open {picks[0]}, sound {picks[1]}, scores {picks[2]}{ms}",
+                    flush=True,
+                )
         for lang, t in tally.items():
             w = max(1, t["words"])
             rows.append(
@@ -220,7 +236,7 @@ def _offer_for(policy: Any, turn: SlotTurn) -> Any:
         Utterance(source="button", button=turn.ask),
         datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
     )
-    return offer_of([(b.id, b.label) for b in asked.buttons], asked.action)
+    return offer_of([(b.id, b.label) for b in asked.buttons], asked.action, asked.reply)
 
 
 def scoring_cost(policy: Any, whisper: Any, voices: Any, repeats: int = 3) -> list[tuple[str, str]]:
@@ -238,7 +254,7 @@ def scoring_cost(policy: Any, whisper: Any, voices: Any, repeats: int = 3) -> li
             options += [c for c in choices(policy, offer.buttons) if c.key.startswith("slot:")]
         pcm = Pcm(to16k(voices.synthesize(said, lang).pcm), 16_000)
         heard = whisper.transcribe(pcm, lang).text
-        scorer = scorer_for(whisper, pcm, lang)
+        scorer = scorer_for(whisper, pcm, lang, offer.question)
         if scorer is None:
             return []
         for n in (2, 4, 6, 8):
@@ -257,8 +273,10 @@ def scoring_cost(policy: Any, whisper: Any, voices: Any, repeats: int = 3) -> li
     return rows
 
 
-def run(whisper: Any, zh_set: Path | None, slot_voice: str, state: Path) -> list[tuple[str, str]]:
-    """The table rows of the ``wer`` section."""
+def run(
+    whisper: Any, zh_set: Path | None, slot_voice: str, state: Path, *, verbose: bool = False
+) -> list[tuple[str, str]]:
+    """The table rows of the ``wer`` section (``verbose``: a line per slot / choice turn as it is scored)."""
     from edge_models.tts import TtsSettings, Voices
     from kiosk.config import DEFAULT_POLICY_DIR
     from kiosk.policy import load_policy
@@ -286,7 +304,7 @@ def run(whisper: Any, zh_set: Path | None, slot_voice: str, state: Path) -> list
     voices = Voices(state, zh_voice=slot_voice, settings=TtsSettings(rate_wpm=130))
     audio = [to16k(voices.synthesize(t.said, t.lang).pcm) for t in turns]
     rows += scoring_cost(policy, whisper, voices)
-    for row in score_slots(policy, whisper, turns, audio, noise):
+    for row in score_slots(policy, whisper, turns, audio, noise, verbose=verbose):
         unit = "CER" if row.lang == "zh" else "WER"
         ms = sorted(row.scoring_ms)
         cost = f"; scoring {ms[len(ms) // 2]:.0f} ms median over {len(ms)} turns" if ms else ""

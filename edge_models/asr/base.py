@@ -144,8 +144,10 @@ class AsrEngine(ABC):
             AsrUnsupportedError: language or grammar mode not available.
         """
 
-    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
+    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str], *, prompt: str = "") -> list[float]:
         """How well each text explains the audio (higher is better), for engines with ``supports_scoring``.
+
+        ``prompt``: the conversation's previous text (what the kiosk asked), empty for none.
 
         Raises:
             AsrUnsupportedError: this engine cannot score given texts, or not in ``lang``.

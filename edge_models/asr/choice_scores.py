@@ -27,12 +27,31 @@ wrong choice and no off-list answer. A scoring prompt listing the choices
 (whisper's previous-text prompt) was measured too: no gain, not used.
 Figures on the benchmark: ``scripts/bench_voice.py --only wer``.
 
+Session 6, on a tuning set rebuilt the same way (``scripts/tune_choice_scores.py``, 56 turns x
+clean / 10 dB; right picks, 0 wrong and 0 off-list picks in every row):
+sound alone 44; scores 58. Cost: Mandarin names scored only in the script
+whisper's decode of the same audio wrote (``WhisperEngine.scored_forms``) and a
+button label that is a name plus its code ("美元 USD") not scored: still 58, the
+scoring call about half as long (594 -> 255-292 ms median). One name per choice
+instead of ``SCORED_NAMES`` = 2: still 58 without the question, 59 against 61
+with it, at half the cost; kept 2. The question the kiosk just asked (the last
+sentence of its reply, ``Offer.question``) as whisper's previous text while
+scoring: 61 (English answers heard as "Ready to shine." now pick the British
+pound; one Mandarin 美元 heard as 美人 is lost), +~120 ms; used. The whole
+reply as the previous text: 64, but about 640 ms per call; not used.
+With the question, ``NONE_GAP`` / ``SCORE_THRESHOLD`` swept again on the tuning
+set (2-5 nats x 0.4 / 0.5 / 0.6): 3.0 / 0.5 gives 61 right and no error; 3.5 /
+0.5 gives 62, 4.0 / 0.5 gives 64, but 4.0 / 0.4 already picks 2 wrong and 2
+off-list answers and 5.0 / 0.5 picks 3 off-list answers, so the values stay where
+an off-list answer is safely open text.
+
 Pure Python; the scorer is any callable from texts to scores.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from edge_models.asr.closed_vocab import Choice, Match, ranked
@@ -45,19 +64,32 @@ NONE_GAP = 3.0  # "none of these" competes at the free decoding's score less thi
 SCORE_THRESHOLD = 0.5  # lowest posterior for a pick by score (chosen on a tuning set, see the module text)
 
 
+_CODE = re.compile(r"[\s(（]*[A-Z]{2,5}[)）]?\s*")  # a currency or product code beside a name
+
+
 def _has_han(text: str) -> bool:
     return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+def _with_code(name: str, others: Iterable[str]) -> bool:
+    """Whether ``name`` is one of ``others`` followed by a code nobody says aloud (a label's "美元 USD", "euro EUR")."""
+    return any(
+        other != name and name.startswith(other) and _CODE.fullmatch(name[len(other) :]) is not None for other in others
+    )
 
 
 def names_to_score(choices: Iterable[Choice], lang: str, per_choice: int = SCORED_NAMES) -> list[tuple[str, str]]:
     """(choice key, name) pairs to score: each choice's first ``per_choice`` distinct names written in ``lang``.
 
-    Mandarin names are those with Chinese characters; other languages' those without.
+    Mandarin names are those with Chinese characters; other languages' those without. A
+    name that is another of the choice's names plus a code (a button label's "美元 USD")
+    is not scored: the customer says the name, and each scored text costs decoder time.
     """
     out: list[tuple[str, str]] = []
     for choice in choices:
-        names = [p.strip() for p in choice.phrases if p.strip() and _has_han(p) == (lang == "zh")]
-        out += [(choice.key, name) for name in list(dict.fromkeys(names))[:per_choice]]
+        names = list(dict.fromkeys(p.strip() for p in choice.phrases if p.strip() and _has_han(p) == (lang == "zh")))
+        names = [name for name in names if not _with_code(name, names)]
+        out += [(choice.key, name) for name in names[:per_choice]]
     return out
 
 

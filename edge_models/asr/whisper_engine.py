@@ -56,6 +56,7 @@ MAX_HOTWORD_WORDS = 3  # words of one hot word in other languages
 HINT_LANGUAGES: tuple[str, ...] = ()  # measured: the policy's phrases as hot words made Mandarin worse
 MIN_WINDOW_S = 10.0  # shortest encoder window (measured: 5 s windows raised the error rates)
 WINDOW_MARGIN_S = 1.0  # padding after the utterance inside the window
+MAX_PROMPT_TOKENS = 223  # whisper keeps at most this many tokens of previous text
 FULL_WINDOW_FRAMES = 3000  # whisper's 30 s window, in 10 ms feature frames
 FRAMES_PER_S = 100
 
@@ -184,6 +185,7 @@ class WhisperEngine(AsrEngine):
 
     engine = "faster-whisper"
     supports_scoring = True
+    score_in_decoded_script = True  # score Chinese only in the script the decode of the same audio wrote
 
     def __init__(
         self,
@@ -218,6 +220,7 @@ class WhisperEngine(AsrEngine):
 
         self._utterance: bytes | None = None  # digest of the audio being decoded
         self._encoded: tuple[bytes, Any] | None = None  # the last utterance's encoder output, for scoring
+        self._script: tuple[bytes, str] | None = None  # the script the last decode wrote Chinese in (s2t / t2s)
 
         def encode(features: Any) -> Any:  # faster-whisper pads to 30 s: the encoder sees the short window
             out = full_encode(features[..., : self._window] if self._window is not None else features)
@@ -275,13 +278,14 @@ class WhisperEngine(AsrEngine):
             fits = len(samples) / 16_000 + WINDOW_MARGIN_S <= FULL_WINDOW_FRAMES / FRAMES_PER_S  # one window
             self._utterance = _digest(samples) if fits and lang != AUTO else None
             self._encoded = None
+            self._script = None
             try:
                 return self._decode(samples, lang, hints)
             finally:
                 self._window = None
                 self._utterance = None
 
-    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
+    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str], *, prompt: str = "") -> list[float]:
         """How well each text explains the audio: whisper's mean log-probability per token, teacher-forced.
 
         The audio is encoded once, in the same window as :meth:`decode` (so the scores
@@ -290,8 +294,13 @@ class WhisperEngine(AsrEngine):
         decoder's probability of each given token after the ones before it). Higher is
         better (0 at most); compare the texts of one call with each other, e.g. the
         offered choices against what :meth:`decode` heard. Mandarin is scored as
-        written in simplified and in traditional characters (whisper writes either;
-        the better counts). An empty text scores ``-inf``.
+        written in the script whisper's decode of this audio wrote (when it ran just
+        before, as in the kiosk, and its text shows the script), else in simplified
+        and in traditional characters, the better counting (:meth:`scored_forms`).
+        Measured on the tuning set (scripts/tune_choice_scores.py): the same right
+        picks at about half the scoring time. An empty text scores ``-inf``.
+        ``prompt`` is whisper's previous text (the question the kiosk just asked: whisper
+        then expects an answer to it; its last ``MAX_PROMPT_TOKENS`` tokens), empty for none.
 
         Raises:
             AsrUnsupportedError: ``lang`` is not one of this model's languages.
@@ -301,12 +310,12 @@ class WhisperEngine(AsrEngine):
         if not texts:
             return []
         try:
-            return self._score(samples, lang, texts)
+            return self._score(samples, lang, texts, prompt)
         except Exception as err:
             _LOG.exception("whisper failed to score texts")
             raise AsrError(f"whisper failed to score texts: {err}") from err
 
-    def _score(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
+    def _score(self, samples: Int16Array, lang: str, texts: Sequence[str], prompt: str = "") -> list[float]:
         from faster_whisper.tokenizer import Tokenizer
 
         with speech_priority(), self._decoding:
@@ -316,27 +325,57 @@ class WhisperEngine(AsrEngine):
             content = max(1, min(window, mel.shape[-1] - 1))  # as faster-whisper's transcribe cuts it
             features = np.zeros((1, mel.shape[0], window), np.float32)
             features[0, :, :content] = mel[:, :content]
-            cached = self._encoded
-            if cached is not None and cached[0] == _digest(samples):  # decoded just before: the same encoder output
+            cached, digest = self._encoded, _digest(samples)
+            if cached is not None and cached[0] == digest:  # decoded just before: the same encoder output
                 encoded = cached[1]
             else:
                 encoded = self._whisper.model.encode(_storage(features))
             tokenizer = Tokenizer(self._whisper.hf_tokenizer, True, task="transcribe", language=lang)
             cjk = lang in ("zh", "yue", "ja")
-            variants = [self._written(text.strip(), lang) for text in texts]
+            variants = [self.scored_forms(samples, lang, text) for text in texts]
             flat = [v for vs in variants for v in vs]
             tokens = [tokenizer.encode(v if cjk else " " + v) for v in flat]
             batch = _storage(np.repeat(np.asarray(encoded), len(flat), axis=0))
-            results = self._whisper.model.align(batch, list(tokenizer.sot_sequence), tokens, [content] * len(flat))
+            start = list(tokenizer.sot_sequence)
+            if prompt.strip():
+                start = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-MAX_PROMPT_TOKENS:], *start]
+            results = self._whisper.model.align(batch, start, tokens, [content] * len(flat))
         scores = iter(mean_log_prob(r.text_token_probs) for r in results)
         return [max(next(scores) for _ in vs) if vs else -math.inf for vs in variants]
 
-    def _written(self, text: str, lang: str) -> list[str]:
-        """The ways whisper may write ``text``: Chinese in simplified and traditional characters."""
+    def scored_forms(self, samples: Int16Array, lang: str, text: str) -> list[str]:
+        """The written forms of ``text`` that :meth:`score_texts` scores against ``samples`` (the better counts).
+
+        Chinese: the script the decode of the same audio wrote in, when :meth:`decode` ran on
+        it just before (as the kiosk does) and its text showed the script; else both scripts.
+        """
+        digest = _digest(samples)
+        known = self._script is not None and self._script[0] == digest and self.score_in_decoded_script
+        return self._written(text.strip(), lang, self._script[1] if known and self._script is not None else "")
+
+    def _script_of(self, raw: str) -> tuple[bytes, str] | None:
+        """(audio digest, the script whisper wrote ``raw`` in), when the raw text shows it: "t2s" for traditional."""
+        if self._utterance is None:
+            return None
+        if self._simplify(raw) != raw:
+            return self._utterance, "t2s"  # traditional characters: names are scored in traditional
+        if self._convert("s2t", raw) != raw:
+            return self._utterance, "s2t"  # simplified characters that have a traditional form
+        return None
+
+    def _written(self, text: str, lang: str, script: str = "") -> list[str]:
+        """The ways whisper may write ``text``: Chinese in simplified and traditional characters.
+
+        ``script`` ("s2t" or "t2s": what the free decoding of this audio wrote) keeps only that script.
+        """
         if not text:
             return []
         if lang != "zh":
             return [text]
+        if script == "t2s":
+            return [self._convert("s2t", text)]
+        if script == "s2t":
+            return [self._simplify(text)]
         return list(dict.fromkeys((text, self._convert("s2t", text))))
 
     def _decode(self, samples: Int16Array, lang: str, hints: Sequence[str]) -> Transcript:
@@ -384,6 +423,7 @@ class WhisperEngine(AsrEngine):
                     )
         text = ("" if lang in ("zh", "yue", "ja") else " ").join(t for t in texts if t)
         if lang == "zh":
+            self._script = self._script_of(text)
             text = self._simplify(text)
         if not text:
             return empty

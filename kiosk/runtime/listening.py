@@ -103,10 +103,10 @@ class Listening(Turns):
                 "voice", "", step, skipped=("asr",), asr_confidence=0.0, timings_ms={"asr": round(asr_ms, 1)}
             )
         last = self.turns[-1] if self.turns and self.turns[-1].session == self.session_id else None
-        offer = offer_of(last.buttons, last.action) if last is not None else Offer()
+        offer = offer_of(last.buttons, last.action, last.reply) if last is not None else Offer()
         policy = self.conversations.engine.policy
         closed = self.config.voice.closed_vocabulary
-        scorer = scorer_for(engine, pcm, transcript.lang) if closed and offer.open else None
+        scorer = scorer_for(engine, pcm, transcript.lang, offer.question) if closed and offer.open else None
         try:  # matching by sound (pypinyin) and by the recogniser's scores (model work): off the event loop, no budget
             utterance, _picked = await asyncio.to_thread(
                 voice_utterance, transcript, policy, offer, closed=closed, scorer=scorer

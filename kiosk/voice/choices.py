@@ -14,6 +14,10 @@ When the sound names no choice and the recogniser can score given texts against
 the utterance's audio (whisper), the choices are also weighed by the
 recogniser's own scores of their names against its free decoding
 (:mod:`edge_models.asr.choice_scores`): 欧元 heard as "only in" is still 欧元.
+The question the kiosk asked (the last sentence of the reply that offered the
+buttons, :attr:`Offer.question`) is whisper's previous text while it scores, as
+in a conversation: measured on the tuning set it picks more answers right
+(scripts/tune_choice_scores.py).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 
 CHOICE_ACTIONS = ("ask", "clarify")  # replies after which the next turn is an answer to the buttons
 _PLAIN = re.compile(r"^[\w '.-]+$")
+_SENTENCE_END = re.compile(r"(?<=[。？！?!])\s*|(?<=\.)\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +49,17 @@ class Offer:
 
     buttons: tuple[tuple[str, str], ...] = ()
     action: str = ""
+    reply: str = ""  # what the kiosk said when it offered them
 
     @property
     def open(self) -> bool:
         """Whether the last reply asked for a choice (a slot or a clarification) with buttons."""
         return self.action in CHOICE_ACTIONS and bool(self.buttons)
+
+    @property
+    def question(self) -> str:
+        """What the kiosk asked: the reply's last sentence."""
+        return last_sentence(self.reply)
 
 
 def plain_aliases(patterns: Patterns) -> list[str]:
@@ -174,18 +185,28 @@ def voice_utterance(
     return Utterance(text=transcript.text, source="voice", lang=hint, asr_confidence=transcript.confidence), None
 
 
-def scorer_for(engine: AsrEngine, pcm: Pcm | None, lang: str) -> Scorer | None:
-    """Texts scored by ``engine`` against the utterance ``pcm`` in ``lang``, where it can score (whisper); else None."""
+def scorer_for(engine: AsrEngine, pcm: Pcm | None, lang: str, question: str = "") -> Scorer | None:
+    """Texts scored by ``engine`` against the utterance ``pcm`` in ``lang``, where it can score (whisper); else None.
+
+    ``question`` (what the kiosk just asked, :attr:`Offer.question`) is the recogniser's
+    previous text while scoring, as a conversation's context.
+    """
     if pcm is None or lang not in ("zh", "en") or not engine.supports_scoring or lang not in engine.languages:
         return None
     samples = pcm.samples
 
     def scorer(texts: Sequence[str]) -> list[float]:
-        return engine.score_texts(samples, lang, texts)
+        return engine.score_texts(samples, lang, texts, prompt=question)
 
     return scorer
 
 
-def offer_of(buttons: Sequence[tuple[str, str]], action: str) -> Offer:
-    """An :class:`Offer` from a reply's buttons (id, label) and action."""
-    return Offer(tuple((str(i), str(label)) for i, label in buttons), action)
+def last_sentence(reply: str) -> str:
+    """The last sentence of a reply (the question a slot or clarifying reply ends with)."""
+    sentences = [s.strip() for s in _SENTENCE_END.split(reply.strip()) if s.strip()]
+    return sentences[-1] if sentences else ""
+
+
+def offer_of(buttons: Sequence[tuple[str, str]], action: str, reply: str = "") -> Offer:
+    """An :class:`Offer` from a reply's buttons (id, label), action and text."""
+    return Offer(tuple((str(i), str(label)) for i, label in buttons), action, reply)

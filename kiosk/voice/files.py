@@ -93,12 +93,12 @@ def voice_turns(
         text = transcript.text if transcript else ""
         started = time.perf_counter()
         heard_as = transcript_or_empty(transcript)
-        scorer = scorer_for(engine, heard.pcm, heard_as.lang) if config.closed_vocabulary else None
+        scorer = scorer_for(engine, heard.pcm, heard_as.lang, offer.question) if config.closed_vocabulary else None
         utterance, picked = voice_utterance(heard_as, policy, offer, closed=config.closed_vocabulary, scorer=scorer)
         match_ms = (time.perf_counter() - started) * 1000
         decision, engine_ms = conversations.turn(session_id, utterance=utterance)  # stored, hand-off queued, ended
         decide_ms = match_ms + engine_ms
-        offer = offer_of([(b.id, b.label) for b in decision.buttons], decision.action)
+        offer = offer_of([(b.id, b.label) for b in decision.buttons], decision.action, decision.reply)
         store = conversations.store
         staff = staff_voice(store.get_setting) if store is not None else {}
         spoken = speak(synth, speaker, decision.reply, decision.lang, speech_settings(config, staff))

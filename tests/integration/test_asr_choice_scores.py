@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from edge_models.asr import AsrEngine, AsrModels, AsrUnsupportedError
+from edge_models.asr.whisper_engine import WhisperEngine
 from edge_models.audio import Pcm, convert
 from edge_models.tts import TtsSettings, Voices, build_voice_bundle
 from kiosk.dialogue import DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
@@ -112,6 +113,46 @@ def test_scoring_after_the_decode_reuses_its_encoder_output_with_the_same_scores
     whisper.transcribe(other, "zh")  # the engine now holds another utterance's encoder output
     cold = whisper.score_texts(pcm.samples, "zh", names)
     whisper.transcribe(pcm, "zh")
-    warm = whisper.score_texts(pcm.samples, "zh", names)
+    assert isinstance(whisper, WhisperEngine)
+    whisper.score_in_decoded_script = False  # both scripts, as when cold: only the encoder output is reused
+    try:
+        warm = whisper.score_texts(pcm.samples, "zh", names)
+    finally:
+        whisper.score_in_decoded_script = True
     assert warm == pytest.approx(cold, abs=1e-4)
     assert whisper.score_texts(other.samples, "zh", names) != pytest.approx(warm, abs=1e-4)
+
+
+def test_after_the_decode_mandarin_is_scored_only_in_the_script_whisper_wrote(
+    whisper: AsrEngine, voices: Voices
+) -> None:
+    pcm, other = said(voices, "港澳台居民"), said(voices, "外国人")
+    assert isinstance(whisper, WhisperEngine)
+    whisper.transcribe(other, "zh")
+    assert whisper.scored_forms(pcm.samples, "zh", "港澳台居民") == ["港澳台居民", "港澳臺居民"]  # not decoded: both
+    both = whisper.score_texts(pcm.samples, "zh", ["港澳台居民", "港澳臺居民"])
+    whisper.transcribe(pcm, "zh")
+    forms = whisper.scored_forms(pcm.samples, "zh", "港澳台居民")
+    assert len(forms) == 1  # half the sequences to score
+    assert whisper.scored_forms(pcm.samples, "zh", "港澳臺居民") == forms  # whichever script the name is given in
+    one = whisper.score_texts(pcm.samples, "zh", ["港澳台居民"])[0]
+    assert one == pytest.approx(both[0] if forms == ["港澳台居民"] else both[1], abs=0.02)  # batch size: rounding
+    assert whisper.scored_forms(pcm.samples, "en", "Hong Kong") == ["Hong Kong"]
+
+
+def test_the_question_asked_as_whisper_context_lets_the_scores_pick_an_answer_heard_wrong(
+    whisper: AsrEngine, policy: Policy
+) -> None:
+    engine = DialogueEngine(policy, None, tickets=MemoryTicketDispenser())
+    ask = engine.handle(DialogueSession("s", lang="en"), Utterance(source="button", button="intent:exchange_rate"), NOW)
+    offer = offer_of([(b.id, b.label) for b in ask.buttons], ask.action, ask.reply)
+    assert offer.question.endswith("?")
+    speech = speak("British pound", "en", 165)
+    pcm = convert(speech.samples.astype(np.float64) / 32768.0, speech.rate, 1)
+    heard = whisper.transcribe(pcm, "en")
+    assert "pound" not in heard.text.lower()  # whisper-base writes "Ready to shine."
+    _utterance, blind = voice_utterance(heard, policy, offer, scorer=scorer_for(whisper, pcm, "en"))
+    assert blind is None, heard.text
+    _utterance, found = voice_utterance(heard, policy, offer, scorer=scorer_for(whisper, pcm, "en", offer.question))
+    assert found is not None, heard.text
+    assert found.key == "slot:exchange_rate:GBP"

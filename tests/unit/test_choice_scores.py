@@ -42,14 +42,23 @@ class TableScorer:
 
 def test_names_to_score_keep_the_language_and_the_first_names() -> None:
     assert names_to_score(CURRENCIES[:1], "zh") == [
-        ("slot:exchange_rate:USD", "美元 USD"),
         ("slot:exchange_rate:USD", "美元"),
+        ("slot:exchange_rate:USD", "美金"),
     ]
-    assert names_to_score(CURRENCIES[:1], "zh", per_choice=3)[-1] == ("slot:exchange_rate:USD", "美金")
+    assert names_to_score(CURRENCIES[:1], "zh", per_choice=1) == [("slot:exchange_rate:USD", "美元")]
     assert names_to_score(CURRENCIES[:1], "en") == [
         ("slot:exchange_rate:USD", "US dollar"),
         ("slot:exchange_rate:USD", "usd"),
     ]
+
+
+def test_a_label_that_is_a_name_plus_its_code_is_not_scored() -> None:
+    labelled = [Choice("usd", ("美元 USD", "美元", "US dollar (USD)", "US dollar", "美金"))]
+    assert [name for _, name in names_to_score(labelled, "zh")] == ["美元", "美金"]
+    assert [name for _, name in names_to_score(labelled, "en")] == ["US dollar"]
+    kept = [Choice("atm", ("ATM 和自助设备", "和自助设备", "Toilets and Wi-Fi", "Toilets and"))]
+    assert [name for _, name in names_to_score(kept, "zh")] == ["ATM 和自助设备", "和自助设备"]  # ATM leads: said
+    assert [name for _, name in names_to_score(kept, "en")] == ["Toilets and Wi-Fi", "Toilets and"]
 
 
 def test_posteriors_are_a_softmax() -> None:
@@ -72,12 +81,12 @@ def test_sound_breaks_a_tie_of_the_recogniser_scores() -> None:
 
 
 def test_a_name_whisper_could_not_write_is_picked_by_its_score() -> None:
-    scorer = TableScorer({"欧元": -1.2, "欧元 EUR": -2.5, "only in": -1.5})
+    scorer = TableScorer({"欧元": -1.2, "only in": -1.5})
     found = pick_by_score("only in", CURRENCIES, "zh", scorer)
     assert found is not None
     assert (found.key, found.phrase) == ("slot:exchange_rate:EUR", "欧元")
     assert found.confidence >= SCORE_THRESHOLD
-    assert scorer.calls == [["美元 USD", "美元", "欧元 EUR", "欧元", "日元 JPY", "日元", "only in"]]
+    assert scorer.calls == [["美元", "美金", "欧元", "日元", "日币", "only in"]]
 
 
 def test_two_choices_scored_alike_are_no_pick() -> None:

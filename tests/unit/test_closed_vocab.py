@@ -8,7 +8,7 @@ from edge_models.asr.closed_vocab import THRESHOLD, Choice, match, score, sound_
 from edge_models.speech import Transcript
 from kiosk.dialogue import DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
 from kiosk.policy import Policy
-from kiosk.voice.choices import Offer, choices, offer_of, pick, plain_aliases, voice_utterance
+from kiosk.voice.choices import Offer, choices, last_sentence, offer_of, pick, plain_aliases, voice_utterance
 from tests.fakes import NOW, FakeClassifier
 
 CARD = [
@@ -165,3 +165,12 @@ def test_a_sentence_that_names_a_choice_as_written_and_says_more_stays_open_text
     assert utterance.source == "voice"
     decided = engine.handle(session, utterance, NOW)
     assert (decided.intent, decided.lang) == (intent, lang)
+
+
+def test_the_offer_keeps_the_question_the_reply_ends_with() -> None:
+    reply = "开户需要本人携带有效身份证件。我可以为您显示材料清单。 请问是为谁开户？"
+    assert offer_of([("slot:a:b", "本人")], "ask", reply).question == "请问是为谁开户？"
+    assert last_sentence("The documents depend on it. Who is the account for?") == "Who is the account for?"
+    assert last_sentence("Opening hours are 9.30 to 5.") == "Opening hours are 9.30 to 5."
+    assert last_sentence("好的，请问您要办理哪类业务？") == "好的，请问您要办理哪类业务？"
+    assert offer_of([("slot:a:b", "本人")], "ask").question == ""

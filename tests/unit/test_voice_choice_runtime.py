@@ -20,6 +20,7 @@ from kiosk.policy.loader import load_policy
 from kiosk.runtime import KioskRuntime, RuntimeConfig
 from kiosk.runtime.devices import Devices
 from kiosk.runtime.record import TurnRecord
+from kiosk.voice.choices import last_sentence
 from tests.voice_support import tone
 
 
@@ -36,6 +37,7 @@ class HearsOnlyIn(AsrEngine):
         self.scores = scores
         self.fail = fail
         self.scored: list[list[str]] = []
+        self.prompts: list[str] = []
 
     def stream(
         self, lang: str, grammar: Sequence[str] | None = None, *, max_seconds: float = 60.0, hints: Sequence[str] = ()
@@ -49,8 +51,9 @@ class HearsOnlyIn(AsrEngine):
 
         return _Stream(max_seconds=max_seconds)
 
-    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str]) -> list[float]:
+    def score_texts(self, samples: Int16Array, lang: str, texts: Sequence[str], *, prompt: str = "") -> list[float]:
         self.scored.append(list(texts))
+        self.prompts.append(prompt)
         if self.fail:
             raise AsrError("the decoder failed")
         return [self.scores.get(t, -6.0) for t in texts]
@@ -79,6 +82,14 @@ def test_after_a_question_the_recogniser_scores_pick_the_choice_heard_wrong() ->
     assert said.heard == "only in in in"  # the customer's words, as heard
     assert said.decision.action == "answer"
     assert "欧元" in said.reply
+
+
+def test_the_question_the_kiosk_asked_is_the_recogniser_context_while_scoring() -> None:
+    asr = HearsOnlyIn({"欧元": -1.0, "only in in in": -1.5})
+    asked, _said = _asked_then_said(asr)
+    assert asr.prompts == [last_sentence(asked.reply)]
+    assert asr.prompts[0] in asked.reply
+    assert asr.prompts[0].endswith("？")
 
 
 class CannotScore(HearsOnlyIn):
