@@ -401,11 +401,16 @@ class HqRepository:
                 already expired timestamp).
 
         Raises:
-            HqError: a signing key is missing.
+            HqError: a signing key is missing, or another publish held HQ's lock (``rollout.lock``) too long.
         """
+        from sync.hq.rollout_lock import rollout_lock
+
+        with rollout_lock(self.home):  # one publish at a time (a rollout's and an operator's)
+            return self._publish(now or _now(), timestamp_expires)
+
+    def _publish(self, now: datetime, timestamp_expires: datetime | None) -> PublishResult:
         from tuf.api.metadata import MetaFile
 
-        now = now or _now()
         staged = self._staged_targets()
         targets = self._load("targets")
         changed = staged is not None
@@ -413,7 +418,7 @@ class HqRepository:
             staged.signed.version = targets.signed.version + 1
             staged.signed.expires = now + self.settings.validity("targets")
             self._sign_and_write(staged)
-            (self.staging).unlink()
+            self.staging.unlink()
             targets = staged
         snapshot = self._load("snapshot")
         snapshot.signed.version += 1
@@ -438,14 +443,7 @@ class HqRepository:
         targets = self._load("targets")
         if snapshot.signed.expires - now > within and timestamp.signed.expires - now > within:
             return PublishResult(targets.signed.version, snapshot.signed.version, timestamp.signed.version, False)
-        staged = self.staging
-        held = staged.read_bytes() if staged.is_file() else None
-        staged.unlink(missing_ok=True)
-        try:
-            return self.publish(now=now)
-        finally:
-            if held is not None:
-                atomic_write_bytes(staged, held)
+        return self.beside("resign").publish(now=now)  # the operator's staged targets stay staged, untouched
 
     def published_targets(self) -> dict[str, dict[str, Any]]:
         """Every signed (published) target: path -> TUF target dict."""
@@ -458,10 +456,7 @@ class HqRepository:
         return other
 
     def carry_over(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
-        """Bring a publish made :meth:`beside` (``before`` -> ``after`` published) into the operator's staging.
-
-        A bundle (name, channel) it changed changes there too, unless the operator staged a change to it.
-        """
+        """Bring a publish :meth:`beside` into the operator's staging, but for bundles they staged a change of."""
         from tuf.api.metadata import TargetFile
 
         staged = self._staged_targets()
@@ -485,7 +480,6 @@ class HqRepository:
 
 
 def _by_bundle(targets: Mapping[str, Any]) -> dict[tuple[str, str], tuple[str, Any]]:
-    """Targets by bundle name and channel: (path, target dict)."""
     return {(str(t["custom"]["name"]), str(t["custom"].get("channel", "stable"))): (p, t) for p, t in targets.items()}
 
 

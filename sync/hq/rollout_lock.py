@@ -1,7 +1,8 @@
 """What keeps two rollout commands from undoing each other: one lock, conditional transitions, own staging.
 
 Every rollout mutation (start, a controller step, rollback) and its publish runs
-under :func:`rollout_lock`, an ``fcntl.flock`` on ``HOME/rollout.lock``: a
+under :func:`rollout_lock`, an ``fcntl.flock`` on ``HOME/rollout.lock`` (every
+:meth:`HqRepository.publish` takes it too, an operator's included): a
 ``kiosk hq serve --advance-every-s`` thread, a cron ``advance`` and an operator's
 ``rollback`` take turns, across processes and threads. A second line of defence
 for a writer that did not take it: :func:`transition` changes a rollout's row
@@ -23,14 +24,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from sync.errors import HqError
 from sync.hq.db import HqDB
-from sync.hq.repository import HqRepository
 from sync.hq.schema import rollouts
+
+if TYPE_CHECKING:
+    from sync.hq.repository import HqRepository
 
 __all__ = ["LOCK_WAIT_S", "RolloutBusyError", "own_staging", "rollout_lock", "transition"]
 

@@ -251,3 +251,32 @@ def test_a_start_interrupted_after_its_publish_becomes_running_at_the_next_step(
     finally:
         db.close()
     assert (after.state, verdict.reason) == ("running", "its publish had happened: now running")
+
+
+def test_an_operators_publish_waits_for_a_rollout_command(hq: Setup) -> None:
+    done = threading.Event()
+
+    def publish() -> None:
+        HqRepository(hq.home).publish()
+        done.set()
+
+    before = targets_version(hq)
+    with rollout_lock(hq.home):
+        HqRepository(hq.home).add(policy_version(hq.tmp, "3.0"))
+        operator = threading.Thread(target=publish)
+        operator.start()
+        assert not done.wait(timeout=1)  # never done while a rollout command holds the lock
+        assert targets_version(hq) == before
+    operator.join(timeout=120)
+    assert done.is_set()
+    assert (targets_version(hq), published(hq)[0]) == (before + 1, "3.0")
+
+
+def test_resigning_leaves_the_operators_staged_targets_staged(hq: Setup) -> None:
+    repo = HqRepository(hq.home)
+    repo.add(policy_version(hq.tmp, "3.0"))
+    staged = (hq.home / "staged" / "targets.json").read_bytes()
+    result = repo.resign(within=timedelta(days=30))  # the timestamp (1 day) expires within: re-signed
+    assert (result.changed, result.targets_version) == (False, 2)
+    assert published(hq)[0] == "1.0"
+    assert (hq.home / "staged" / "targets.json").read_bytes() == staged
