@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
+PREVIOUS_IDS = 50
 RolloutState = Literal["starting", "running", "halted", "complete", "rolled_back", "superseded"]
 
 
@@ -84,6 +85,10 @@ class RolloutStatus:
     kiosks_failed: int
     failure_rate: float
     fresh_reports: int  # healthy kiosks on the new version that reported since the stage began
+    soaked_s: float  # how long the current stage has run: until now while it runs, else until its last change
+    previous_version: str  # the leading bundle's version this rollout replaces ('' when HQ never published one)
+    kiosks_previous: int  # healthy kiosks still reporting previous_version (without one: not on the new version)
+    previous_ids: tuple[str, ...]  # their ids, the longest silent first, at most PREVIOUS_IDS
     kiosks: tuple[KioskHealth, ...]
 
 
@@ -109,15 +114,20 @@ def _latest(db: HqDB, name: str | None, channel: str | None) -> list[dict[str, A
     return rows
 
 
-def _status(row: Mapping[str, Any], fleet: Sequence[Mapping[str, Any]]) -> RolloutStatus:
+def _status(row: Mapping[str, Any], fleet: Sequence[Mapping[str, Any]], now: datetime) -> RolloutStatus:
     plan = RolloutPlan.model_validate_json(row["plan"])
     bundles = json.loads(row["bundles"])
+    lead = next((b for b in bundles if b["name"] == row["name"]), {"previous": None})
+    before = str((lead["previous"] or {"target": {}})["target"].get("custom", {}).get("version", ""))
+    until = now if row["state"] in ("running", "starting") else datetime.fromisoformat(row["updated_at"])
     versions = {b["name"]: b["version"] for b in bundles}
     kiosks = kiosk_health(fleet, versions, row["name"])
     failed = sum(k.failed for k in kiosks)
     new = sum(k.on_new and not k.failed for k in kiosks)
     counted = sum(k.on_new or k.failed for k in kiosks)
     fresh = sum(k.on_new and not k.failed and k.last_seen >= row["stage_started_at"] for k in kiosks)
+    behind = [k for k in kiosks if not k.on_new and not k.failed and (k.version == before if before else True)]
+    behind.sort(key=lambda k: k.last_seen)
     return RolloutStatus(
         id=row["id"],
         name=row["name"],
@@ -141,23 +151,31 @@ def _status(row: Mapping[str, Any], fleet: Sequence[Mapping[str, Any]]) -> Rollo
         kiosks_failed=failed,
         failure_rate=failed / counted if counted else 0.0,
         fresh_reports=fresh,
+        soaked_s=float(round(max(0.0, (until - datetime.fromisoformat(row["stage_started_at"])).total_seconds()))),
+        previous_version=before,
+        kiosks_previous=len(behind),
+        previous_ids=tuple(k.kiosk_id for k in behind[:PREVIOUS_IDS]),
         kiosks=tuple(kiosks),
     )
 
 
-def rollout_status(db: HqDB, name: str | None = None, channel: str | None = None) -> list[RolloutStatus]:
+def rollout_status(
+    db: HqDB, name: str | None = None, channel: str | None = None, *, now: datetime | None = None
+) -> list[RolloutStatus]:
     """The newest rollout of each bundle name and channel (newest first), with the fleet's health on it.
+
+    ``now`` (default: the clock) is what a running stage's soak time counts to.
 
     Raises:
         HqStoreError: the store cannot be reached.
     """
     rows = _latest(db, name, channel)
     fleet = db.fleet() if rows else []
-    return [_status(row, fleet) for row in rows]
+    return [_status(row, fleet, now or datetime.now(UTC)) for row in rows]
 
 
-def _current(db: HqDB, name: str, channel: str) -> RolloutStatus:
-    found = rollout_status(db, name, channel)
+def _current(db: HqDB, name: str, channel: str, now: datetime) -> RolloutStatus:
+    found = rollout_status(db, name, channel, now=now)
     if not found:
         raise HqError(f"no rollout of {name!r} on channel {channel!r}")
     return found[0]
@@ -266,7 +284,7 @@ def start_rollout(
             with transition(db, rollout_id, now, {"state": "starting"}, reason=reason):
                 pass
             raise
-    return _current(db, lead, channel)
+    return _current(db, lead, channel, now)
 
 
 def _supersede(conn: Connection, lead: str, channel: str, *, by: int, reason: str, now: datetime) -> None:
@@ -326,7 +344,7 @@ def advance_rollout(
     """
     now = now or datetime.now(UTC)
     with rollout_lock(repo.home, lock_wait_s):
-        status = _current(db, name, channel)
+        status = _current(db, name, channel, now)
         out = [b.split("=", 1) for b in status.bundles]
         published = [repo.published_target(b, channel) for b, _ in out]
         gone = [f"{b} {v}" for (b, v), p in zip(out, published, strict=True) if _version(p) != v]
@@ -338,13 +356,13 @@ def advance_rollout(
                     _supersede(
                         tx, name, channel, by=status.id, reason=f"superseded by {name} {status.version}", now=now
                     )
-            return _current(db, name, channel), Verdict("wait", "its publish had happened: now running")
+            return _current(db, name, channel, now), Verdict("wait", "its publish had happened: now running")
         if status.state != "running":
             return status, Verdict("wait", f"rollout is {status.state}")
         if gone:
             reason = f"{gone[0]} is no longer the published target (replaced outside the rollout)"
             _moved(db, status, now, state="superseded", reason=reason)
-            return _current(db, name, channel), Verdict("wait", reason)
+            return _current(db, name, channel, now), Verdict("wait", reason)
         plan = RolloutPlan.model_validate(
             {k: getattr(status, k) for k in ("stages", "branches", "max_failure_rate", "min_reports", "min_soak_s")}
         )
@@ -364,7 +382,7 @@ def advance_rollout(
                         verdict = lost
                     else:
                         publish_own(repo, own)
-        return _current(db, name, channel), verdict
+        return _current(db, name, channel, now), verdict
 
 
 def _version(published: tuple[str, dict[str, Any]] | None) -> str | None:
@@ -379,7 +397,7 @@ def advance_all(repo: HqRepository, db: HqDB, now: datetime | None = None) -> li
     """
     return [
         advance_rollout(repo, db, found.name, channel=found.channel, now=now)
-        for found in rollout_status(db)
+        for found in rollout_status(db, now=now)
         if found.state == "running"
     ]
 
@@ -425,7 +443,7 @@ def rollback_rollout(
     """
     now = now or datetime.now(UTC)
     with rollout_lock(repo.home, lock_wait_s), own_staging(repo) as own:
-        status = _current(db, name, channel)
+        status = _current(db, name, channel, now)
         if status.state == "rolled_back":
             raise HqError(f"{name} {status.version} is rolled back already")
         row = db.read(select(rollouts.c.bundles).where(rollouts.c.id == status.id))[0]
@@ -447,4 +465,4 @@ def rollback_rollout(
             if tx is None:
                 raise HqError(f"{name} {status.version} changed while rolling back (nothing published): try again")
             publish_own(repo, own)
-    return _current(db, name, channel)
+    return _current(db, name, channel, now)

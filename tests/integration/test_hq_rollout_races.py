@@ -25,7 +25,9 @@ from sync.hq.rollout_lock import RolloutBusyError, rollout_lock, transition
 from tests.integration.hq_helpers import cli, cli_lines, policy_version
 
 CANARY = "canary01"
-LATER = datetime.now(UTC) + timedelta(hours=1)  # a controller step after the stage soaked and the canary reported
+LATER = datetime.now(UTC).replace(microsecond=0) + timedelta(
+    hours=1
+)  # a controller step after the stage soaked and the canary reported
 
 
 @dataclass
@@ -280,3 +282,23 @@ def test_resigning_leaves_the_operators_staged_targets_staged(hq: Setup) -> None
     assert (result.changed, result.targets_version) == (False, 2)
     assert published(hq)[0] == "1.0"
     assert (hq.home / "staged" / "targets.json").read_bytes() == staged
+
+
+def test_status_shows_the_stage_soak_and_the_kiosks_still_on_the_previous_version(hq: Setup) -> None:
+    start(hq)  # its stage began an hour ago
+    db = HqDB(hq.store)
+    try:
+        for kiosk, version in (("kiosk-a", "2.0"), ("kiosk-b", "1.0"), ("kiosk-c", "1.0"), ("kiosk-d", "0.9")):
+            db.record_report(
+                kiosk, branch="sh01", versions={"policy": version}, healthy=True, last_error="", rejected={}
+            )
+        (found,) = rollout_status(db, now=LATER)
+    finally:
+        db.close()
+    assert (found.soaked_s, found.previous_version) == (7200.0, "1.0")
+    assert (found.kiosks_previous, found.previous_ids) == (2, ("kiosk-b", "kiosk-c"))
+    row = cli("hq", "rollout", "status", str(hq.home), "policy")
+    assert 3000 < row["soaked_s"] < 7200  # counted to the clock
+    assert (row["kiosks_previous"], row["previous_ids"], row["kiosks_old"]) == (2, ["kiosk-b", "kiosk-c"], 3)
+    rolled = cli("hq", "rollout", "rollback", str(hq.home), "policy")
+    assert rolled["soaked_s"] == status(hq).soaked_s  # a finished stage's soak stops at its last change
