@@ -14,6 +14,7 @@ from sync.hq.rollout import (
     rollout_status,
     start_rollout,
 )
+from sync.hq.rollout_lock import RolloutBusyError, rollout_lock
 from sync.hq.schema import daily_counts, fleet_reports
 from sync.hq.server import create_hq_app
 
@@ -25,6 +26,7 @@ __all__ = [
     "LocalPostgres",
     "PublishResult",
     "RoleKeys",
+    "RolloutBusyError",
     "RolloutPlan",
     "advance_all",
     "advance_every",
@@ -36,6 +38,7 @@ __all__ = [
     "hq_db_url",
     "open_operators",
     "rollback_rollout",
+    "rollout_lock",
     "rollout_status",
     "start_rollout",
 ]

@@ -18,10 +18,12 @@ last, so a client never sees metadata that names files not yet there.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -99,6 +101,7 @@ class HqRepository:
     def __init__(self, home: Path, *, offline_keys: Path | None = None) -> None:
         self.home = home
         self.offline_keys = offline_keys or home / "keys-offline"
+        self.staging = home / "staged" / "targets.json"  # the operator's; a rollout stages beside it (:meth:`beside`)
         settings_path = home / "hq.json"
         if not settings_path.is_file():
             raise HqError(f"{home} is not an HQ repository (run `kiosk hq init` first)")
@@ -188,7 +191,7 @@ class HqRepository:
     def _staged_targets(self) -> Metadata[Any] | None:
         from tuf.api.metadata import Metadata
 
-        path = self.home / "staged" / "targets.json"
+        path = self.staging
         return Metadata.from_bytes(path.read_bytes()) if path.is_file() else None
 
     def bundles(self) -> list[dict[str, Any]]:
@@ -318,7 +321,7 @@ class HqRepository:
         _drop(staged, target.name, target.channel)
         staged.signed.targets[path] = info
         staged.signatures.clear()
-        atomic_write_bytes(self.home / "staged" / "targets.json", staged.to_bytes())
+        atomic_write_bytes(self.staging, staged.to_bytes())
         return {"path": path, "length": info.length, "sha256": info.hashes["sha256"], **info.custom}
 
     def remove(self, name: str, channel: str = "stable") -> int:
@@ -326,7 +329,7 @@ class HqRepository:
         staged = self._staged_targets() or self._load("targets")
         removed = _drop(staged, name, channel)
         staged.signatures.clear()
-        atomic_write_bytes(self.home / "staged" / "targets.json", staged.to_bytes())
+        atomic_write_bytes(self.staging, staged.to_bytes())
         return removed
 
     def published_target(self, name: str, channel: str = "stable") -> tuple[str, dict[str, Any]] | None:
@@ -353,7 +356,7 @@ class HqRepository:
                     raise HqError(f"bad targeting: {err}") from err
                 info.unrecognized_fields["custom"] = json.loads(target.model_dump_json())
                 staged.signatures.clear()
-                atomic_write_bytes(self.home / "staged" / "targets.json", staged.to_bytes())
+                atomic_write_bytes(self.staging, staged.to_bytes())
                 return {"path": path, "length": info.length, **info.custom}
         raise HqError(f"no target of {name!r} on channel {channel!r}")
 
@@ -384,7 +387,7 @@ class HqRepository:
         _drop(staged, bundle_target.name, bundle_target.channel)
         staged.signed.targets[path] = info
         staged.signatures.clear()
-        atomic_write_bytes(self.home / "staged" / "targets.json", staged.to_bytes())
+        atomic_write_bytes(self.staging, staged.to_bytes())
         return {"path": path, "length": info.length, **info.custom}
 
     def publish(self, *, now: datetime | None = None, timestamp_expires: datetime | None = None) -> PublishResult:
@@ -398,11 +401,16 @@ class HqRepository:
                 already expired timestamp).
 
         Raises:
-            HqError: a signing key is missing.
+            HqError: a signing key is missing, or another publish held HQ's lock (``rollout.lock``) too long.
         """
+        from sync.hq.rollout_lock import rollout_lock
+
+        with rollout_lock(self.home):  # one publish at a time (a rollout's and an operator's)
+            return self._publish(now or _now(), timestamp_expires)
+
+    def _publish(self, now: datetime, timestamp_expires: datetime | None) -> PublishResult:
         from tuf.api.metadata import MetaFile
 
-        now = now or _now()
         staged = self._staged_targets()
         targets = self._load("targets")
         changed = staged is not None
@@ -410,7 +418,7 @@ class HqRepository:
             staged.signed.version = targets.signed.version + 1
             staged.signed.expires = now + self.settings.validity("targets")
             self._sign_and_write(staged)
-            (self.home / "staged" / "targets.json").unlink()
+            self.staging.unlink()
             targets = staged
         snapshot = self._load("snapshot")
         snapshot.signed.version += 1
@@ -435,19 +443,44 @@ class HqRepository:
         targets = self._load("targets")
         if snapshot.signed.expires - now > within and timestamp.signed.expires - now > within:
             return PublishResult(targets.signed.version, snapshot.signed.version, timestamp.signed.version, False)
-        staged = self.home / "staged" / "targets.json"
-        held = staged.read_bytes() if staged.is_file() else None
-        staged.unlink(missing_ok=True)
-        try:
-            return self.publish(now=now)
-        finally:
-            if held is not None:
-                atomic_write_bytes(staged, held)
+        return self.beside("resign").publish(now=now)  # the operator's staged targets stay staged, untouched
+
+    def published_targets(self) -> dict[str, dict[str, Any]]:
+        """Every signed (published) target: path -> TUF target dict."""
+        return {path: info.to_dict() for path, info in self._load("targets").signed.targets.items()}
+
+    def beside(self, name: str) -> HqRepository:
+        """The same repository staging in ``staged/NAME.json``: its publish leaves the operator's staged changes out."""
+        other = copy.copy(self)
+        other.staging = self.home / "staged" / f"{name}.json"
+        return other
+
+    def carry_over(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+        """Bring a publish :meth:`beside` into the operator's staging, but for bundles they staged a change of."""
+        from tuf.api.metadata import TargetFile
+
+        staged = self._staged_targets()
+        if staged is None:
+            return  # nothing staged: the next change starts from the published targets
+        old, new = _by_bundle(before), _by_bundle(after)
+        mine = _by_bundle({path: info.to_dict() for path, info in staged.signed.targets.items()})
+        for key in old.keys() | new.keys():
+            if old.get(key) == new.get(key) or mine.get(key) != old.get(key):
+                continue
+            _drop(staged, *key)
+            if key in new:
+                path, target = new[key]
+                staged.signed.targets[path] = TargetFile.from_dict(json.loads(json.dumps(target)), path)
+        atomic_write_bytes(self.staging, staged.to_bytes())
 
     def export_root(self, out: Path) -> None:
         """Copy the current root metadata to ``out`` (kiosk provisioning)."""
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.home / "signed" / "root.json", out)
+
+
+def _by_bundle(targets: Mapping[str, Any]) -> dict[tuple[str, str], tuple[str, Any]]:
+    return {(str(t["custom"]["name"]), str(t["custom"].get("channel", "stable"))): (p, t) for p, t in targets.items()}
 
 
 def _drop(targets: Metadata[Any], name: str, channel: str) -> int:

@@ -27,13 +27,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from bundles import read_manifest
 from sync.errors import BundleError, HqError
 from sync.hq.db import HqDB
 from sync.hq.repository import HqRepository
+from sync.hq.rollout_judge import DEFAULT_STAGES, KioskHealth, RolloutPlan, Verdict, judge, kiosk_health
+from sync.hq.rollout_lock import LOCK_WAIT_S, own_staging, publish_own, rollout_lock, transition
 from sync.hq.schema import rollouts
 
 __all__ = [
@@ -53,48 +55,8 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
-DEFAULT_STAGES = (5, 25, 100)
-RolloutState = Literal["running", "halted", "complete", "rolled_back", "superseded"]
-Action = Literal["advance", "complete", "halt", "wait"]
-
-
-class RolloutPlan(BaseModel):
-    """How a rollout widens and when it stops (stored with it)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    stages: tuple[int, ...] = Field(default=DEFAULT_STAGES, min_length=1, description="Fleet share per stage, %.")
-    branches: tuple[str, ...] = Field(default=(), description="Canary branches: they get it from the first stage.")
-    max_failure_rate: float = Field(
-        default=0.2, ge=0, le=1, description="Halt when failed / (on new + failed) kiosks exceeds this."
-    )
-    min_reports: int = Field(default=1, ge=0, description="Healthy reports on the new version per stage to widen.")
-    min_soak_s: float = Field(
-        default=120.0,
-        ge=0,
-        description="Least time a stage runs before widening, seconds: at least the agents' health window (60 s),"
-        " since a kiosk reports a new version healthy as soon as it activates.",
-    )
-
-    @field_validator("stages")
-    @classmethod
-    def _widening(cls, stages: tuple[int, ...]) -> tuple[int, ...]:
-        if any(not 0 <= s <= 100 for s in stages) or list(stages) != sorted(set(stages)) or stages[-1] != 100:
-            raise ValueError("stages must rise strictly within 0-100 and end at 100")
-        return stages
-
-
-@dataclass(frozen=True, slots=True)
-class KioskHealth:
-    """One reporting kiosk as a rollout sees it."""
-
-    kiosk_id: str
-    branch: str
-    version: str  # the active version of the rollout's bundle ('' when none)
-    on_new: bool
-    failed: bool
-    detail: str
-    last_seen: str
+PREVIOUS_IDS = 50
+RolloutState = Literal["starting", "running", "halted", "complete", "rolled_back", "superseded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,74 +85,15 @@ class RolloutStatus:
     kiosks_failed: int
     failure_rate: float
     fresh_reports: int  # healthy kiosks on the new version that reported since the stage began
+    soaked_s: float  # how long the current stage has run: until now while it runs, else until its last change
+    previous_version: str  # the leading bundle's version this rollout replaces ('' when HQ never published one)
+    kiosks_previous: int  # healthy kiosks still reporting previous_version (without one: not on the new version)
+    previous_ids: tuple[str, ...]  # their ids, the longest silent first, at most PREVIOUS_IDS
     kiosks: tuple[KioskHealth, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What the controller does with a running rollout now."""
-
-    action: Action
-    reason: str
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def kiosk_health(fleet: Sequence[Mapping[str, Any]], bundles: Mapping[str, str], name: str) -> list[KioskHealth]:
-    """Each reporting kiosk's state for a rollout of ``bundles`` (name -> new version) led by ``name``.
-
-    A kiosk failed when it rejected or rolled back one of the new versions (its
-    signed report lists them), or when it runs the new version and reports unhealthy.
-    """
-    rows = []
-    for report in fleet:
-        versions: Mapping[str, str] = report["versions"]
-        rejected: Mapping[str, list[str]] = report["rejected"]
-        on_new = versions.get(name) == bundles[name]
-        refused = [f"{b} {v}" for b, v in bundles.items() if v in rejected.get(b, [])]
-        failed = bool(refused) or (on_new and not report["healthy"])
-        detail = f"rejected or rolled back {', '.join(refused)}" if refused else ""
-        if on_new and not report["healthy"]:
-            detail = "; ".join(x for x in (detail, f"unhealthy: {report['last_error'] or 'no detail'}") if x)
-        rows.append(
-            KioskHealth(
-                kiosk_id=report["kiosk_id"],
-                branch=report["branch"],
-                version=versions.get(name, ""),
-                on_new=on_new,
-                failed=failed,
-                detail=detail,
-                last_seen=report["last_seen"],
-            )
-        )
-    return rows
-
-
-def judge(
-    plan: RolloutPlan, stage: int, stage_started_at: str, now: datetime, kiosks: Sequence[KioskHealth]
-) -> Verdict:
-    """The controller's decision for a running rollout (pure: the time and the kiosks are given)."""
-    failed = [k for k in kiosks if k.failed]
-    counted = [k for k in kiosks if k.on_new or k.failed]
-    rate = len(failed) / len(counted) if counted else 0.0
-    if failed and rate > plan.max_failure_rate:
-        worst = "; ".join(f"{k.kiosk_id}: {k.detail}" for k in failed[:5])
-        return Verdict(
-            "halt",
-            f"failure rate {len(failed)}/{len(counted)} = {rate:.0%} over {plan.max_failure_rate:.0%} "
-            f"at stage {plan.stages[stage]}% ({worst})",
-        )
-    fresh = [k for k in kiosks if k.on_new and not k.failed and k.last_seen >= stage_started_at]
-    if len(fresh) < plan.min_reports:
-        return Verdict("wait", f"{len(fresh)} of {plan.min_reports} healthy report(s) on the new version this stage")
-    soaked = (now - datetime.fromisoformat(stage_started_at)).total_seconds()
-    if soaked < plan.min_soak_s:
-        return Verdict("wait", f"stage soaked {soaked:.0f} of {plan.min_soak_s:.0f} s")
-    if stage + 1 >= len(plan.stages):
-        return Verdict("complete", f"healthy at {plan.stages[stage]}%")
-    return Verdict("advance", f"healthy at {plan.stages[stage]}%: widening to {plan.stages[stage + 1]}%")
 
 
 # -- the store ------------------------------------------------------------------------------
@@ -211,15 +114,20 @@ def _latest(db: HqDB, name: str | None, channel: str | None) -> list[dict[str, A
     return rows
 
 
-def _status(row: Mapping[str, Any], fleet: Sequence[Mapping[str, Any]]) -> RolloutStatus:
+def _status(row: Mapping[str, Any], fleet: Sequence[Mapping[str, Any]], now: datetime) -> RolloutStatus:
     plan = RolloutPlan.model_validate_json(row["plan"])
     bundles = json.loads(row["bundles"])
+    lead = next((b for b in bundles if b["name"] == row["name"]), {"previous": None})
+    before = str((lead["previous"] or {"target": {}})["target"].get("custom", {}).get("version", ""))
+    until = now if row["state"] in ("running", "starting") else datetime.fromisoformat(row["updated_at"])
     versions = {b["name"]: b["version"] for b in bundles}
     kiosks = kiosk_health(fleet, versions, row["name"])
     failed = sum(k.failed for k in kiosks)
     new = sum(k.on_new and not k.failed for k in kiosks)
     counted = sum(k.on_new or k.failed for k in kiosks)
     fresh = sum(k.on_new and not k.failed and k.last_seen >= row["stage_started_at"] for k in kiosks)
+    behind = [k for k in kiosks if not k.on_new and not k.failed and (k.version == before if before else True)]
+    behind.sort(key=lambda k: k.last_seen)
     return RolloutStatus(
         id=row["id"],
         name=row["name"],
@@ -243,31 +151,40 @@ def _status(row: Mapping[str, Any], fleet: Sequence[Mapping[str, Any]]) -> Rollo
         kiosks_failed=failed,
         failure_rate=failed / counted if counted else 0.0,
         fresh_reports=fresh,
+        soaked_s=float(round(max(0.0, (until - datetime.fromisoformat(row["stage_started_at"])).total_seconds()))),
+        previous_version=before,
+        kiosks_previous=len(behind),
+        previous_ids=tuple(k.kiosk_id for k in behind[:PREVIOUS_IDS]),
         kiosks=tuple(kiosks),
     )
 
 
-def rollout_status(db: HqDB, name: str | None = None, channel: str | None = None) -> list[RolloutStatus]:
+def rollout_status(
+    db: HqDB, name: str | None = None, channel: str | None = None, *, now: datetime | None = None
+) -> list[RolloutStatus]:
     """The newest rollout of each bundle name and channel (newest first), with the fleet's health on it.
+
+    ``now`` (default: the clock) is what a running stage's soak time counts to.
 
     Raises:
         HqStoreError: the store cannot be reached.
     """
     rows = _latest(db, name, channel)
     fleet = db.fleet() if rows else []
-    return [_status(row, fleet) for row in rows]
+    return [_status(row, fleet, now or datetime.now(UTC)) for row in rows]
 
 
-def _current(db: HqDB, name: str, channel: str) -> RolloutStatus:
-    found = rollout_status(db, name, channel)
+def _current(db: HqDB, name: str, channel: str, now: datetime) -> RolloutStatus:
+    found = rollout_status(db, name, channel, now=now)
     if not found:
         raise HqError(f"no rollout of {name!r} on channel {channel!r}")
     return found[0]
 
 
-def _update(db: HqDB, rollout_id: int, now: datetime, **values: Any) -> None:
-    with db.transaction() as conn:
-        conn.execute(rollouts.update().where(rollouts.c.id == rollout_id).values(updated_at=_iso(now), **values))
+def _moved(db: HqDB, status: RolloutStatus, now: datetime, **values: Any) -> bool:
+    """Change a rollout's row if no other command changed it since ``status`` was read (nothing published)."""
+    with transition(db, status.id, now, {"state": status.state, "stage": status.stage}, **values) as conn:
+        return conn is not None
 
 
 # -- the commands -----------------------------------------------------------------------------
@@ -281,15 +198,19 @@ def start_rollout(
     *,
     channel: str = "stable",
     now: datetime | None = None,
+    lock_wait_s: float = LOCK_WAIT_S,
 ) -> RolloutStatus:
-    """Publish bundles at the plan's first stage and record the rollout (led by the first bundle).
+    """Record the rollout (``starting``), publish bundles at the plan's first stage, then mark it ``running``.
 
-    The companions share the first bundle's rollout bucket (``cohort``), so a kiosk gets
-    all of them or none; a companion whose version is published on the channel already
-    is left as it is. A running rollout of the same bundle and channel is superseded.
+    The first bundle leads. The companions share its rollout bucket (``cohort``), so a kiosk
+    gets all of them or none; a companion whose version is published on the channel already
+    is left as it is. A running rollout of the same bundle and channel is superseded. Only
+    the rollout's targets are published (an operator's staged changes stay staged). When the
+    publish fails the row stays ``starting``, with the reason: roll it back or start again.
 
     Raises:
-        HqError: a bundle is broken, a signing key is missing, or the store failed.
+        HqError: a bundle is broken, a signing key is missing, the store failed, or another
+            rollout command held the lock too long (:class:`RolloutBusyError`).
     """
     now = now or datetime.now(UTC)
     if not bundle_dirs:
@@ -299,63 +220,81 @@ def start_rollout(
     except (BundleError, OSError) as err:
         raise HqError(f"bundle rejected: {err}") from err
     lead = manifests[0].name
-    inherited, withdrawn = _unfinished(db, lead, channel)
-    bundles = []
-    for directory, manifest in zip(bundle_dirs, manifests, strict=True):
-        before = repo.published_target(manifest.name, channel)
-        previous = None
-        custom = before[1].get("custom", {}) if before is not None else {}
-        before_version = custom.get("version")
-        if before_version == manifest.version:
-            if manifest.name == lead:
-                raise HqError(f"{lead} {manifest.version} is published on {channel} already")
-            if custom.get("percent", 100) < 100:
-                raise HqError(
-                    f"{manifest.name} {manifest.version} is published to {custom.get('percent')}% of {channel} only:"
-                    " roll it out to the whole fleet first, or roll out a new version with this one"
-                )
-            continue  # a companion the whole fleet has already (e.g. the policy that declared the new service)
-        key = (manifest.name, before_version)
-        if key in inherited:  # the version out now never completed its rollout: a rollback goes past it
-            previous = inherited[key]
-        elif before is not None:
-            previous = {"path": before[0], "target": before[1]}
-        # Versions withdrawn earlier stay withdrawn (an agent offline then still learns of it).
-        revoked = set(custom.get("revoked", ())) | ({before_version} if key in withdrawn else set())
-        added = repo.add(
-            directory,
-            channel=channel,
-            branches=plan.branches,
-            percent=plan.stages[0],
-            cohort=lead,
-            revoked=tuple(sorted(str(v) for v in revoked)),
-        )
-        bundles.append(
-            {"name": manifest.name, "version": manifest.version, "path": added["path"], "previous": previous}
-        )
-    repo.publish()
-    with db.transaction() as conn:
-        conn.execute(
-            rollouts.update()
-            .where(rollouts.c.name == lead, rollouts.c.channel == channel, rollouts.c.state == "running")
-            .values(state="superseded", reason=f"superseded by {lead} {manifests[0].version}", updated_at=_iso(now))
-        )
-        conn.execute(
-            rollouts.insert().values(
-                name=lead,
+    with rollout_lock(repo.home, lock_wait_s), own_staging(repo) as own:
+        inherited, withdrawn = _unfinished(db, lead, channel)
+        bundles = []
+        for directory, manifest in zip(bundle_dirs, manifests, strict=True):
+            before = repo.published_target(manifest.name, channel)
+            previous = None
+            custom = before[1].get("custom", {}) if before is not None else {}
+            before_version = custom.get("version")
+            if before_version == manifest.version:
+                if manifest.name == lead:
+                    raise HqError(f"{lead} {manifest.version} is published on {channel} already")
+                if custom.get("percent", 100) < 100:
+                    raise HqError(
+                        f"{manifest.name} {manifest.version} is published to {custom.get('percent')}% of {channel}"
+                        " only: roll it out to the whole fleet first, or roll out a new version with this one"
+                    )
+                continue  # a companion the whole fleet has already (e.g. the policy that declared the new service)
+            key = (manifest.name, before_version)
+            if key in inherited:  # the version out now never completed its rollout: a rollback goes past it
+                previous = inherited[key]
+            elif before is not None:
+                previous = {"path": before[0], "target": before[1]}
+            # Versions withdrawn earlier stay withdrawn (an agent offline then still learns of it).
+            revoked = set(custom.get("revoked", ())) | ({before_version} if key in withdrawn else set())
+            added = own.add(
+                directory,
                 channel=channel,
-                version=manifests[0].version,
-                bundles=json.dumps(bundles, ensure_ascii=False),
-                plan=plan.model_dump_json(),
-                stage=0,
-                state="running",
-                reason="",
-                started_at=_iso(now),
-                stage_started_at=_iso(now),
-                updated_at=_iso(now),
+                branches=plan.branches,
+                percent=plan.stages[0],
+                cohort=lead,
+                revoked=tuple(sorted(str(v) for v in revoked)),
             )
-        )
-    return _current(db, lead, channel)
+            bundles.append(
+                {"name": manifest.name, "version": manifest.version, "path": added["path"], "previous": previous}
+            )
+        with db.transaction() as conn:  # recorded before anything is published: a crash leaves a row to roll back
+            inserted = conn.execute(
+                rollouts.insert().values(
+                    name=lead,
+                    channel=channel,
+                    version=manifests[0].version,
+                    bundles=json.dumps(bundles, ensure_ascii=False),
+                    plan=plan.model_dump_json(),
+                    stage=0,
+                    state="starting",
+                    reason=f"publishing since {_iso(now)}: if it stays starting, roll it back or start it again",
+                    started_at=_iso(now),
+                    stage_started_at=_iso(now),
+                    updated_at=_iso(now),
+                )
+            ).inserted_primary_key
+        rollout_id = int(inserted[0]) if inserted is not None else 0
+        try:
+            with transition(db, rollout_id, now, {"state": "starting"}, state="running", reason="") as tx:
+                if tx is not None:
+                    _supersede(
+                        tx, lead, channel, by=rollout_id, reason=f"superseded by {lead} {manifests[0].version}", now=now
+                    )
+                    publish_own(repo, own)
+        except HqError as err:
+            reason = f"publish failed: {err}; roll it back or start it again"
+            with transition(db, rollout_id, now, {"state": "starting"}, reason=reason):
+                pass
+            raise
+    return _current(db, lead, channel, now)
+
+
+def _supersede(conn: Connection, lead: str, channel: str, *, by: int, reason: str, now: datetime) -> None:
+    """Supersede the other running or starting rollouts of ``lead`` on ``channel`` (``by`` is the new one's id)."""
+    conn.execute(
+        rollouts.update()
+        .where(rollouts.c.name == lead, rollouts.c.channel == channel, rollouts.c.id != by)
+        .where(rollouts.c.state.in_(("running", "starting")))
+        .values(state="superseded", reason=reason, updated_at=_iso(now))
+    )
 
 
 def _unfinished(db: HqDB, lead: str, channel: str) -> tuple[dict[tuple[str, str], Any], set[tuple[str, str]]]:
@@ -383,45 +322,71 @@ def _unfinished(db: HqDB, lead: str, channel: str) -> tuple[dict[tuple[str, str]
 
 
 def advance_rollout(
-    repo: HqRepository, db: HqDB, name: str, *, channel: str = "stable", now: datetime | None = None
+    repo: HqRepository,
+    db: HqDB,
+    name: str,
+    *,
+    channel: str = "stable",
+    now: datetime | None = None,
+    lock_wait_s: float = LOCK_WAIT_S,
 ) -> tuple[RolloutStatus, Verdict]:
     """One controller step: widen, complete, halt or wait, by the kiosks' signed reports.
+
+    A ``starting`` rollout whose publish happened (the command stopped before marking it)
+    becomes ``running``. Widening publishes only the rollout's targets.
 
     Returns:
         The rollout after the step and the verdict (``wait`` for a rollout not running).
 
     Raises:
-        HqError: no such rollout, a signing key is missing, or the store failed.
+        HqError: no such rollout, a signing key is missing, the store failed, or another
+            rollout command held the lock too long (:class:`RolloutBusyError`).
     """
     now = now or datetime.now(UTC)
-    status = _current(db, name, channel)
-    if status.state != "running":
-        return status, Verdict("wait", f"rollout is {status.state}")
-    plan = RolloutPlan(
-        stages=status.stages,
-        branches=status.branches,
-        max_failure_rate=status.max_failure_rate,
-        min_reports=status.min_reports,
-        min_soak_s=status.min_soak_s,
-    )
-    for bundle in status.bundles:
-        name_of, version = bundle.split("=", 1)
-        published = repo.published_target(name_of, channel)
-        if published is None or published[1].get("custom", {}).get("version") != version:
-            reason = f"{name_of} {version} is no longer the published target (replaced outside the rollout)"
-            _update(db, status.id, now, state="superseded", reason=reason)
-            return _current(db, name, channel), Verdict("wait", reason)
-    verdict = judge(plan, status.stage, status.stage_started_at, now, status.kiosks)
-    if verdict.action == "halt":
-        _update(db, status.id, now, state="halted", reason=verdict.reason)
-    elif verdict.action == "complete":
-        _update(db, status.id, now, state="complete", reason=verdict.reason)
-    elif verdict.action == "advance":
-        for bundle in status.bundles:
-            repo.retarget(bundle.split("=", 1)[0], channel, percent=status.stages[status.stage + 1])
-        repo.publish()
-        _update(db, status.id, now, stage=status.stage + 1, stage_started_at=_iso(now), reason=verdict.reason)
-    return _current(db, name, channel), verdict
+    with rollout_lock(repo.home, lock_wait_s):
+        status = _current(db, name, channel, now)
+        out = [b.split("=", 1) for b in status.bundles]
+        published = [repo.published_target(b, channel) for b, _ in out]
+        gone = [f"{b} {v}" for (b, v), p in zip(out, published, strict=True) if _version(p) != v]
+        if status.state == "starting":
+            if gone:
+                return status, Verdict("wait", f"rollout is starting: {', '.join(gone)} not published")
+            with transition(db, status.id, now, {"state": "starting"}, state="running", reason="") as tx:
+                if tx is not None:
+                    _supersede(
+                        tx, name, channel, by=status.id, reason=f"superseded by {name} {status.version}", now=now
+                    )
+            return _current(db, name, channel, now), Verdict("wait", "its publish had happened: now running")
+        if status.state != "running":
+            return status, Verdict("wait", f"rollout is {status.state}")
+        if gone:
+            reason = f"{gone[0]} is no longer the published target (replaced outside the rollout)"
+            _moved(db, status, now, state="superseded", reason=reason)
+            return _current(db, name, channel, now), Verdict("wait", reason)
+        plan = RolloutPlan.model_validate(
+            {k: getattr(status, k) for k in ("stages", "branches", "max_failure_rate", "min_reports", "min_soak_s")}
+        )
+        verdict = judge(plan, status.stage, status.stage_started_at, now, status.kiosks)
+        lost = Verdict("wait", "another command changed the rollout first: nothing published")
+        if verdict.action in ("halt", "complete"):
+            state = "halted" if verdict.action == "halt" else "complete"
+            if not _moved(db, status, now, state=state, reason=verdict.reason):
+                verdict = lost
+        elif verdict.action == "advance":
+            with own_staging(repo) as own:
+                for bundle, _ in out:
+                    own.retarget(bundle, channel, percent=status.stages[status.stage + 1])
+                values = {"stage": status.stage + 1, "stage_started_at": _iso(now), "reason": verdict.reason}
+                with transition(db, status.id, now, {"state": "running", "stage": status.stage}, **values) as tx:
+                    if tx is None:
+                        verdict = lost
+                    else:
+                        publish_own(repo, own)
+        return _current(db, name, channel, now), verdict
+
+
+def _version(published: tuple[str, dict[str, Any]] | None) -> str | None:
+    return None if published is None else published[1].get("custom", {}).get("version")
 
 
 def advance_all(repo: HqRepository, db: HqDB, now: datetime | None = None) -> list[tuple[RolloutStatus, Verdict]]:
@@ -432,7 +397,7 @@ def advance_all(repo: HqRepository, db: HqDB, now: datetime | None = None) -> li
     """
     return [
         advance_rollout(repo, db, found.name, channel=found.channel, now=now)
-        for found in rollout_status(db)
+        for found in rollout_status(db, now=now)
         if found.state == "running"
     ]
 
@@ -456,34 +421,48 @@ def advance_every(home: Path, db_url: str, every_s: float, stop: threading.Event
 
 
 def rollback_rollout(
-    repo: HqRepository, db: HqDB, name: str, *, channel: str = "stable", now: datetime | None = None, by: str = "cli"
+    repo: HqRepository,
+    db: HqDB,
+    name: str,
+    *,
+    channel: str = "stable",
+    now: datetime | None = None,
+    by: str = "cli",
+    lock_wait_s: float = LOCK_WAIT_S,
 ) -> RolloutStatus:
-    """Withdraw a rollout's versions from the whole fleet in one publish.
+    """Withdraw a rollout's versions from the whole fleet in one publish (of the rollout's targets only).
 
     Each bundle's earlier target comes back (kiosks that moved reinstall it) and the new
     version is listed as revoked, so an agent running it goes back to its previous version
-    even where HQ never published one (a seeded kiosk).
+    even where HQ never published one (a seeded kiosk). A ``starting`` rollout (its start
+    failed or was interrupted) rolls back too.
 
     Raises:
-        HqError: no such rollout, it is rolled back already, an archive or key is missing.
+        HqError: no such rollout, it is rolled back already, an archive or key is missing,
+            or another rollout command held the lock too long (:class:`RolloutBusyError`).
     """
     now = now or datetime.now(UTC)
-    status = _current(db, name, channel)
-    if status.state == "rolled_back":
-        raise HqError(f"{name} {status.version} is rolled back already")
-    row = db.read(select(rollouts.c.bundles).where(rollouts.c.id == status.id))[0]
-    for bundle in json.loads(row["bundles"]):
-        now_out = repo.published_target(bundle["name"], channel)
-        previous = bundle["previous"]
-        earlier = [] if now_out is None else now_out[1].get("custom", {}).get("revoked", [])
-        if previous is not None:
-            earlier = [*earlier, *previous["target"].get("custom", {}).get("revoked", [])]
-        revoked = tuple(sorted({*map(str, earlier), bundle["version"]}))  # earlier withdrawals stay withdrawn
-        if previous is not None:
-            # The earlier version goes to every kiosk again (those that never left it keep it).
-            repo.restore(previous["path"], previous["target"], percent=100, branches=(), cohort="", revoked=revoked)
-        else:
-            repo.retarget(bundle["name"], channel, revoked=revoked)
-    repo.publish()
-    _update(db, status.id, now, state="rolled_back", reason=f"rolled back by {by} at stage {status.percent}%")
-    return _current(db, name, channel)
+    with rollout_lock(repo.home, lock_wait_s), own_staging(repo) as own:
+        status = _current(db, name, channel, now)
+        if status.state == "rolled_back":
+            raise HqError(f"{name} {status.version} is rolled back already")
+        row = db.read(select(rollouts.c.bundles).where(rollouts.c.id == status.id))[0]
+        for bundle in json.loads(row["bundles"]):
+            now_out = repo.published_target(bundle["name"], channel)
+            previous = bundle["previous"]
+            earlier = [] if now_out is None else now_out[1].get("custom", {}).get("revoked", [])
+            if previous is not None:
+                earlier = [*earlier, *previous["target"].get("custom", {}).get("revoked", [])]
+            revoked = tuple(sorted({*map(str, earlier), bundle["version"]}))  # earlier withdrawals stay withdrawn
+            if previous is not None:
+                # The earlier version goes to every kiosk again (those that never left it keep it).
+                own.restore(previous["path"], previous["target"], percent=100, branches=(), cohort="", revoked=revoked)
+            elif now_out is not None:
+                own.retarget(bundle["name"], channel, revoked=revoked)
+        reason = f"rolled back by {by} at stage {status.percent}%"
+        when = {"state": status.state, "stage": status.stage}
+        with transition(db, status.id, now, when, state="rolled_back", reason=reason) as tx:
+            if tx is None:
+                raise HqError(f"{name} {status.version} changed while rolling back (nothing published): try again")
+            publish_own(repo, own)
+    return _current(db, name, channel, now)
