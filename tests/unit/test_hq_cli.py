@@ -51,7 +51,7 @@ def test_register_adds_every_hq_command_in_the_order_help_lists_them() -> None:
 
 
 def test_train_defaults_point_at_the_repository_not_the_package_folder() -> None:
-    # They pointed at kiosk/edge_models/data and kiosk/build/bundles/nlu (parents[1] of kiosk/cli/hq_train.py).
+    # They pointed inside the kiosk package (kiosk/edge_models/data, kiosk/build/bundles/nlu) before the move.
     params = inspect.signature(train).parameters
     assert params["data"].default == ROOT / "edge_models" / "data"
     assert (ROOT / "edge_models" / "data").is_dir()
