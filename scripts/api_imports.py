@@ -29,6 +29,7 @@ CHECKED = (
     "sync.agent",
     "sync.hq",
     "sync.hq.console",
+    "sync.hq_cli",
     "kiosk.admin",
     "kiosk.assembly",
     "kiosk.conversation",

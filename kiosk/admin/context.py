@@ -47,16 +47,23 @@ class AdminContext:
     db: AdminDB | None = None
     store: Store | None = None
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
+    owns_store: bool = False
 
-    def open(self) -> None:
-        """Open the store and the admin tables (called by the app's lifespan)."""
+    def open(self, store: Store | None = None) -> None:
+        """Open the admin tables, and use ``store``: the kiosk's, when the page runs inside the kiosk.
+
+        Without one (the page mounted on an app that built no kiosk) it opens its own
+        store on ``settings.db_path`` and closes it in :meth:`close`; the kiosk's store is
+        closed by the kiosk (``Kiosk.close``), after the page.
+        """
         from kiosk.admin.accounts import AdminDB
         from kiosk.admin.security import LockoutPolicy, SessionPolicy
         from kiosk.storage import Store
 
         cfg = self.config
         self.secret = load_secret(self.settings.state_dir)
-        self.store = Store(self.settings.db_path)
+        self.owns_store = store is None
+        self.store = Store(self.settings.db_path) if store is None else store
         self.db = AdminDB(
             self.settings.db_path,
             LockoutPolicy(cfg.max_failures, cfg.lockout_minutes * 60),
@@ -68,5 +75,5 @@ class AdminContext:
         """Close what :meth:`open` opened."""
         if self.db is not None:
             self.db.close()
-        if self.store is not None:
+        if self.store is not None and self.owns_store:
             self.store.close()

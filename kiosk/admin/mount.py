@@ -20,7 +20,9 @@ from kiosk.config import Settings
 def mount_admin(app: FastAPI, settings: Settings, config: AdminConfig | None = None) -> AdminContext:
     """Add the admin page under ``/admin`` (and ``/metrics``) to ``app``.
 
-    The admin tables and its own store connection open in the app's lifespan.
+    The admin tables open in the app's lifespan; the page uses the kiosk's store
+    (``app.state.kiosk``, built by the app's own lifespan, :func:`kiosk.web.create_app`),
+    or opens its own when the app built no kiosk.
     Every page and API needs a signed-in user; ``/healthz`` stays public.
     """
     from kiosk.admin.render import stored_reason
@@ -40,7 +42,8 @@ def mount_admin(app: FastAPI, settings: Settings, config: AdminConfig | None = N
     @asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
         async with inner(a) as state:
-            ctx.open()
+            kiosk = getattr(a.state, "kiosk", None)
+            ctx.open(store=None if kiosk is None else kiosk.store)
             try:
                 yield state
             finally:

@@ -19,21 +19,18 @@ import typer
 from kiosk.cli.admin import app as admin_app
 from kiosk.cli.avatar import register as register_avatar
 from kiosk.cli.demo import demo as demo_command
-from kiosk.cli.hq import register as register_hq
-from kiosk.cli.hq_train import register as register_hq_train
-from kiosk.cli.sync import hq_app, sync_app
+from kiosk.cli.sync import sync_app
 from kiosk.cli.voice import register as register_voice
 from kiosk.config import Settings, default_state_dir
+from sync.hq_cli import register as register_hq
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Branch kiosk and digital-human runtime.")
 policy_app = typer.Typer(no_args_is_help=True, help="Policy bundles (HQ tooling).")
 app.add_typer(policy_app, name="policy")
-app.add_typer(hq_app, name="hq")
-register_hq(hq_app)  # kiosk hq enrol, revoke, kiosks, labels, add-user
+register_hq(app)  # kiosk hq ... (sync/hq_cli/: repository, operators, labels, train, rollout)
 app.add_typer(sync_app, name="sync")
 app.add_typer(admin_app, name="admin")
 register_voice(app)  # kiosk asr, kiosk say
-register_hq_train(hq_app)  # kiosk hq train
 register_avatar(app)  # kiosk avatar ..., kiosk presence
 app.command("demo")(demo_command)  # kiosk demo: a scripted day on simulated devices
 

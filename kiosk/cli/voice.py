@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kiosk.cli.output import fail
 from kiosk.config import default_state_dir
+from sync.hq_cli import fail
 
 if TYPE_CHECKING:
     from edge_models.speech import Transcript

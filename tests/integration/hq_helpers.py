@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 from bundles.manifest import write_manifest
 from kiosk.assembly import HealthChecks
 from kiosk.cli import app as kiosk_cli
-from kiosk.cli.hq import store_url
 from kiosk.config import DEFAULT_POLICY_DIR
 from sync.agent import SyncAgent, load_config
 from sync.hq import HqRepository
 from sync.hq.server import create_hq_app
+from sync.hq_cli import store_url
 
 runner = CliRunner()
 

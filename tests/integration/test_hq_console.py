@@ -18,13 +18,13 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from kiosk.admin.accounts import AdminDB
-from kiosk.cli.hq import store_url
 from sync.bundle import write_manifest
 from sync.hq.console import ConsoleSettings
 from sync.hq.db import HqDB
 from sync.hq.repository import HqRepository
 from sync.hq.rollout import RolloutPlan, start_rollout
 from sync.hq.server import create_hq_app
+from sync.hq_cli import store_url
 from tests.integration.hq_console_helpers import (
     CARD,
     DAY,

@@ -25,7 +25,6 @@ from bundles.activation import active_manifest
 from bundles.history import sync_history
 from kiosk.assembly import Health, provision
 from kiosk.cli import app as kiosk_cli
-from kiosk.cli.hq import store_url
 from kiosk.config import Settings
 from sync.agent import SyncAgent
 from sync.agent.config import load_state
@@ -33,6 +32,7 @@ from sync.envelope import seal
 from sync.hq import HqRepository
 from sync.hq.db import HqDB
 from sync.hq.rollout import RolloutPlan, rollout_status, start_rollout
+from sync.hq_cli import store_url
 from sync.targeting import rollout_bucket
 from tests.integration.hq_helpers import Hq, cli, cli_lines, cycle, policy_version, provision_kiosk, running_hq
 

@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kiosk.cli.hq import DbUrlOpt, store_url
-from kiosk.cli.output import fail, print_json
+from sync.hq_cli.options import DbUrlOpt, HomeArg, store_url
+from sync.hq_cli.output import fail, print_json
 
 if TYPE_CHECKING:
     from sync.hq import HqDB, HqRepository, RolloutPlan
 
 rollout_app = typer.Typer(no_args_is_help=True, help="Staged rollouts: widen while canaries are healthy, else halt.")
 
-HomeArg = Annotated[Path, typer.Argument(help="The HQ repository folder.")]
 ChannelOpt = Annotated[str, typer.Option(help="Release channel.")]
 OfflineOpt = Annotated[
     Path | None, typer.Option("--offline-keys", help="Folder of the targets key (re-signing a stage needs it).")

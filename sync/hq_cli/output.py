@@ -1,4 +1,9 @@
-"""What every command group prints: JSON lines on stdout, and a clear failure on stderr with exit status 1."""
+"""What every ``kiosk`` command group prints: JSON lines on stdout, and a clear failure on stderr with exit status 1.
+
+The contract is ``shared/spec/cli.md``. It lives here, in the lowest layer that
+holds command groups, so HQ's commands (``sync/hq_cli/``) and the kiosk's
+(``kiosk/cli/``) share it without ``sync`` importing upwards from ``kiosk``.
+"""
 
 from __future__ import annotations
 

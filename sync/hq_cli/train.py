@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kiosk.cli.hq import DbUrlOpt, store_url
-from kiosk.cli.hq_rollout import BranchesOpt, RateOpt, ReportsOpt, SoakOpt, StagesOpt, parse_plan
-from kiosk.cli.hq_rollout import register as register_rollout
-from kiosk.cli.output import fail
 from kiosk.config import DEFAULT_POLICY_DIR
+from sync.hq_cli.options import DbUrlOpt, store_url
+from sync.hq_cli.output import fail
+from sync.hq_cli.rollout import BranchesOpt, RateOpt, ReportsOpt, SoakOpt, StagesOpt, parse_plan
 
 if TYPE_CHECKING:
     from sync.hq import RolloutPlan
 
-ROOT = Path(__file__).resolve().parents[1]
+# The repository's root (edge_models/data, build/bundles/nlu), not the package's folder.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def train(  # noqa: PLR0917 - typer maps parameters to options
@@ -144,6 +144,5 @@ def _publish(home: Path, bundles: list[Path], plan: RolloutPlan, channel: str, d
 
 
 def register(hq_app: typer.Typer) -> None:
-    """Add ``kiosk hq train`` and ``kiosk hq rollout …`` to the ``kiosk hq`` commands."""
+    """Add ``kiosk hq train`` to the ``kiosk hq`` commands."""
     hq_app.command("train")(train)
-    register_rollout(hq_app)
