@@ -45,6 +45,12 @@ set (2-5 nats x 0.4 / 0.5 / 0.6): 3.0 / 0.5 gives 61 right and no error; 3.5 /
 off-list answers and 5.0 / 0.5 picks 3 off-list answers, so the values stay where
 an off-list answer is safely open text.
 
+Whisper heard nothing (an empty decode of audio the energy gate let through):
+the choices are still scored, and "none of these" competes at the score of the
+empty decode itself (whisper's log-probability of ending at once, the
+hypothesis its free decoding chose) less ``NONE_GAP``, as for any heard text;
+no sound evidence, so every name carries the full ``SOUND_WEIGHT``.
+
 Pure Python; the scorer is any callable from texts to scores.
 """
 
@@ -139,12 +145,14 @@ def pick_by_score(
     """The choice the recogniser's scores and the sound of ``heard`` favour, if its posterior reaches ``threshold``.
 
     ``scorer`` scores texts against the utterance's audio (higher is better); it is called
-    once, with the choices' names and then ``heard`` (None when nothing was heard). The match's ``similarity`` is the
+    once, with the choices' names and then ``heard`` ("" when the decode was empty: the scorer scores
+    it as the empty decode, whisper's end-of-text right away). The match's ``similarity`` is the
     choice's sound confidence and its ``confidence`` the posterior.
     """
     names = names_to_score(choices, lang, per_choice)
-    if not names or not heard.strip():
+    if not names:
         return None
+    heard = heard.strip()  # empty: whisper heard nothing, and "none" competes at the empty decode's score
     scores = list(scorer([*(name for _, name in names), heard]))
     if len(scores) != len(names) + 1:
         raise ValueError(f"the scorer gave {len(scores)} scores for {len(names) + 1} texts")

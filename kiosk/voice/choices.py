@@ -143,9 +143,11 @@ def pick(
     after "which service?") is no pick: the dialogue engine reads the open text whole (a lost
     card) and still fills the slot from the written name when that is all it says.
     """
-    if not offer.open or not heard.strip():
+    if not offer.open:
         return None
     options = choices(policy, offer.buttons)
+    if not heard.strip():  # whisper wrote nothing: only its scores can tell (欧元 often decodes to nothing)
+        return pick_by_score("", options, lang, scorer) if scorer is not None and lang in ("zh", "en") else None
     found = match(heard, options, threshold=threshold)
     if found is not None and found.coverage < 1.0 and written_in(found.phrase, heard):
         return None
