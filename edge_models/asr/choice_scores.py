@@ -45,11 +45,24 @@ set (2-5 nats x 0.4 / 0.5 / 0.6): 3.0 / 0.5 gives 61 right and no error; 3.5 /
 off-list answers and 5.0 / 0.5 picks 3 off-list answers, so the values stay where
 an off-list answer is safely open text.
 
-Whisper heard nothing (an empty decode of audio the energy gate let through):
-the choices are still scored, and "none of these" competes at the score of the
-empty decode itself (whisper's log-probability of ending at once, the
-hypothesis its free decoding chose) less ``NONE_GAP``, as for any heard text;
-no sound evidence, so every name carries the full ``SOUND_WEIGHT``.
+Whisper heard nothing (an empty decode of audio the energy gate let through;
+whisper-base writes nothing for some short names, 欧元 among them): the choices
+are still scored, and "none of these" competes, as for any heard text, at the
+score of what whisper itself writes for this audio in the scoring context (its
+greedy free decoding, ``WhisperEngine._free_score``) less ``NONE_GAP``; no sound
+evidence, so every name carries the full ``SOUND_WEIGHT``. When that free
+decoding is empty too, CTranslate2 scores it 0 (no token it doubts): whisper is
+sure there are no words, and only a name it scores within ``NONE_GAP`` +
+``SOUND_WEIGHT`` of certainty can win. Session 6 second pass, tuning set: the one
+empty decode there (欧元 at 10 dB) stays open text; 61 right, 0 wrong, 0
+off-list as before. Tried first and dropped: the empty text teacher-forced as
+the end-of-text token alone, which CTranslate2's aligner gives no probability
+(special tokens are suppressed), so "none" scored at the floor and the same turn
+picked "call staff" (1 wrong pick without the question). Also measured there and
+not used: the clip repeated 3 times with 0.3 s of silence between and each name
+said 3 times ("欧元，欧元，欧元"), with the question; the best-scored currency was right
+on 6 of 12 currency turns (zh, clean and 10 dB) against 5 of 12 for the clip
+alone (美元 clean lost, two gained), for three times the audio to encode.
 
 Pure Python; the scorer is any callable from texts to scores.
 """
