@@ -187,3 +187,23 @@ def test_an_empty_decode_is_weighed_against_the_choices_and_whisper_sure_of_noth
     assert -10.0 < free <= 0.0  # no longer -inf: "none" competes at whisper's own free decoding
     assert whisper.score_texts(pcm.samples, "zh", [""]) == [free]  # the same audio, the same score
     assert found is None or found.key == "slot:exchange_rate:EUR"  # never a wrong currency
+
+
+def test_whisper_n_best_names_the_currency_its_best_text_missed(
+    whisper: AsrEngine, voices: Voices, policy: Policy
+) -> None:
+    from edge_models.asr.nbest import hypotheses
+    from kiosk.voice.choices import alternatives_for
+
+    _engine, _session, offer = _asked_currency(policy)
+    pcm = said(voices, "美元")
+    heard = whisper.transcribe(pcm, "zh")
+    assert "美元" not in heard.text  # whisper-base writes 美人
+    assert isinstance(whisper, WhisperEngine)
+    best = hypotheses(whisper, pcm.samples, "zh")
+    assert best[0] == heard.text
+    assert "美元" in best[1:]
+    assert hypotheses(whisper, pcm.samples, "zh") == best  # the same audio, the same hypotheses
+    found = pick(policy, offer, heard.text, lang="zh", alternatives=alternatives_for(whisper, pcm, "zh"))
+    assert found is not None
+    assert found.key == "slot:exchange_rate:USD"

@@ -172,3 +172,27 @@ def test_an_empty_decode_with_no_names_to_score_is_no_call() -> None:
     scorer = TableScorer({"欧元": -1.0, "": -2.5})
     assert pick_by_score("", [], "zh", scorer) is None
     assert scorer.calls == []
+
+
+def test_the_recogniser_other_hypotheses_are_matched_by_sound_before_the_scores(policy: Policy) -> None:
+    asked: list[int] = []
+
+    def alternatives() -> list[str]:
+        asked.append(1)
+        return ["没人", "美元"]
+
+    scorer = TableScorer({"欧元": 0.0})
+    found = pick(policy, _rates_offer(policy), "美人", lang="zh", scorer=scorer, alternatives=alternatives)
+    assert found is not None
+    assert found.key == "slot:exchange_rate:USD"
+    assert scorer.calls == []  # a hypothesis named it: no scoring
+    assert pick(policy, _rates_offer(policy), "欧元", lang="zh", alternatives=alternatives) is not None
+    assert asked == [1]  # the heard text named a choice: the n-best was not asked
+
+
+def test_hypotheses_that_name_nothing_leave_the_scores_to_decide(policy: Policy) -> None:
+    scorer = TableScorer({"欧元": -1.0, "美人": -2.5})
+    found = pick(policy, _rates_offer(policy), "美人", lang="zh", scorer=scorer, alternatives=lambda: ["没人", "没用"])
+    assert found is not None
+    assert found.key == "slot:exchange_rate:EUR"
+    assert len(scorer.calls) == 1
