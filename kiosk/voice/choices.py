@@ -18,6 +18,11 @@ The question the kiosk asked (the last sentence of the reply that offered the
 buttons, :attr:`Offer.question`) is whisper's previous text while it scores, as
 in a conversation: measured on the tuning set it picks more answers right
 (scripts/tune_choice_scores.py).
+
+Between the two, whisper's other hypotheses (its 5-best, :mod:`edge_models.asr.nbest`)
+are matched by sound, the first that names a choice wins: 美元 written 美人 is often
+美元 further down the beam. When whisper wrote nothing at all after a question, the
+choices are still scored before the kiosk apologises (``kiosk/runtime/listening.py``).
 """
 
 from __future__ import annotations
@@ -184,7 +189,8 @@ def voice_utterance(
     """The dialogue input for a recognised utterance: the picked button, or the open text.
 
     The heard text is kept on the button press (shown and logged as the customer's words).
-    ``scorer`` scores texts against this utterance's audio (see :func:`pick`).
+    ``scorer`` scores texts against this utterance's audio and ``alternatives`` gives the
+    recogniser's other hypotheses for it (see :func:`pick`).
     """
     from kiosk.dialogue import Utterance
 
