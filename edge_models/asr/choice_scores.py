@@ -64,14 +64,15 @@ said 3 times ("欧元，欧元，欧元"), with the question; the best-scored cu
 on 6 of 12 currency turns (zh, clean and 10 dB) against 5 of 12 for the clip
 alone (美元 clean lost, two gained), for three times the audio to encode.
 
-Measured, not built yet (session 6 second pass, a throwaway script on the tuning
-set, clean and 10 dB): whisper's 5-best (CTranslate2 ``generate``, beam 5,
-``num_hypotheses=5``, no timestamps, no prompt, in the decode's window) each
-matched by sound (``closed_vocab``), the first that names a choice: 59 right
-turns against 47 for its 1-best, 0 wrong, 0 off-list. Tried after the heard
-text's sound match and before the scores (with the question): 68 right against 62
-for sound then scores in the same script, 0 wrong, 0 off-list. The next step;
-it costs one more beam-5 decode per turn that names no choice.
+Whisper's 5-best (:mod:`edge_models.asr.nbest`: CTranslate2 ``generate``, beam 5,
+``num_hypotheses=5``, no timestamps, no prompt, in the decode's window), each
+matched by sound, the first that names a choice, after the heard text's sound
+match and before these scores (``kiosk.voice.choices.pick``). Session 6 second
+pass, tuning set (``scripts/tune_choice_scores.py``, variant "5-best by sound +
+question"): 61 -> 63 right, 0 wrong, 0 off-list; 46 scoring calls instead of 57
+(turns the n-best settles are not scored). A throwaway script on the same turns
+matching the 5-best alone by sound first measured 47 (1-best) -> 59 right; it
+costs one more beam-5 decode on a turn whose heard text names no choice.
 
 Pure Python; the scorer is any callable from texts to scores.
 """
