@@ -160,8 +160,11 @@ def score_slots(
     noise: Float,
     *,
     verbose: bool = False,
+    n_best: bool = False,
 ) -> list[SlotTally]:
-    """Per SNR and language: the same audio as open text, closed by sound, and by sound + n-best + scores.
+    """Per SNR and language: the same audio as open text, closed by sound, and closed by sound + scores.
+
+    ``n_best`` also matches whisper's 5-best by sound before the scores (not what the kiosk does).
 
     ``verbose`` prints one line per turn and condition: what was said, what whisper heard, and what
     each way picked (``=`` right, ``x`` wrong; ``-`` no pick, the open text goes on).
@@ -191,7 +194,7 @@ def score_slots(
             ways = ((False, None), (True, None), (True, scorer if base is not None else None))
             picks = []
             for slot, (closed, score) in enumerate(ways):
-                others = alternatives_for(whisper, pcm, turn.lang) if score is not None else None  # as the kiosk
+                others = alternatives_for(whisper, pcm, turn.lang) if score is not None and n_best else None
                 utterance, found = voice_utterance(
                     transcript, policy, offer, closed=closed, scorer=score, alternatives=others
                 )

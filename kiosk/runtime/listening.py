@@ -80,7 +80,6 @@ class Listening(Turns):
         from edge_models.asr.whisper_engine import SILENCE_DBFS
         from edge_models.audio import rms_dbfs
         from kiosk.voice import Offer, offer_of, scorer_for, voice_utterance
-        from kiosk.voice.choices import alternatives_for
 
         await self._interrupt()
         # While the screen asks for a rating the words may be one: no new session (and greeting) yet; if
@@ -107,15 +106,16 @@ class Listening(Turns):
             transcript = transcript.model_copy(update={"lang": self.lang})  # the language the choices are offered in
         # an empty decode of audio the energy gate let through still answers the offered choices by whisper's scores
         heard = transcript is not None and (not empty or (pcm is not None and rms_dbfs(pcm.samples) >= SILENCE_DBFS))
-        scorer, alternatives = None, None
+        scorer = (
+            None  # whisper's n-best (kiosk.voice.choices.alternatives_for) is not used: wrong picks, see choice_scores
+        )
         if transcript is not None and heard and closed and offer.open:
             scorer = scorer_for(engine, pcm, transcript.lang, offer.question)
-            alternatives = alternatives_for(engine, pcm, transcript.lang)  # whisper's n-best, matched by sound
         picked = None
         if transcript is not None and heard and (not empty or scorer is not None):
             try:  # matching by sound (pypinyin) and by the recogniser's scores (model work): off the event loop
                 utterance, picked = await asyncio.to_thread(
-                    voice_utterance, transcript, policy, offer, closed=closed, scorer=scorer, alternatives=alternatives
+                    voice_utterance, transcript, policy, offer, closed=closed, scorer=scorer
                 )
             except AsrError:
                 _LOG.warning("scoring the offered choices failed; matching by sound only", exc_info=True)

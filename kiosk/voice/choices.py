@@ -19,9 +19,9 @@ buttons, :attr:`Offer.question`) is whisper's previous text while it scores, as
 in a conversation: measured on the tuning set it picks more answers right
 (scripts/tune_choice_scores.py).
 
-Between the two, whisper's other hypotheses (its 5-best, :mod:`edge_models.asr.nbest`)
-are matched by sound, the first that names a choice wins: 美元 written 美人 is often
-美元 further down the beam. When whisper wrote nothing at all after a question, the
+Between the two, ``pick`` can match whisper's other hypotheses (its 5-best,
+:func:`alternatives_for`) by sound; the runtime does not use it (wrong picks on the
+benchmark at 10 dB, see :mod:`edge_models.asr.choice_scores`). When whisper wrote nothing at all after a question, the
 choices are still scored before the kiosk apologises (``kiosk/runtime/listening.py``).
 """
 
