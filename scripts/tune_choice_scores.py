@@ -60,7 +60,7 @@ def main() -> None:
     from edge_models.tts import EspeakSynthesizer, TtsSettings, Voices
     from kiosk.config import DEFAULT_POLICY_DIR
     from kiosk.policy import load_policy
-    from kiosk.voice.choices import pick, scorer_for
+    from kiosk.voice.choices import alternatives_for, pick, scorer_for
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--state-dir", type=Path, default=None)
@@ -80,6 +80,7 @@ def main() -> None:
         "scores, 2 names": {"score": True},
         "scores, 2 names + question": {"score": True, "question": "question"},
         "scores, 2 names + whole reply": {"score": True, "question": "reply"},  # 64 right but ~1.6x the cost
+        "5-best by sound + question": {"score": True, "question": "question", "nbest": True},
     }
     kwdefaults = choice_scores.pick_by_score.__kwdefaults__ or {}
     tally = {name: {"right": 0, "wrong": 0, "off": 0, "ms": []} for name in variants}
@@ -104,7 +105,15 @@ def main() -> None:
                     timed.append((time.perf_counter() - started) * 1000)
                     return out
 
-                found = pick(policy, offer, text, lang=turn.lang, scorer=scorer if base is not None else None)
+                others = alternatives_for(whisper, pcm, turn.lang) if how.get("nbest") else None
+                found = pick(
+                    policy,
+                    offer,
+                    text,
+                    lang=turn.lang,
+                    scorer=scorer if base is not None else None,
+                    alternatives=others,
+                )
                 t = tally[name]
                 t["ms"] += timed
                 key = found.key if found is not None else ""

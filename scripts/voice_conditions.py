@@ -160,14 +160,17 @@ def score_slots(
     noise: Float,
     *,
     verbose: bool = False,
+    n_best: bool = False,
 ) -> list[SlotTally]:
     """Per SNR and language: the same audio as open text, closed by sound, and closed by sound + scores.
+
+    ``n_best`` also matches whisper's 5-best by sound before the scores (not what the kiosk does).
 
     ``verbose`` prints one line per turn and condition: what was said, what whisper heard, and what
     each way picked (``=`` right, ``x`` wrong; ``-`` no pick, the open text goes on).
     """
     from kiosk.dialogue import Utterance
-    from kiosk.voice.choices import scorer_for, voice_utterance
+    from kiosk.voice.choices import alternatives_for, scorer_for, voice_utterance
 
     rows = []
     for snr in SNRS:
@@ -191,7 +194,10 @@ def score_slots(
             ways = ((False, None), (True, None), (True, scorer if base is not None else None))
             picks = []
             for slot, (closed, score) in enumerate(ways):
-                utterance, found = voice_utterance(transcript, policy, offer, closed=closed, scorer=score)
+                others = alternatives_for(whisper, pcm, turn.lang) if score is not None and n_best else None
+                utterance, found = voice_utterance(
+                    transcript, policy, offer, closed=closed, scorer=score, alternatives=others
+                )
                 ok = _decide(policy, turn.lang, turn.ask, utterance) == right
                 t["right"][slot] += ok
                 picks.append(f"{'=' if ok else 'x'}{found.key.rpartition(':')[2] if found is not None else '-'}")

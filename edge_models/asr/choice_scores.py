@@ -45,6 +45,40 @@ set (2-5 nats x 0.4 / 0.5 / 0.6): 3.0 / 0.5 gives 61 right and no error; 3.5 /
 off-list answers and 5.0 / 0.5 picks 3 off-list answers, so the values stay where
 an off-list answer is safely open text.
 
+Whisper heard nothing (an empty decode of audio the energy gate let through;
+whisper-base writes nothing for some short names, 欧元 among them): the choices
+are still scored, and "none of these" competes, as for any heard text, at the
+score of what whisper itself writes for this audio in the scoring context (its
+greedy free decoding, ``WhisperEngine._free_score``) less ``NONE_GAP``; no sound
+evidence, so every name carries the full ``SOUND_WEIGHT``. When that free
+decoding is empty too, CTranslate2 scores it 0 (no token it doubts): whisper is
+sure there are no words, and only a name it scores within ``NONE_GAP`` +
+``SOUND_WEIGHT`` of certainty can win. Session 6 second pass, tuning set: the one
+empty decode there (欧元 at 10 dB) stays open text; 61 right, 0 wrong, 0
+off-list as before. Tried first and dropped: the empty text teacher-forced as
+the end-of-text token alone, which CTranslate2's aligner gives no probability
+(special tokens are suppressed), so "none" scored at the floor and the same turn
+picked "call staff" (1 wrong pick without the question). Also measured there and
+not used: the clip repeated 3 times with 0.3 s of silence between and each name
+said 3 times ("欧元，欧元，欧元"), with the question; the best-scored currency was right
+on 6 of 12 currency turns (zh, clean and 10 dB) against 5 of 12 for the clip
+alone (美元 clean lost, two gained), for three times the audio to encode.
+
+Whisper's 5-best (:mod:`edge_models.asr.nbest`: CTranslate2 ``generate``, beam 5,
+``num_hypotheses=5``, no timestamps, no prompt, in the decode's window), each
+matched by sound, the first that names a choice, after the heard text's sound
+match and before these scores (``kiosk.voice.choices.pick``). Session 6 second
+pass, tuning set (``scripts/tune_choice_scores.py``, variant "5-best by sound +
+question"): 61 -> 63 right, 0 wrong, 0 off-list; 46 scoring calls instead of 57
+(turns the n-best settles are not scored). A throwaway script on the same turns
+matching the 5-best alone by sound first measured 47 (1-best) -> 59 right; it
+costs one more beam-5 decode on a turn whose heard text names no choice.
+NOT USED by the kiosk: the benchmark (``scripts/bench_voice.py --only wer``, report
+only) with it gave Mandarin 17 -> 19 right clean (CER 0.296 -> 0.255) but two
+WRONG picks at 10 dB (港币 -> USD, 停车 -> hours) where there were none: a lower
+hypothesis matched by sound is weaker evidence than the heard text. It needs its
+own, stricter threshold (chosen on the tuning set, with more noisy turns there).
+
 Pure Python; the scorer is any callable from texts to scores.
 """
 
@@ -139,12 +173,14 @@ def pick_by_score(
     """The choice the recogniser's scores and the sound of ``heard`` favour, if its posterior reaches ``threshold``.
 
     ``scorer`` scores texts against the utterance's audio (higher is better); it is called
-    once, with the choices' names and then ``heard`` (None when nothing was heard). The match's ``similarity`` is the
+    once, with the choices' names and then ``heard`` ("" when the decode was empty: the scorer scores
+    it as the empty decode, whisper's end-of-text right away). The match's ``similarity`` is the
     choice's sound confidence and its ``confidence`` the posterior.
     """
     names = names_to_score(choices, lang, per_choice)
-    if not names or not heard.strip():
+    if not names:
         return None
+    heard = heard.strip()  # empty: whisper heard nothing, and "none" competes at the empty decode's score
     scores = list(scorer([*(name for _, name in names), heard]))
     if len(scores) != len(names) + 1:
         raise ValueError(f"the scorer gave {len(scores)} scores for {len(names) + 1} texts")

@@ -298,7 +298,10 @@ class WhisperEngine(AsrEngine):
         before, as in the kiosk, and its text shows the script), else in simplified
         and in traditional characters, the better counting (:meth:`scored_forms`).
         Measured on the tuning set (scripts/tune_choice_scores.py): the same right
-        picks at about half the scoring time. An empty text scores ``-inf``.
+        picks at about half the scoring time. An empty text (what an empty decode heard)
+        is scored as whisper's own free decoding in the same context (:meth:`_free_score`):
+        CTranslate2's aligner gives special tokens no probability, so the end-of-text token
+        cannot be teacher-forced.
         ``prompt`` is whisper's previous text (the question the kiosk just asked: whisper
         then expects an answer to it; its last ``MAX_PROMPT_TOKENS`` tokens), empty for none.
 
@@ -332,16 +335,38 @@ class WhisperEngine(AsrEngine):
                 encoded = self._whisper.model.encode(_storage(features))
             tokenizer = Tokenizer(self._whisper.hf_tokenizer, True, task="transcribe", language=lang)
             cjk = lang in ("zh", "yue", "ja")
-            variants = [self.scored_forms(samples, lang, text) for text in texts]
+            variants = [self.scored_forms(samples, lang, text) if text.strip() else [] for text in texts]
             flat = [v for vs in variants for v in vs]
             tokens = [tokenizer.encode(v if cjk else " " + v) for v in flat]
-            batch = _storage(np.repeat(np.asarray(encoded), len(flat), axis=0))
             start = list(tokenizer.sot_sequence)
             if prompt.strip():
                 start = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-MAX_PROMPT_TOKENS:], *start]
-            results = self._whisper.model.align(batch, start, tokens, [content] * len(flat))
+            results = []
+            if flat:
+                batch = _storage(np.repeat(np.asarray(encoded), len(flat), axis=0))
+                results = self._whisper.model.align(batch, start, tokens, [content] * len(flat))
+            blank = any(not t.strip() for t in texts)
+            free = self._free_score(_storage(np.asarray(encoded)), start, tokenizer, len(samples)) if blank else 0.0
         scores = iter(mean_log_prob(r.text_token_probs) for r in results)
-        return [max(next(scores) for _ in vs) if vs else -math.inf for vs in variants]
+        return [max(next(scores) for _ in vs) if vs else free for vs in variants]
+
+    def _free_score(self, encoded: Any, start: list[int], tokenizer: Any, samples: int) -> float:
+        """The score of whisper's own free decoding in the scoring context: what an empty text stands for.
+
+        Greedy, without timestamps, bounded like :meth:`decode`; CTranslate2's score is the
+        mean log-probability per token (length penalty 1), as the aligned texts are scored.
+        An empty decode is often whisper writing only blanks: then this score is high and
+        "none of these" is likely; when it writes a word it could not say, its score is that word's.
+        """
+        result = self._whisper.model.generate(
+            encoded,
+            [[*start, tokenizer.no_timestamps]],
+            beam_size=1,
+            max_length=min(MAX_NEW_TOKENS, int(samples / 16_000 * MAX_TOKENS_PER_S) + 8),
+            return_scores=True,
+            no_repeat_ngram_size=3,
+        )
+        return float(result[0].scores[0])
 
     def scored_forms(self, samples: Int16Array, lang: str, text: str) -> list[str]:
         """The written forms of ``text`` that :meth:`score_texts` scores against ``samples`` (the better counts).

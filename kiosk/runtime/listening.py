@@ -77,6 +77,8 @@ class Listening(Turns):
     async def _voice(self, recognise: Callable[[AsrEngine], Any], lang: str) -> TurnRecord:
         """A voice turn: ``recognise(engine)`` gives the transcript (or None) and the utterance's audio (or None)."""
         from edge_models.asr import AsrError
+        from edge_models.asr.whisper_engine import SILENCE_DBFS
+        from edge_models.audio import rms_dbfs
         from kiosk.voice import Offer, offer_of, scorer_for, voice_utterance
 
         await self._interrupt()
@@ -95,25 +97,37 @@ class Listening(Turns):
         asr_ms = (time.perf_counter() - started) * 1000
         if transcript is not None:
             self._log("recognised", model=transcript.model, engine=transcript.engine)
-        if transcript is None or not transcript.text.strip():
-            reply = SORRY["asr"][self.lang]
-            await self._say(reply, self.lang, "apologetic", ())
-            step = KioskStep(reply, self.lang, "asr", "clarify", "apologetic", confidence=0.0)
-            return self._record(
-                "voice", "", step, skipped=("asr",), asr_confidence=0.0, timings_ms={"asr": round(asr_ms, 1)}
-            )
         last = self.turns[-1] if self.turns and self.turns[-1].session == self.session_id else None
         offer = offer_of(last.buttons, last.action, last.reply) if last is not None else Offer()
         policy = self.conversations.engine.policy
         closed = self.config.voice.closed_vocabulary
-        scorer = scorer_for(engine, pcm, transcript.lang, offer.question) if closed and offer.open else None
-        try:  # matching by sound (pypinyin) and by the recogniser's scores (model work): off the event loop, no budget
-            utterance, _picked = await asyncio.to_thread(
-                voice_utterance, transcript, policy, offer, closed=closed, scorer=scorer
+        empty = transcript is None or not transcript.text.strip()
+        if transcript is not None and empty and transcript.lang not in ("zh", "en"):
+            transcript = transcript.model_copy(update={"lang": self.lang})  # the language the choices are offered in
+        # an empty decode of audio the energy gate let through still answers the offered choices by whisper's scores
+        heard = transcript is not None and (not empty or (pcm is not None and rms_dbfs(pcm.samples) >= SILENCE_DBFS))
+        scorer = (
+            None  # whisper's n-best (kiosk.voice.choices.alternatives_for) is not used: wrong picks, see choice_scores
+        )
+        if transcript is not None and heard and closed and offer.open:
+            scorer = scorer_for(engine, pcm, transcript.lang, offer.question)
+        picked = None
+        if transcript is not None and heard and (not empty or scorer is not None):
+            try:  # matching by sound (pypinyin) and by the recogniser's scores (model work): off the event loop
+                utterance, picked = await asyncio.to_thread(
+                    voice_utterance, transcript, policy, offer, closed=closed, scorer=scorer
+                )
+            except AsrError:
+                _LOG.warning("scoring the offered choices failed; matching by sound only", exc_info=True)
+                utterance, picked = await asyncio.to_thread(voice_utterance, transcript, policy, offer, closed=closed)
+        if empty and picked is None:
+            reply = SORRY["asr"][self.lang]
+            await self._say(reply, self.lang, "apologetic", ())
+            step = KioskStep(reply, self.lang, "asr", "clarify", "apologetic", confidence=0.0)
+            asr_ms = (time.perf_counter() - started) * 1000
+            return self._record(
+                "voice", "", step, skipped=("asr",), asr_confidence=0.0, timings_ms={"asr": round(asr_ms, 1)}
             )
-        except AsrError:
-            _LOG.warning("scoring the offered choices failed; matching by sound only", exc_info=True)
-            utterance, _picked = await asyncio.to_thread(voice_utterance, transcript, policy, offer, closed=closed)
         asr_ms = (time.perf_counter() - started) * 1000  # the match is part of understanding what was heard
         return await self._turn(utterance, "voice", asr_ms=asr_ms)
 

@@ -18,13 +18,18 @@ The question the kiosk asked (the last sentence of the reply that offered the
 buttons, :attr:`Offer.question`) is whisper's previous text while it scores, as
 in a conversation: measured on the tuning set it picks more answers right
 (scripts/tune_choice_scores.py).
+
+Between the two, ``pick`` can match whisper's other hypotheses (its 5-best,
+:func:`alternatives_for`) by sound; the runtime does not use it (wrong picks on the
+benchmark at 10 dB, see :mod:`edge_models.asr.choice_scores`). When whisper wrote nothing at all after a question, the
+choices are still scored before the kiosk apologises (``kiosk/runtime/listening.py``).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -126,6 +131,16 @@ def written_in(phrase: str, heard: str) -> bool:
     return re.search(rf"(?<![\w']){re.escape(p)}(?![\w'])", h) is not None
 
 
+def _by_sound(heard: str, options: Sequence[Choice], threshold: float) -> tuple[Match | None, bool]:
+    """The choice ``heard`` names by sound, and whether the open text must go on (a name inside a longer sentence)."""
+    found = match(heard, options, threshold=threshold)
+    if found is not None and found.coverage < 1.0 and written_in(found.phrase, heard):
+        return None, True
+    if found is not None:
+        return found, False
+    return None, any(written_in(p, heard) for choice in options for p in choice.phrases)
+
+
 def pick(
     policy: Policy,
     offer: Offer,
@@ -134,25 +149,29 @@ def pick(
     threshold: float = THRESHOLD,
     lang: str = "",
     scorer: Scorer | None = None,
+    alternatives: Callable[[], Sequence[str]] | None = None,
 ) -> Match | None:
     """The offered button ``heard`` names, if the last reply asked for a choice and the match is confident.
 
-    By sound first; then, given a ``scorer`` (the recogniser scoring texts against the
+    By sound first; then the recogniser's other hypotheses (``alternatives``: whisper's
+    n-best, asked only when the heard text names nothing), each by sound, the first that
+    names a choice; then, given a ``scorer`` (the recogniser scoring texts against the
     utterance's audio) and the utterance's ``lang`` (zh or en), by the recogniser's scores.
     A sentence that contains a choice's name as written and says more besides (我的银行卡丢了
     after "which service?") is no pick: the dialogue engine reads the open text whole (a lost
     card) and still fills the slot from the written name when that is all it says.
     """
-    if not offer.open or not heard.strip():
+    if not offer.open:
         return None
     options = choices(policy, offer.buttons)
-    found = match(heard, options, threshold=threshold)
-    if found is not None and found.coverage < 1.0 and written_in(found.phrase, heard):
-        return None
-    if found is not None:
-        return found
-    if any(written_in(p, heard) for choice in options for p in choice.phrases):
-        return None  # a name heard as written inside a longer sentence: the open text says more
+    if heard.strip():
+        found, stop = _by_sound(heard, options, threshold)
+        if found is not None or stop:
+            return found
+    for other in alternatives() if alternatives is not None else ():
+        found, stop = _by_sound(other, options, threshold)
+        if found is not None:
+            return found
     if scorer is None or lang not in ("zh", "en"):
         return None
     return pick_by_score(heard, options, lang, scorer)
@@ -165,16 +184,22 @@ def voice_utterance(
     *,
     closed: bool = True,
     scorer: Scorer | None = None,
+    alternatives: Callable[[], Sequence[str]] | None = None,
 ) -> tuple[Utterance, Match | None]:
     """The dialogue input for a recognised utterance: the picked button, or the open text.
 
     The heard text is kept on the button press (shown and logged as the customer's words).
-    ``scorer`` scores texts against this utterance's audio (see :func:`pick`).
+    ``scorer`` scores texts against this utterance's audio and ``alternatives`` gives the
+    recogniser's other hypotheses for it (see :func:`pick`).
     """
     from kiosk.dialogue import Utterance
 
     hint = transcript.lang if transcript.lang in ("zh", "en") else None
-    found = pick(policy, offer, transcript.text, lang=transcript.lang, scorer=scorer) if closed else None
+    found = (
+        pick(policy, offer, transcript.text, lang=transcript.lang, scorer=scorer, alternatives=alternatives)
+        if closed
+        else None
+    )
     if found is not None:
         return (
             Utterance(
@@ -199,6 +224,22 @@ def scorer_for(engine: AsrEngine, pcm: Pcm | None, lang: str, question: str = ""
         return engine.score_texts(samples, lang, texts, prompt=question)
 
     return scorer
+
+
+def alternatives_for(engine: AsrEngine, pcm: Pcm | None, lang: str) -> Callable[[], list[str]] | None:
+    """Whisper's n-best for the utterance ``pcm`` in ``lang`` (:mod:`edge_models.asr.nbest`); None for other engines."""
+    from edge_models.asr.whisper_engine import WhisperEngine
+
+    if pcm is None or lang not in ("zh", "en") or not isinstance(engine, WhisperEngine) or lang not in engine.languages:
+        return None
+    samples = pcm.samples
+
+    def alternatives() -> list[str]:
+        from edge_models.asr.nbest import hypotheses
+
+        return hypotheses(engine, samples, lang)
+
+    return alternatives
 
 
 def last_sentence(reply: str) -> str:

@@ -140,5 +140,59 @@ def test_a_sentence_naming_a_choice_as_written_stays_open_text_without_scoring(p
 def test_no_scoring_when_no_choice_was_offered(policy: Policy) -> None:
     scorer = TableScorer({"欧元": 0.0})
     assert pick(policy, Offer(), "only in", lang="zh", scorer=scorer) is None
-    assert pick(policy, _rates_offer(policy), "  ", lang="zh", scorer=scorer) is None
+    assert pick(policy, Offer(), "  ", lang="zh", scorer=scorer) is None
     assert scorer.calls == []
+
+
+def test_an_empty_decode_after_a_question_is_scored(policy: Policy) -> None:
+    scorer = TableScorer({"欧元": 0.0})
+    found = pick(policy, _rates_offer(policy), "  ", lang="zh", scorer=scorer)
+    assert found is not None
+    assert found.key == "slot:exchange_rate:EUR"
+    assert scorer.calls[0][-1] == ""
+    assert pick(policy, _rates_offer(policy), "", lang="zh") is None  # no scorer: nothing to go on
+
+
+def test_an_empty_decode_is_still_weighed_against_the_choices() -> None:
+    scorer = TableScorer({"欧元": -1.0, "": -2.5})  # "": whisper's own free decoding, which wrote nothing
+    found = pick_by_score("", CURRENCIES, "zh", scorer)
+    assert found is not None
+    assert found.key == "slot:exchange_rate:EUR"
+    assert found.similarity == 0.0  # nothing heard: no sound evidence
+    assert scorer.calls == [["美元", "美金", "欧元", "日元", "日币", ""]]
+
+
+def test_an_empty_decode_whisper_is_sure_of_picks_nothing() -> None:
+    scorer = TableScorer({"欧元": -2.0, "": 0.0})  # whisper ends at once: "none of these" at -NONE_GAP
+    assert pick_by_score("  ", CURRENCIES, "zh", scorer) is None
+    assert len(scorer.calls) == 1
+
+
+def test_an_empty_decode_with_no_names_to_score_is_no_call() -> None:
+    scorer = TableScorer({"欧元": -1.0, "": -2.5})
+    assert pick_by_score("", [], "zh", scorer) is None
+    assert scorer.calls == []
+
+
+def test_the_recogniser_other_hypotheses_are_matched_by_sound_before_the_scores(policy: Policy) -> None:
+    asked: list[int] = []
+
+    def alternatives() -> list[str]:
+        asked.append(1)
+        return ["没人", "美元"]
+
+    scorer = TableScorer({"欧元": 0.0})
+    found = pick(policy, _rates_offer(policy), "美人", lang="zh", scorer=scorer, alternatives=alternatives)
+    assert found is not None
+    assert found.key == "slot:exchange_rate:USD"
+    assert scorer.calls == []  # a hypothesis named it: no scoring
+    assert pick(policy, _rates_offer(policy), "欧元", lang="zh", alternatives=alternatives) is not None
+    assert asked == [1]  # the heard text named a choice: the n-best was not asked
+
+
+def test_hypotheses_that_name_nothing_leave_the_scores_to_decide(policy: Policy) -> None:
+    scorer = TableScorer({"欧元": -1.0, "美人": -2.5})
+    found = pick(policy, _rates_offer(policy), "美人", lang="zh", scorer=scorer, alternatives=lambda: ["没人", "没用"])
+    assert found is not None
+    assert found.key == "slot:exchange_rate:EUR"
+    assert len(scorer.calls) == 1

@@ -32,9 +32,10 @@ class HearsOnlyIn(AsrEngine):
     languages = ("en", "zh")
     supports_scoring = True
 
-    def __init__(self, scores: dict[str, float], *, fail: bool = False) -> None:
+    def __init__(self, scores: dict[str, float], *, fail: bool = False, writes: str = "only in in in") -> None:
         super().__init__()
         self.scores = scores
+        self.writes = writes
         self.fail = fail
         self.scored: list[list[str]] = []
         self.prompts: list[str] = []
@@ -42,12 +43,14 @@ class HearsOnlyIn(AsrEngine):
     def stream(
         self, lang: str, grammar: Sequence[str] | None = None, *, max_seconds: float = 60.0, hints: Sequence[str] = ()
     ) -> AsrStream:
+        writes = self.writes
+
         class _Stream(AsrStream):
             def _accept(self, chunk: Int16Array) -> Transcript | None:
                 return None
 
             def _finish(self) -> Transcript:
-                return Transcript(text="only in in in", lang="zh", confidence=0.3, engine="fake", model="fake")
+                return Transcript(text=writes, lang="zh", confidence=0.3, engine="fake", model="fake")
 
         return _Stream(max_seconds=max_seconds)
 
@@ -59,14 +62,14 @@ class HearsOnlyIn(AsrEngine):
         return [self.scores.get(t, -6.0) for t in texts]
 
 
-def _asked_then_said(asr: HearsOnlyIn) -> tuple[TurnRecord, TurnRecord]:
+def _asked_then_said(asr: HearsOnlyIn, loudness: float = 1.0) -> tuple[TurnRecord, TurnRecord]:
     engine = DialogueEngine(load_policy(DEFAULT_POLICY_DIR), None, tickets=MemoryTicketDispenser())
     rt = KioskRuntime(Conversations(engine, None), Devices(), RuntimeConfig(speak=False), asr=asr)
 
     async def scenario() -> tuple[TurnRecord, TurnRecord]:
         await rt.arrive(lang="zh")
         asked = await rt.button("intent:exchange_rate")
-        said = await rt.voice(Pcm(np.tile(tone(300, 0.5), 2), 16_000), "zh")
+        said = await rt.voice(Pcm((np.tile(tone(300, 0.5), 2) * loudness).astype(np.int16), 16_000), "zh")
         return asked, said
 
     return asyncio.run(asyncio.wait_for(scenario(), 60))
@@ -106,3 +109,28 @@ def test_a_scoring_failure_leaves_the_turn_as_it_was_without_scores() -> None:
     assert (failed.source, failed.heard) == ("voice", "only in in in")
     assert (failed.decision.action, failed.reply) == (plain.decision.action, plain.reply)
     assert failed.decision.action == "clarify"
+
+
+def test_an_empty_decode_after_a_question_is_answered_by_the_recogniser_scores() -> None:
+    asr = HearsOnlyIn({"欧元": -1.0, "": -2.5}, writes="")
+    asked, said = _asked_then_said(asr)
+    assert asked.decision.action == "ask"
+    assert len(asr.scored) == 1
+    assert asr.scored[0][-1] == ""  # "none of these" is scored as the empty decode
+    assert said.decision.action == "answer"
+    assert "欧元" in said.reply
+
+
+def test_an_empty_decode_none_of_the_choices_explains_still_apologises() -> None:
+    asr = HearsOnlyIn({"欧元": -4.0, "": 0.0}, writes="")
+    _asked, said = _asked_then_said(asr)
+    assert len(asr.scored) == 1
+    assert said.decision.action == "clarify"
+    assert said.heard == ""
+
+
+def test_silence_the_energy_gate_stops_is_not_scored() -> None:
+    asr = HearsOnlyIn({"欧元": -1.0, "": -2.5}, writes="")
+    _asked, said = _asked_then_said(asr, loudness=0.0)
+    assert asr.scored == []
+    assert said.decision.action == "clarify"
