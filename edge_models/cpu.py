@@ -14,6 +14,7 @@ the cores whenever they want them.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -73,13 +74,15 @@ def wait_for_speech(deadline: float) -> bool:
         return True
 
 
-def llm_threads(configured: int, *, cores: int | None = None, load: float | None = None) -> int:
+def llm_threads(configured: int, *, cores: int | None = None, load: float | None = None, own: float = 0.0) -> int:
     """Threads for the LLM now: 1 while speech is decoded, else what the load leaves, in [1, configured].
 
     Args:
         configured: The LLM's configured thread count (its maximum).
         cores: CPU cores (default: ``os.cpu_count()``).
         load: One-minute load average (default: ``os.getloadavg()``).
+        own: The part of that load the LLM's own threads make (:class:`OwnLoad`): without it a
+            busy LLM counts itself as load and drops to one thread on an otherwise idle machine.
     """
     if speech_active():
         return 1
@@ -89,8 +92,33 @@ def llm_threads(configured: int, *, cores: int | None = None, load: float | None
             load = os.getloadavg()[0]
         except OSError:
             load = 0.0
-    free = int(cores - load + 0.5)
+    free = int(cores - max(0.0, load - own) + 0.5)
     return max(1, min(configured, free))
+
+
+class OwnLoad:
+    """The LLM's own share of the one-minute load average.
+
+    The same exponential average the kernel keeps (time constant 60 s), of the threads the LLM
+    ran. Call :meth:`running` whenever that number changes (0 when a call ends).
+    """
+
+    TIME_CONSTANT_S = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._at: float | None = None
+        self._running = 0
+        self.value = 0.0
+
+    def running(self, threads: int) -> float:
+        """The LLM runs ``threads`` threads from now on; returns its share of the load until now."""
+        now = self._clock()
+        if self._at is not None:
+            decay = math.exp(-max(0.0, now - self._at) / self.TIME_CONSTANT_S)
+            self.value = self.value * decay + (1.0 - decay) * self._running
+        self._at, self._running = now, threads
+        return self.value
 
 
 def prompt_chunk(

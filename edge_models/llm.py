@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bundles import Manifest
-from edge_models.cpu import LowPriorityWorker, llm_threads, wait_for_speech
+from edge_models.cpu import LowPriorityWorker, OwnLoad, llm_threads, wait_for_speech
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.grounding import grounded
 from edge_models.llm_labels import label_scores
@@ -99,6 +99,7 @@ class LlamaModel:
         self._stopping = threading.Event()  # set at shutdown: background generation stops at the next token
         self._prefixes = PrefixCache(self._llm, _PREFIX_CACHE_SIZE)
         self.threads = self.config.threads  # threads in use now (see _pace)
+        self._own_load = OwnLoad()  # the load average's part that is this model's own threads
         self.paused_s = 0.0  # time generation waited for speech recognition (read by benchmarks)
         self._waiting_lock = threading.Lock()
         self._worker = LowPriorityWorker(self.config.nice)  # every llama.cpp evaluation runs on it
@@ -279,13 +280,17 @@ class LlamaModel:
             self._pace()
             yield
         finally:
+            self._own_load.running(0)  # idle until the next call
             self._lock.release()
 
     def _pace(self) -> None:
         """Set the LLM's threads for now: speech recognition first, then the machine's load (see edge_models.cpu)."""
         import llama_cpp
 
-        threads = llm_threads(self.config.threads)
+        threads = self.config.threads
+        if self.config.follow_load:
+            threads = llm_threads(threads, own=self._own_load.running(self.threads))
+        self._own_load.running(threads)
         if threads != self.threads:
             llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, threads, threads)
             self.threads = threads

@@ -27,6 +27,8 @@ class LlmConfig:
         seed: Sampling seed (all uses are greedy anyway).
         nice: Nice value of the thread that runs the model (and of llama.cpp's workers it starts):
             the avatar and speech recognition keep the cores they need (see :mod:`edge_models.cpu`).
+        follow_load: Use fewer threads while other work loads the machine or speech is
+            recognised (:func:`edge_models.cpu.llm_threads`); off, always ``threads``.
     """
 
     threads: int = 2
@@ -34,6 +36,7 @@ class LlmConfig:
     budget_s: float = 3.0
     seed: int = 0
     nice: int = LLM_NICE
+    follow_load: bool = True
 
 
 @dataclass(frozen=True, slots=True)

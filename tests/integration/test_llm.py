@@ -381,7 +381,7 @@ def test_llama_cpp_runs_on_the_low_priority_thread_and_its_workers_inherit_it(
     from edge_models.cpu import process_threads, thread_nice
 
     mine = thread_nice(threading.get_native_id())
-    monkeypatch.setattr(llm_module, "llm_threads", lambda configured: configured)  # 2 threads whatever the load
+    monkeypatch.setattr(llm_module, "llm_threads", lambda configured, **_: configured)  # 2 threads whatever the load
     before = set(process_threads())
     own = LlamaModel(bundle, LlmConfig(threads=2, budget_s=600, nice=mine + 7))
     try:

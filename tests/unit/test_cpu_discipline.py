@@ -9,6 +9,7 @@ import pytest
 
 from edge_models.cpu import (
     LowPriorityWorker,
+    OwnLoad,
     llm_threads,
     lower_thread_priority,
     process_threads,
@@ -25,6 +26,21 @@ def test_the_llm_takes_what_the_load_leaves() -> None:
     assert llm_threads(2, cores=2, load=1.2) == 1
     assert llm_threads(2, cores=2, load=7.0) == 1
     assert llm_threads(4, cores=8, load=1.0) == 4
+
+
+def test_the_llm_does_not_count_its_own_threads_as_load() -> None:
+    now = [0.0]
+    own = OwnLoad(clock=lambda: now[0])
+    own.running(2)
+    now[0] = 600.0  # ten minutes of generating on both cores: the load average is 2, all of it the LLM's
+    assert own.running(2) == pytest.approx(2.0, abs=1e-3)
+    assert llm_threads(2, cores=2, load=2.0, own=own.value) == 2
+    assert llm_threads(2, cores=2, load=2.0) == 1  # counted as load, it would starve itself
+    assert llm_threads(2, cores=2, load=3.0, own=own.value) == 1  # another job on a core: it gives one up
+    own.running(0)
+    now[0] = 900.0  # idle for five minutes: its share has decayed
+    assert own.running(0) < 0.02
+    assert llm_threads(2, cores=2, load=1.5, own=own.value) == 1
 
 
 def test_speech_recognition_drops_the_llm_to_one_thread() -> None:
