@@ -179,10 +179,16 @@ class LlamaModel:
         """
         import numpy as np
 
+        labels = list(dict.fromkeys(labels))
+        if not labels:
+            raise ValueError("no labels to choose among")
         started = time.monotonic()
         prompt = self._classify_prompt(text, labels, descriptions)
         deadline = started + self.config.budget_s
+        held = self._lock.locked()  # another call (a read-ahead, a summary) has the model now
         with self._hold(self.config.budget_s):
+            if held and deadline - time.monotonic() < self.config.budget_s / 2:
+                raise LlmBusyError("the LLM was busy with another call for half of this call's budget")
             scores = self._worker.run(lambda: self._score(prompt, labels, deadline))
         probs = np.exp(np.array(scores) - max(scores))
         probs /= probs.sum()
@@ -201,27 +207,34 @@ class LlamaModel:
         user = CLASSIFY_USER.format(menu=menu, message=message, choices=", ".join(labels))
         return self.prompt(CLASSIFY_SYSTEM, user)
 
-    def warm(self, descriptions: dict[str, str], *, budget_s: float = 120.0) -> None:
+    def warm(self, descriptions: dict[str, str], *, budget_s: float = 600.0) -> None:
         """Read the label-choice prompt's fixed start now, so that no customer's call waits for it.
 
-        Meant for when the model loads, before customers: a customer's call that comes
-        meanwhile waits for it (and is skipped as busy if its budget runs out), since it
-        would have to read the same prompt itself. Its threads follow speech recognition
-        as every call's do. The KV state is kept like any prefix's.
+        Meant for when the model loads, before customers: it waits for a call holding the
+        model, and a customer's call that comes meanwhile waits for it (and is skipped as
+        busy if half its budget runs out), since it would have to read the same prompt
+        itself. Its threads follow speech recognition as every call's do. The menu's KV state
+        is pinned: no other prompt's evicts it. It stops at shutdown.
 
         Raises:
-            LlmBusyError: the model was busy with another call.
+            LlmBusyError: the model stayed busy with other calls for ``budget_s``, or shutdown.
             LlmTimeoutError: it did not finish within ``budget_s``.
             ModelError: llama.cpp failed.
         """
         prompt = self._classify_prompt("", (), descriptions)
         deadline = time.monotonic() + budget_s
 
-        def read() -> None:
-            tokens, prefix = self._prefixes.split(prompt, prompt.rfind(_MESSAGE) + len(_MESSAGE))
-            self._prefixes.start(tokens, prefix, deadline, self._pace)
+        def give_way() -> None:
+            if self._stopping.is_set():
+                raise LlmBusyError("stopped: the kiosk is shutting down")
+            self._pace()
 
-        with self._hold(0.0, background=True):
+        def read() -> None:
+            tokens, prefix = self._prefixes.split(prompt, prompt.find(_MESSAGE) + len(_MESSAGE))
+            self._prefixes.pin(tuple(tokens[:prefix]))  # the menu stays, whatever else is cached
+            self._prefixes.start(tokens, prefix, deadline, give_way)
+
+        with self._hold(budget_s, background=True):
             try:
                 self._worker.run(read)
             except (ValueError, RuntimeError) as err:
@@ -235,7 +248,7 @@ class LlamaModel:
         """
         llm = self._llm
         try:
-            tokens, prefix = self._prefixes.split(prompt, prompt.rfind(_MESSAGE) + len(_MESSAGE))
+            tokens, prefix = self._prefixes.split(prompt, prompt.find(_MESSAGE) + len(_MESSAGE))
             self._prefixes.start(tokens, prefix, deadline, lambda: self._give_way(False, deadline))
             prompt_len = llm.n_tokens
             after_prompt = self._last_logits()
@@ -429,7 +442,7 @@ class LlamaModel:
         """
         system, user = compose_prompt(question, passages, lang)
         prompt = self.prompt(system, user)
-        fixed = prompt.rfind("Question (quoted): ") + len("Question (quoted): ")
+        fixed = prompt.find("Question (quoted): ") + len("Question (quoted): ")  # the template's, not one quoted
         return self.generate(prompt, max_tokens=max_tokens, budget_s=budget_s, stop=("\n\n",), prefix_chars=fixed)
 
     def summarize(

@@ -38,6 +38,7 @@ class PrefixCache:
         self._llm = llm
         self._size = size
         self._saved: OrderedDict[tuple[int, ...], tuple[bytes, Any]] = OrderedDict()
+        self._pinned: list[tuple[int, ...]] = []  # never evicted (the label menus in use, newest last)
         self.hits = 0
 
     def __len__(self) -> int:
@@ -46,6 +47,12 @@ class PrefixCache:
     def clear(self) -> None:
         """Forget every saved state."""
         self._saved.clear()
+
+    def pin(self, key: tuple[int, ...], keep: int = 2) -> None:
+        """Never evict the state after ``key`` (once saved); only the newest ``keep`` pins hold."""
+        if key in self._pinned:
+            self._pinned.remove(key)
+        self._pinned = [*self._pinned, key][-keep:]
 
     def split(self, prompt: str, prefix_chars: int) -> tuple[list[int], int]:
         """The prompt's tokens and how many of them are its fixed prefix (the first ``prefix_chars`` characters).
@@ -122,5 +129,5 @@ class PrefixCache:
         buffer = (ctypes.c_uint8 * size)()
         written = int(llama_cpp.llama_state_get_data(llm._ctx.ctx, buffer, size))
         self._saved[key] = (bytes(buffer[:written]), llm.input_ids[: len(key)].copy())
-        while len(self._saved) > self._size:
-            self._saved.popitem(last=False)
+        for old in [k for k in self._saved if k not in self._pinned][: max(0, len(self._saved) - self._size)]:
+            del self._saved[old]  # least recently used first; pinned states stay

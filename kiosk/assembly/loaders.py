@@ -123,6 +123,8 @@ def llm_stage(model: LlamaModel, policy: Policy, *, warm: bool = False) -> LlmSt
     stage = LlmStage(model, names)
     if warm:
         threading.Thread(target=stage.warm, name="llm-warm", daemon=True).start()
+    else:
+        stage.warmed.set()  # nothing to wait for
     return stage
 
 

@@ -94,9 +94,10 @@ def nlu(
     explain: ExplainOption = False,
 ) -> None:
     """Understand utterances from stdin (one per line) or the arguments; print JSON lines."""
-    from kiosk.assembly import build_engine
+    from kiosk.assembly import build_engine, wait_for_llm
 
     engine, health = build_engine(_settings(state_dir, no_model, no_llm))
+    wait_for_llm(engine)  # the LLM reads its label menu first, as a kiosk does before its first customer
     _report(health)
     out = sys.stdout
     for number, text, error in _nlu_inputs(texts):

@@ -122,7 +122,7 @@ class LlmStage:
         try:
             self.model.warm(self._descriptions)
         except ModelError as err:  # LlmBusyError and LlmTimeoutError are ModelErrors
-            _LOG.info("LLM prompt not read ahead: %s", err)
+            _LOG.warning("LLM prompt not read ahead (the first calls read it, and may be cut): %s", err)
             return False
         finally:
             self.warmed.set()

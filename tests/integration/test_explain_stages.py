@@ -23,7 +23,7 @@ import pytest
 
 from bundles import write_manifest
 from edge_models.build.llm_bundle import build, packaged_gguf
-from kiosk.assembly import Health, build_engine, provision
+from kiosk.assembly import Health, build_engine, provision, wait_for_llm
 from kiosk.config import DEFAULT_POLICY_DIR, DEFAULT_SEED_DIR, Settings
 from kiosk.conversation import Conversations
 from kiosk.storage import Store
@@ -57,7 +57,8 @@ def seeds(tmp_path_factory: pytest.TempPathFactory, nlu_bundle: Path) -> tuple[P
 
 
 def _state(tmp_path: Path, seeds: tuple[Path, ...]) -> Settings:
-    settings = Settings(state_dir=tmp_path / "state", seed_dirs=seeds, llm_budget_s=30)
+    # nice 0 and the menu read before the first turn: the LLM's answer must not depend on the machine's load
+    settings = Settings(state_dir=tmp_path / "state", seed_dirs=seeds, llm_budget_s=30, llm_nice=0)
     provision(settings, Health())
     return settings
 
@@ -96,6 +97,7 @@ def test_nlu_explain_gives_the_head_examples_and_the_rule(tmp_path: Path, seeds:
 
 def test_the_llm_reason_has_its_probability_and_prompt_version(tmp_path: Path, seeds: tuple[Path, ...]) -> None:
     engine, health = build_engine(_state(tmp_path, seeds))
+    assert wait_for_llm(engine, timeout_s=600)
     assert health.llm_version == "test.1"
     _, unsure = engine.understand(UNSURE)
     assert unsure.stage == "llm"
