@@ -54,6 +54,14 @@ __all__ = [
 ]
 
 
+def _menu_end(prompt: str) -> int:
+    """Where a label-choice prompt's fixed start (system prompt and menu) ends.
+
+    At the template's marker, found before the customer's words, so a marker quoted in them does not count.
+    """
+    return prompt.find(_MESSAGE) + len(_MESSAGE)
+
+
 class LlamaModel:
     """A GGUF model from an ``llm`` bundle.
 
@@ -230,7 +238,7 @@ class LlamaModel:
             self._pace()
 
         def read() -> None:
-            tokens, prefix = self._prefixes.split(prompt, prompt.find(_MESSAGE) + len(_MESSAGE))
+            tokens, prefix = self._prefixes.split(prompt, _menu_end(prompt))
             self._prefixes.pin(tuple(tokens[:prefix]))  # the menu stays, whatever else is cached
             self._prefixes.start(tokens, prefix, deadline, give_way)
 
@@ -248,7 +256,7 @@ class LlamaModel:
         """
         llm = self._llm
         try:
-            tokens, prefix = self._prefixes.split(prompt, prompt.find(_MESSAGE) + len(_MESSAGE))
+            tokens, prefix = self._prefixes.split(prompt, _menu_end(prompt))
             self._prefixes.start(tokens, prefix, deadline, lambda: self._give_way(False, deadline))
             prompt_len = llm.n_tokens
             after_prompt = self._last_logits()
