@@ -1,4 +1,4 @@
-"""The intent model's training folders: the colloquial folder is read, labelled and kept whole."""
+"""The intent model's training folders: the colloquial folders are read, labelled and kept whole."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from tests.fakes import ROOT
 
 DATA = ROOT / "edge_models" / "data"
 COLLOQUIAL = DATA / "intents_colloquial"
+# The third batch (issue 12): its own folder, so what it adds can be built and measured apart.
+BATCHES = (COLLOQUIAL, DATA / "intents_colloquial3")
 # The intents the colloquial folder was written for (issue 12, item 5).
 FOCUS_ZH = ("loan_inquiry", "mobile_banking", "update_info", "transfer", "balance_inquiry")
 
@@ -26,9 +28,11 @@ def examples() -> dict[str, Example]:
     return {e.text: e for e in load_examples(DATA, INTENTS)}
 
 
-def test_every_colloquial_file_names_an_intent_and_says_where_it_comes_from() -> None:
-    files = sorted(COLLOQUIAL.glob("*/*.txt"))
-    assert {f.parent.name for f in files} == {"zh", "en"}
+@pytest.mark.parametrize("folder", BATCHES, ids=lambda p: p.name)
+def test_every_colloquial_file_names_an_intent_and_says_where_it_comes_from(folder: Path) -> None:
+    files = sorted(folder.glob("*/*.txt"))
+    assert files
+    assert {f.parent.name for f in files} <= {"zh", "en"}
     for path in files:
         assert path.stem in INTENTS, path
         header = path.read_text(encoding="utf-8").splitlines()[0]
@@ -43,9 +47,10 @@ def test_colloquial_chinese_covers_every_intent_and_weighs_on_the_focus_ones() -
     assert sum(counts.values()) >= 400
 
 
-def test_every_colloquial_line_reaches_training_with_its_own_label(examples: dict[str, Example]) -> None:
+@pytest.mark.parametrize("folder", BATCHES, ids=lambda p: p.name)
+def test_every_colloquial_line_reaches_training_with_its_own_label(folder: Path, examples: dict[str, Example]) -> None:
     normalize = Normalizer()
-    for path in sorted(COLLOQUIAL.glob("*/*.txt")):
+    for path in sorted(folder.glob("*/*.txt")):
         for line in lines(path):
             example = examples.get(normalize(line).text)
             assert example is not None, f"{path}: {line!r} is not in the training data"
@@ -57,3 +62,22 @@ def test_colloquial_lines_feed_both_training_and_dev(examples: dict[str, Example
     ours = {normalize(line).text for path in COLLOQUIAL.glob("zh/*.txt") for line in lines(path)}
     train, dev = split([e for text, e in examples.items() if text in ours])
     assert len(train) > len(dev) > 0
+
+
+def test_the_third_batch_repeats_no_line_of_the_other_folders_or_itself() -> None:
+    normalize = Normalizer()
+    batch = BATCHES[1]
+    others = {
+        normalize(line).text
+        for path in DATA.glob("intents*/*/*.txt")
+        if not path.is_relative_to(batch)
+        for line in lines(path)
+    }
+    seen: set[str] = set()
+    for path in sorted(batch.glob("*/*.txt")):
+        for line in lines(path):
+            text = normalize(line).text
+            assert text not in others, f"{path}: {line!r} repeats another folder's line"
+            assert text not in seen, f"{path}: {line!r} repeats a line of the batch"
+            seen.add(text)
+    assert len(seen) >= 600
