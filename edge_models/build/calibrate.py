@@ -34,30 +34,44 @@ class ThresholdChoice:
     confident_error: float
 
 
+SMOOTHING = 3  # grid steps (0.01 each) on either side averaged into a threshold's dev utility
+
+
 def choose_threshold(
-    probs: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], *, error_cost: float, abstain: int | None = None
+    probs: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    *,
+    error_cost: float,
+    abstain: int | None = None,
+    smoothing: int = SMOOTHING,
 ) -> ThresholdChoice:
-    """The threshold that maximises the dev utility of deciding.
+    """The threshold that maximises the dev utility of deciding, averaged over its neighbours.
 
     A correct decision is worth 1, a confident wrong one costs ``error_cost``,
     an undecided utterance (clarified, or left to the rules) 0. Predicting the
-    ``abstain`` label counts as undecided. Ties go to the higher threshold.
+    ``abstain`` label counts as undecided.
+
+    On a dev split of about a thousand utterances the utility curve is flat near its top,
+    and a few examples move its single highest point far: two builds a few hundred
+    training lines apart chose 0.62 and 0.84 for Han text, with dev utilities within 1.5
+    points of their best all the way from 0.62 to 0.86. So each threshold's utility is
+    averaged with ``smoothing`` grid steps on either side (the grid is 0.01) before the
+    best is taken: a plateau wins over a spike. Ties go to the higher utility of the
+    threshold itself, then to the higher threshold.
     """
     pred = probs.argmax(axis=1)
     top = np.where(pred == abstain, 0.0, probs.max(axis=1)) if abstain is not None else probs.max(axis=1)
     correct = pred == labels
     n = len(labels)
-    best: ThresholdChoice | None = None
-    best_utility = -np.inf
-    for t in np.round(np.arange(0.20, 0.995, 0.01), 2):
-        decided = top >= t
-        right = float(np.sum(decided & correct)) / n
-        wrong = float(np.sum(decided & ~correct)) / n
-        utility = right - error_cost * wrong
-        if utility >= best_utility:
-            acc = float(np.mean(correct[decided])) if decided.any() else 0.0
-            best_utility = utility
-            best = ThresholdChoice(float(t), float(decided.mean()), acc, wrong)
-    if best is None:
+    if n == 0:
         raise ValueError("no dev examples")
-    return best
+    grid = np.round(np.arange(0.20, 0.995, 0.01), 2)
+    decided = top[None, :] >= grid[:, None]
+    right = np.sum(decided & correct, axis=1) / n
+    wrong = np.sum(decided & ~correct, axis=1) / n
+    utility = right - error_cost * wrong
+    smoothed = np.round([utility[max(0, i - smoothing) : i + smoothing + 1].mean() for i in range(len(grid))], 12)
+    best = int(np.lexsort((grid, np.round(utility, 12), smoothed))[-1])
+    chosen = decided[best]
+    acc = float(np.mean(correct[chosen])) if chosen.any() else 0.0
+    return ThresholdChoice(float(grid[best]), float(chosen.mean()), acc, float(wrong[best]))
