@@ -9,6 +9,7 @@ Customer text inside a prompt is quoted data.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -105,6 +106,8 @@ class LlamaModel:
         self._lock = threading.Lock()
         self._customers_waiting = 0  # customer calls (classify, compose) waiting for the model
         self._stopping = threading.Event()  # set at shutdown: background generation stops at the next token
+        self._reads_ahead = itertools.count(1)  # warm() calls; a newer one supersedes an older one still reading
+        self._read_ahead = 0  # the newest warm() call's number
         self._prefixes = PrefixCache(self._llm, _PREFIX_CACHE_SIZE)
         self.threads = self.config.threads  # threads in use now (see _pace)
         self._own_load = OwnLoad()  # the load average's part that is this model's own threads
@@ -222,22 +225,27 @@ class LlamaModel:
         model, and a customer's call that comes meanwhile waits for it (and is skipped as
         busy if half its budget runs out), since it would have to read the same prompt
         itself. Its threads follow speech recognition as every call's do. The menu's KV state
-        is pinned: no other prompt's evicts it. It stops at shutdown.
+        is pinned: no other prompt's evicts it. It stops at shutdown, and when a newer call
+        (a new policy's menu) supersedes it.
 
         Raises:
-            LlmBusyError: the model stayed busy with other calls for ``budget_s``, or shutdown.
+            LlmBusyError: the model stayed busy with other calls for ``budget_s``, shutdown, or superseded.
             LlmTimeoutError: it did not finish within ``budget_s``.
             ModelError: llama.cpp failed.
         """
         prompt = self._classify_prompt("", (), descriptions)
         deadline = time.monotonic() + budget_s
+        self._read_ahead = mine = next(self._reads_ahead)
 
         def give_way() -> None:
             if self._stopping.is_set():
                 raise LlmBusyError("stopped: the kiosk is shutting down")
+            if self._read_ahead != mine:
+                raise LlmBusyError("superseded: a newer label menu is being read ahead")
             self._pace()
 
         def read() -> None:
+            give_way()  # superseded while it waited for the model: the menu is obsolete
             tokens, prefix = self._prefixes.split(prompt, _menu_end(prompt))
             self._prefixes.pin(tuple(tokens[:prefix]))  # the menu stays, whatever else is cached
             self._prefixes.start(tokens, prefix, deadline, give_way)
@@ -336,6 +344,8 @@ class LlamaModel:
         if background and self._customers_waiting:
             raise LlmBusyError("gave way to a customer's call")
         paused = time.monotonic()
+        if background and not wait_for_speech(0.0):
+            self._own_load.running(0)  # paused: its threads are not part of the load (_pace counts them again)
         while background and not wait_for_speech(min(deadline, time.monotonic() + _PAUSE_LOOK_S)):
             self.paused_s += time.monotonic() - paused
             paused = time.monotonic()

@@ -383,6 +383,38 @@ def test_a_customer_call_waits_for_the_read_ahead_instead_of_reading_the_menu_ag
     assert (stage.calls, stage.failures, stage.busy) == (1, 0, 0)  # the read-ahead is not a call
 
 
+def test_a_newer_read_ahead_supersedes_an_older_one_still_waiting_or_reading(model: LlamaModel) -> None:
+    from edge_models.llm import LlmBusyError
+
+    model._prefixes.clear()
+    newer = {**NAMES, "transfer": "Send money to someone"}  # a new policy's menu
+    errors: list[BaseException] = []
+
+    def read(names: dict[str, str]) -> None:
+        try:
+            model.warm(names)
+        except LlmBusyError as err:
+            errors.append(err)
+
+    before = model._read_ahead
+    with model._lock:  # another call holds the model: both read-aheads queue behind it
+        old = threading.Thread(target=read, args=(NAMES,))
+        old.start()
+        while model._read_ahead == before:
+            time.sleep(0.001)
+        new = threading.Thread(target=read, args=(newer,))
+        new.start()
+        while model._read_ahead == before + 1:
+            time.sleep(0.001)
+    old.join()
+    new.join()
+    assert [str(e) for e in errors] == ["superseded: a newer label menu is being read ahead"]
+    assert len(model._prefixes) == 1  # only the new menu was read
+    hits = model.prefix_hits
+    model.classify("my card was stolen on the bus", LABELS, newer)
+    assert model.prefix_hits == hits + 1
+
+
 def test_the_llm_drops_to_one_thread_while_speech_is_recognised(model: LlamaModel) -> None:
     from edge_models.cpu import speech_priority
 
@@ -440,6 +472,7 @@ def test_a_background_summary_pauses_while_speech_is_recognised(bundle: Path) ->
         while own.paused_s < base + 0.1 and writer.is_alive():  # the summary has started and is paused
             threading.Event().wait(0.01)
         assert writer.is_alive()
+        assert own._own_load._running == 0  # a paused summary's threads are not counted as the machine's load
         guess = own.classify("my card was stolen", LABELS, NAMES)  # one thread while speech is recognised
         writer.join(timeout=600)
     assert guess.label in LABELS
