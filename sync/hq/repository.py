@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,6 +103,7 @@ class HqRepository:
         self.home = home
         self.offline_keys = offline_keys or home / "keys-offline"
         self.staging = home / "staged" / "targets.json"  # the operator's; a rollout stages beside it (:meth:`beside`)
+        self.lock_wait_s: float | None = None  # how long add/remove wait for HQ's lock (None: rollout_lock's default)
         settings_path = home / "hq.json"
         if not settings_path.is_file():
             raise HqError(f"{home} is not an HQ repository (run `kiosk hq init` first)")
@@ -317,20 +319,32 @@ class HqRepository:
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
-        staged = self._staged_targets() or self._load("targets")
-        _drop(staged, target.name, target.channel)
-        staged.signed.targets[path] = info
-        staged.signatures.clear()
-        atomic_write_bytes(self.staging, staged.to_bytes())
+        with self._staging_lock():
+            staged = self._staged_targets() or self._load("targets")
+            _drop(staged, target.name, target.channel)
+            staged.signed.targets[path] = info
+            staged.signatures.clear()
+            atomic_write_bytes(self.staging, staged.to_bytes())
         return {"path": path, "length": info.length, "sha256": info.hashes["sha256"], **info.custom}
 
     def remove(self, name: str, channel: str = "stable") -> int:
-        """Stage the removal of a bundle's target; returns how many were removed."""
-        staged = self._staged_targets() or self._load("targets")
-        removed = _drop(staged, name, channel)
-        staged.signatures.clear()
-        atomic_write_bytes(self.staging, staged.to_bytes())
+        """Stage the removal of a bundle's target; returns how many were removed.
+
+        Raises:
+            HqError: another command held HQ's lock (``rollout.lock``) too long.
+        """
+        with self._staging_lock():
+            staged = self._staged_targets() or self._load("targets")
+            removed = _drop(staged, name, channel)
+            staged.signatures.clear()
+            atomic_write_bytes(self.staging, staged.to_bytes())
         return removed
+
+    def _staging_lock(self) -> AbstractContextManager[None]:
+        """HQ's lock around a change of the staged targets: a rollout's publish sets them aside and back meanwhile."""
+        from sync.hq.rollout_lock import LOCK_WAIT_S, rollout_lock
+
+        return rollout_lock(self.home, LOCK_WAIT_S if self.lock_wait_s is None else self.lock_wait_s)
 
     def published_target(self, name: str, channel: str = "stable") -> tuple[str, dict[str, Any]] | None:
         """The signed (published) target of a bundle on a channel: its path and TUF target dict."""

@@ -160,6 +160,37 @@ def test_a_held_lock_bounds_the_wait_with_a_clear_error_and_changes_nothing(hq: 
     assert (status(hq).state, status(hq).stage, published(hq)[:2]) == ("running", 0, ("2.0", 5))
 
 
+def test_an_operators_add_and_remove_wait_for_the_lock_and_stage_nothing_when_refused(hq: Setup) -> None:
+    start(hq)  # a rollout's publish sets the operator's staging aside and back under the lock
+    repo = HqRepository(hq.home)
+    staged_before = repo.staging.read_bytes() if repo.staging.exists() else None
+    bundle = policy_version(hq.tmp, "3.0")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with rollout_lock(hq.home):
+            held.set()
+            release.wait(timeout=120)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(timeout=60)
+        repo.lock_wait_s = 0.2
+        with pytest.raises(RolloutBusyError, match=r"waited 0\.2 s: try again"):
+            repo.add(bundle, channel="stable")
+        with pytest.raises(RolloutBusyError, match=r"waited 0\.2 s: try again"):
+            repo.remove("policy")
+        assert (repo.staging.read_bytes() if repo.staging.exists() else None) == staged_before
+    finally:
+        release.set()
+        holder.join(timeout=60)
+    repo.lock_wait_s = None
+    staged = repo.add(bundle, channel="stable")
+    assert staged["version"] == "3.0"
+    assert repo.remove("policy") == 1
+
+
 def test_a_stale_transition_is_refused_and_a_failed_publish_keeps_the_row(hq: Setup) -> None:
     read = start(hq)  # what a controller step read: running at stage 0
     cli("hq", "rollout", "rollback", str(hq.home), "policy")  # another command rolls it back meanwhile
