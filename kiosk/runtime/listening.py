@@ -99,6 +99,9 @@ class Listening(Turns):
             self._log("recognised", model=transcript.model, engine=transcript.engine)
         last = self.turns[-1] if self.turns and self.turns[-1].session == self.session_id else None
         offer = offer_of(last.buttons, last.action, last.reply) if last is not None else Offer()
+        if self.session_id is None and self.rating.waiting(self._clock()):
+            # the screen asks for a rating: its buttons are the choices (不满意 heard as 补 my 鳄 is still scored)
+            offer = offer_of(self.rating.buttons(), "ask", self.rating.question)
         policy = self.conversations.engine.policy
         closed = self.config.voice.closed_vocabulary
         empty = transcript is None or not transcript.text.strip()

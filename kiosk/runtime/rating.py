@@ -55,14 +55,24 @@ class RatingOffer:
         """The offer lapses (a new question, the customer left)."""
         self.session = None
 
+    def buttons(self) -> tuple[tuple[str, str], ...]:
+        """The buttons on screen while the offer is open, and the question they answer."""
+        return BUTTONS[self.lang]
+
+    @property
+    def question(self) -> str:
+        """What the screen asks (whisper's context when it scores the buttons against a spoken answer)."""
+        return ASK[self.lang]
+
     def take(
         self, *, button: str | None = None, text: str | None = None, spoken: bool = False
     ) -> tuple[str, Rating, str] | None:
         """(session, rating, how) when this input answers the open offer, else None (the offer lapses on text).
 
         ``how`` is ``tap``, ``text`` or ``voice``. Recognised speech (``spoken``) is also matched by sound
-        (:func:`heard_rating`); typed text only as written. A ``rate:*`` button with no open offer is
-        ignored (returns None, the offer stays closed).
+        (:func:`heard_rating`); typed text only as written. A ``rate:*`` button that comes from speech
+        (the runtime picked it by the recogniser's scores) counts as ``voice``. A ``rate:*`` button with
+        no open offer is ignored (returns None, the offer stays closed).
         """
         session = self.session
         if session is None:
@@ -72,7 +82,8 @@ class RatingOffer:
             for known in RATINGS:
                 if choice == known:
                     self.session = None
-                    return session, known, "tap"  # type: ignore[return-value]
+                    # a button picked from a spoken answer (the recogniser's scores) was said, not tapped
+                    return session, known, "voice" if spoken else "tap"  # type: ignore[return-value]
             self.session = None
             return None
         said = heard_rating(text or "") if spoken else parse_rating(text or "", whole=True)
