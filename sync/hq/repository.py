@@ -23,8 +23,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -279,15 +279,14 @@ class HqRepository:
 
         Args:
             bundle_dir: A verified bundle directory.
-            target: Targeting; built from the manifest and ``targeting``
-                (channel, branches, percent) when not given.
+            target: Targeting; built from the manifest and ``targeting`` (channel, branches, percent) when not given.
             **targeting: channel, branches, percent.
 
         Returns:
             The staged target as a dict.
 
         Raises:
-            HqError: the bundle is broken or the targeting is invalid.
+            HqError: the bundle is broken, the targeting is invalid, or HQ's lock was held too long.
         """
         from tuf.api.metadata import TargetFile
 
@@ -319,32 +318,29 @@ class HqRepository:
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
-        with self._staging_lock():
-            staged = self._staged_targets() or self._load("targets")
+        with self._changing_staged() as staged:
             _drop(staged, target.name, target.channel)
             staged.signed.targets[path] = info
-            staged.signatures.clear()
-            atomic_write_bytes(self.staging, staged.to_bytes())
         return {"path": path, "length": info.length, "sha256": info.hashes["sha256"], **info.custom}
 
     def remove(self, name: str, channel: str = "stable") -> int:
-        """Stage the removal of a bundle's target; returns how many were removed.
+        """Stage the removal of a bundle's target; returns how many were removed (HqError: HQ's lock held too long)."""
+        with self._changing_staged() as staged:
+            return _drop(staged, name, channel)
 
-        Raises:
-            HqError: another command held HQ's lock (``rollout.lock``) too long.
+    @contextmanager
+    def _changing_staged(self) -> Iterator[Metadata[Any]]:
+        """The staged targets to change under HQ's lock, written back unsigned unless the change raises.
+
+        HqError when another command holds ``rollout.lock`` (a rollout's publish) past ``lock_wait_s``.
         """
-        with self._staging_lock():
-            staged = self._staged_targets() or self._load("targets")
-            removed = _drop(staged, name, channel)
-            staged.signatures.clear()
-            atomic_write_bytes(self.staging, staged.to_bytes())
-        return removed
-
-    def _staging_lock(self) -> AbstractContextManager[None]:
-        """HQ's lock around a change of the staged targets: a rollout's publish sets them aside and back meanwhile."""
         from sync.hq.rollout_lock import LOCK_WAIT_S, rollout_lock
 
-        return rollout_lock(self.home, LOCK_WAIT_S if self.lock_wait_s is None else self.lock_wait_s)
+        with rollout_lock(self.home, LOCK_WAIT_S if self.lock_wait_s is None else self.lock_wait_s):
+            staged = self._staged_targets() or self._load("targets")
+            yield staged
+            staged.signatures.clear()
+            atomic_write_bytes(self.staging, staged.to_bytes())
 
     def published_target(self, name: str, channel: str = "stable") -> tuple[str, dict[str, Any]] | None:
         """The signed (published) target of a bundle on a channel: its path and TUF target dict."""
@@ -360,19 +356,17 @@ class HqRepository:
         Raises:
             HqError: no such target, or the targeting is invalid.
         """
-        staged = self._staged_targets() or self._load("targets")
-        for path, info in staged.signed.targets.items():
-            custom = info.custom or {}
-            if custom.get("name") == name and custom.get("channel", "stable") == channel:
-                try:
-                    target = BundleTarget.model_validate({**custom, **changes})
-                except ValidationError as err:
-                    raise HqError(f"bad targeting: {err}") from err
-                info.unrecognized_fields["custom"] = json.loads(target.model_dump_json())
-                staged.signatures.clear()
-                atomic_write_bytes(self.staging, staged.to_bytes())
-                return {"path": path, "length": info.length, **info.custom}
-        raise HqError(f"no target of {name!r} on channel {channel!r}")
+        with self._changing_staged() as staged:
+            for path, info in staged.signed.targets.items():
+                custom = info.custom or {}
+                if custom.get("name") == name and custom.get("channel", "stable") == channel:
+                    try:
+                        target = BundleTarget.model_validate({**custom, **changes})
+                    except ValidationError as err:
+                        raise HqError(f"bad targeting: {err}") from err
+                    info.unrecognized_fields["custom"] = json.loads(target.model_dump_json())
+                    return {"path": path, "length": info.length, **info.custom}
+            raise HqError(f"no target of {name!r} on channel {channel!r}")
 
     def restore(self, path: str, target: dict[str, Any], **changes: Any) -> dict[str, Any]:
         """Stage an earlier target again (its archive is still served), replacing the bundle's current one.
@@ -397,11 +391,9 @@ class HqRepository:
         except ValidationError as err:
             raise HqError(f"bad targeting: {err}") from err
         info.unrecognized_fields["custom"] = json.loads(bundle_target.model_dump_json())
-        staged = self._staged_targets() or self._load("targets")
-        _drop(staged, bundle_target.name, bundle_target.channel)
-        staged.signed.targets[path] = info
-        staged.signatures.clear()
-        atomic_write_bytes(self.staging, staged.to_bytes())
+        with self._changing_staged() as staged:
+            _drop(staged, bundle_target.name, bundle_target.channel)
+            staged.signed.targets[path] = info
         return {"path": path, "length": info.length, **info.custom}
 
     def publish(self, *, now: datetime | None = None, timestamp_expires: datetime | None = None) -> PublishResult:
