@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -132,13 +134,13 @@ def test_an_advance_in_another_process_waits_for_a_rollback_and_publishes_nothin
     assert published(hq) == ("1.0", 100, ["2.0"])  # the rollback stands
 
 
-def test_a_held_lock_bounds_the_wait_with_a_clear_error_and_changes_nothing(hq: Setup) -> None:
-    start(hq)
-    canary_reports(hq)
+@contextmanager
+def held_by_another_thread(home: Path) -> Iterator[None]:
+    """HQ's lock held by another thread (another command) for as long as the block runs."""
     held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with rollout_lock(hq.home):
+        with rollout_lock(home):
             held.set()
             release.wait(timeout=120)
 
@@ -146,6 +148,16 @@ def test_a_held_lock_bounds_the_wait_with_a_clear_error_and_changes_nothing(hq: 
     holder.start()
     try:
         assert held.wait(timeout=60)
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=60)
+
+
+def test_a_held_lock_bounds_the_wait_with_a_clear_error_and_changes_nothing(hq: Setup) -> None:
+    start(hq)
+    canary_reports(hq)
+    with held_by_another_thread(hq.home):
         db = HqDB(hq.store)
         try:
             with pytest.raises(RolloutBusyError, match=r"another rollout command \(pid \d+\) holds .*rollout.lock"):
@@ -154,9 +166,6 @@ def test_a_held_lock_bounds_the_wait_with_a_clear_error_and_changes_nothing(hq: 
                 rollback_rollout(HqRepository(hq.home), db, "policy", lock_wait_s=0.2)
         finally:
             db.close()
-    finally:
-        release.set()
-        holder.join(timeout=60)
     assert (status(hq).state, status(hq).stage, published(hq)[:2]) == ("running", 0, ("2.0", 5))
 
 
@@ -165,26 +174,15 @@ def test_an_operators_add_and_remove_wait_for_the_lock_and_stage_nothing_when_re
     repo = HqRepository(hq.home)
     staged_before = repo.staging.read_bytes() if repo.staging.exists() else None
     bundle = policy_version(hq.tmp, "3.0")
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with rollout_lock(hq.home):
-            held.set()
-            release.wait(timeout=120)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert held.wait(timeout=60)
+    with held_by_another_thread(hq.home):
         repo.lock_wait_s = 0.2
         with pytest.raises(RolloutBusyError, match=r"waited 0\.2 s: try again"):
             repo.add(bundle, channel="stable")
         with pytest.raises(RolloutBusyError, match=r"waited 0\.2 s: try again"):
             repo.remove("policy")
+        with pytest.raises(RolloutBusyError, match=r"waited 0\.2 s: try again"):
+            repo.retarget("policy", percent=50)
         assert (repo.staging.read_bytes() if repo.staging.exists() else None) == staged_before
-    finally:
-        release.set()
-        holder.join(timeout=60)
     repo.lock_wait_s = None
     staged = repo.add(bundle, channel="stable")
     assert staged["version"] == "3.0"
