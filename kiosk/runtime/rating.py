@@ -56,7 +56,7 @@ class RatingOffer:
         self.session = None
 
     def buttons(self) -> tuple[tuple[str, str], ...]:
-        """The buttons on screen while the offer is open, and the question they answer."""
+        """The buttons on screen while the offer is open (a spoken answer is matched against them)."""
         return BUTTONS[self.lang]
 
     @property

@@ -103,7 +103,7 @@ class HqRepository:
         self.home = home
         self.offline_keys = offline_keys or home / "keys-offline"
         self.staging = home / "staged" / "targets.json"  # the operator's; a rollout stages beside it (:meth:`beside`)
-        self.lock_wait_s: float | None = None  # how long add/remove wait for HQ's lock (None: rollout_lock's default)
+        self.lock_wait_s: float | None = None  # how long staged changes wait for HQ's lock (None: the default)
         settings_path = home / "hq.json"
         if not settings_path.is_file():
             raise HqError(f"{home} is not an HQ repository (run `kiosk hq init` first)")
