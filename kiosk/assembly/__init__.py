@@ -5,7 +5,15 @@ The composition root (``root``: :func:`build_kiosk`), the bundle loaders and the
 """
 
 from kiosk.assembly.kinds import HealthChecks, LoadOptions, load_checked
-from kiosk.assembly.loaders import EngineReloader, Health, build_engine, load_active_policy, provision, wait_for_llm
+from kiosk.assembly.loaders import (
+    EngineReloader,
+    Health,
+    build_engine,
+    load_active_policy,
+    provision,
+    stop_llm,
+    wait_for_llm,
+)
 from kiosk.assembly.root import build_kiosk
 
 __all__ = [
@@ -18,5 +26,6 @@ __all__ = [
     "load_active_policy",
     "load_checked",
     "provision",
+    "stop_llm",
     "wait_for_llm",
 ]

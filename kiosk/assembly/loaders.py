@@ -128,6 +128,18 @@ def llm_stage(model: LlamaModel, policy: Policy, *, warm: bool = False) -> LlmSt
     return stage
 
 
+def stop_llm(engine: DialogueEngine) -> None:
+    """Cut the engine's LLM background work (its menu read-ahead, a summary) at its next step: call it before exit.
+
+    The model's worker is a pool thread, which the interpreter joins at exit before any
+    ``atexit`` handler runs: a read-ahead still going on a busy machine would hold the exit
+    until it ended (minutes, on a niced thread under load).
+    """
+    stop = getattr(engine.understander.llm, "stop_background", None)
+    if callable(stop):
+        stop()
+
+
 def wait_for_llm(engine: DialogueEngine, timeout_s: float = 300.0) -> bool:
     """Wait until the engine's LLM stage has read its prompt ahead (benchmarks start after it); False on time-out."""
     warmed = getattr(engine.understander.llm, "warmed", None)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.assembly.loaders import EngineReloader, Health, build_engine
+from kiosk.assembly.loaders import EngineReloader, Health, build_engine, stop_llm
 from kiosk.config import Settings
 from kiosk.conversation import Conversations
 from kiosk.storage import Store
@@ -95,12 +95,14 @@ class Kiosk:
 
         Stop a started runtime first (``await kiosk.runtime.stop()``). A summary
         being written finishes within ``summary_wait_s`` (``cut``: stop it sooner),
-        so none is left half-written and no thread is inside llama.cpp at exit.
+        so none is left half-written and no thread is inside llama.cpp at exit; then the
+        LLM's menu read-ahead, if it is still reading, stops at its next step.
         """
         if self.runtime is not None:
             self.runtime.devices.close()
         if self.conversations.summaries is not None:
             self.conversations.summaries.close(timeout=summary_wait_s, cut=cut)
+        stop_llm(self.engine)
         self.store.close()
 
 

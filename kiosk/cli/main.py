@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,6 +23,9 @@ from kiosk.cli.sync import sync_app
 from kiosk.cli.voice import register as register_voice
 from kiosk.config import Settings, default_state_dir
 from sync.hq_cli import register as register_hq
+
+if TYPE_CHECKING:
+    from kiosk.dialogue import DialogueEngine
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Branch kiosk and digital-human runtime.")
 policy_app = typer.Typer(no_args_is_help=True, help="Policy bundles (HQ tooling).")
@@ -94,11 +97,21 @@ def nlu(
     explain: ExplainOption = False,
 ) -> None:
     """Understand utterances from stdin (one per line) or the arguments; print JSON lines."""
-    from kiosk.assembly import build_engine, wait_for_llm
+    from kiosk.assembly import build_engine, stop_llm, wait_for_llm
 
     engine, health = build_engine(_settings(state_dir, no_model, no_llm))
-    wait_for_llm(engine)  # the LLM reads its label menu first, as a kiosk does before its first customer
+    # The LLM reads its label menu first, as a kiosk does before its first customer; on a machine
+    # too busy for that, the first lines go on without it (skipped as busy) rather than waiting long.
+    if not wait_for_llm(engine, timeout_s=NLU_LLM_WAIT_S):
+        print(f"note: the LLM had not read its label menu after {NLU_LLM_WAIT_S:.0f} s; going on", file=sys.stderr)
     _report(health)
+    try:
+        _understand_lines(engine, texts, explain)
+    finally:
+        stop_llm(engine)  # a read-ahead still going would hold the exit
+
+
+def _understand_lines(engine: DialogueEngine, texts: list[str] | None, explain: bool) -> None:
     out = sys.stdout
     for number, text, error in _nlu_inputs(texts):
         if error is not None or text is None:
@@ -173,6 +186,7 @@ def chat(
 
 
 _SUMMARY_EXIT_WAIT_S = 300.0
+NLU_LLM_WAIT_S = 60.0  # `kiosk nlu`: longest wait for the LLM's read-ahead before the first line
 
 
 def _chat_request_problem(request: object) -> str | None:

@@ -295,6 +295,25 @@ def test_shutdown_cuts_a_summary_between_tokens_and_staff_keep_the_extract(bundl
     assert stage.failures == 0  # a cut at shutdown is not a fault of the model
 
 
+def test_stop_llm_cuts_a_read_ahead_so_a_command_can_exit(bundle: Path, policy: Policy) -> None:
+    """`kiosk nlu` and `Kiosk.close` stop a menu read-ahead still going: the interpreter joins its thread at exit."""
+    from kiosk.assembly import stop_llm
+
+    own = LlamaModel(bundle, LlmConfig(threads=2, budget_s=600, nice=0))  # stop_background() is for good: own model
+    stage = LlmStage(own, NAMES)
+    engine = DialogueEngine(policy, llm=stage)
+    outcome: list[bool] = []
+    with own._lock:  # another call holds the model: the read-ahead waits for it
+        reader = threading.Thread(target=lambda: outcome.append(stage.warm()))
+        reader.start()
+        stop_llm(engine)
+    reader.join(timeout=120)
+    assert not reader.is_alive()
+    assert outcome == [False]  # stopped, not read
+    assert stage.warmed.is_set()
+    assert len(own._prefixes) == 0
+
+
 @pytest.fixture(scope="module")
 def qwen(tmp_path_factory: pytest.TempPathFactory) -> LlamaModel:
     from edge_models.build.llm_bundle import DEFAULT_MODEL, MODELS
