@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import itertools
 import os
 import statistics
@@ -103,7 +104,8 @@ async def main(args: argparse.Namespace) -> None:
         await runtime.voice(clips["zh"][0], "zh")  # the Mandarin voice's first use
         await runtime.wait_speech(30)
         await runtime.end_session("left")
-    fps_samples: list[float] = []
+    fps_samples: list[tuple[int, float]] = []  # (frames, seconds) of each voice turn
+    voice_probe = FrameProbe(runtime.screen)
     for lang, lines in clips.items():
         e2a: list[float] = []
         parts: dict[str, list[float]] = {"asr": [], "dialogue": [], "first_audio": []}
@@ -113,7 +115,7 @@ async def main(args: argparse.Namespace) -> None:
             record = await runtime.voice(lines[n % len(lines)], lang)
             busy_s = time.perf_counter() - t0
             frames = (runtime.screen.frames if runtime.screen else 0) - frames0
-            fps_samples.append(frames / busy_s if busy_s > 0 else 0.0)
+            fps_samples.append((frames, busy_s))
             unheard += "asr" in record.skipped  # nothing recognised: the kiosk asked to repeat
             heard.append(record.heard)
             t = record.timings_ms
@@ -129,7 +131,8 @@ async def main(args: argparse.Namespace) -> None:
         for key, values in parts.items():
             print(f"  {key}: p50 {pct(values, 50):.0f} ms, p95 {pct(values, 95):.0f} ms")
         print(f"  heard: {' | '.join(dict.fromkeys(heard))}")
-    print(f"avatar fps while ASR/engine/TTS work: mean {statistics.fmean(fps_samples):.1f}, min {min(fps_samples):.1f}")
+    voice_probe.close()
+    print(f"avatar fps while ASR/engine/TTS work: {rate(fps_samples)}; {voice_probe.over_span()}")
     print(f"resident memory after voice turns: {rss_mb():.0f} MB, open files {open_files()}")
     if llm is not None and args.voice_turns:
         model = llm.model
@@ -141,7 +144,7 @@ async def main(args: argparse.Namespace) -> None:
         print(
             f"avatar fps while the LLM writes in the background ({written} tokens, {written / took:.1f} tok/s; "
             f"paused {model.paused_s - paused0:.1f} s of {took:.1f} s for whisper; LLM thread nice "
-            f"{model._worker.nice}) and whisper recognises: mean {statistics.fmean(fps):.1f}, min {min(fps):.1f}"
+            f"{model._worker.nice}) and whisper recognises: {rate(fps)}; {probe.over_span()}"
         )
         probe.report()
         print(f"resident memory with the LLM and whisper loaded: {rss_mb():.0f} MB")
@@ -196,6 +199,17 @@ async def main(args: argparse.Namespace) -> None:
     kiosk.close()
 
 
+def rate(turns: list[tuple[int, float]]) -> str:
+    """Frames per second over the turns: all their frames over all their time.
+
+    Not the mean of each turn's own rate: a voice turn lasts 0.3-1 s, so a turn's count of
+    30-fps frames is off by up to one frame in ten, and the turn starts in step with the
+    render loop (one event loop), which biases those counts low.
+    """
+    frames, seconds = sum(f for f, _ in turns), sum(s for _, s in turns)
+    return f"{frames / seconds:.1f} ({frames} frames in {seconds:.1f} s over {len(turns)} turns)" if seconds else "n/a"
+
+
 class FrameProbe:
     """Where the avatar's frame time goes: each render tick's wall time, its thread's CPU time, the gaps."""
 
@@ -216,6 +230,18 @@ class FrameProbe:
     def close(self) -> None:
         if self.screen is not None:
             del self.screen.tick  # the class's method again
+
+    def over_span(self) -> str:
+        """Frames per second over the probe's whole span, and the fewest drawn in any one second of it."""
+        starts = [t[0] for t in self.ticks]
+        if not starts or starts[-1] - starts[0] < 1.0:
+            return "worst 1-s window: n/a (under 1 s of frames)"
+        counts = [bisect.bisect_left(starts, s + 1.0) - i for i, s in enumerate(starts) if s + 1.0 <= starts[-1]]
+        span = starts[-1] - starts[0]
+        return (
+            f"all along (turns and the pauses between them) {(len(starts) - 1) / span:.1f} over {span:.1f} s, "
+            f"worst 1-s window {min(counts)} frames"
+        )
 
     def report(self) -> None:
         if len(self.ticks) < 2:
@@ -239,8 +265,8 @@ class FrameProbe:
 
 async def fps_while_llm_and_whisper_work(
     runtime: Any, llm: Any, wavs: list[Any], turns: int
-) -> tuple[list[float], int]:
-    """Avatar frames per second over voice turns while the LLM generates on another thread all along."""
+) -> tuple[list[tuple[int, float]], int]:
+    """Avatar frames and seconds of each voice turn while the LLM generates on another thread all along."""
     from edge_models.llm import LlmBusyError
 
     stop = threading.Event()
@@ -257,14 +283,14 @@ async def fps_while_llm_and_whisper_work(
 
     writer = threading.Thread(target=write, name="bench-llm-writer", daemon=True)
     writer.start()
-    fps: list[float] = []
+    fps: list[tuple[int, float]] = []
     try:
         for n in range(turns):
             frames0, t0 = runtime.screen.frames if runtime.screen else 0, time.perf_counter()
             await runtime.voice(wavs[n % len(wavs)], "en")
             busy_s = time.perf_counter() - t0
             frames = (runtime.screen.frames if runtime.screen else 0) - frames0
-            fps.append(frames / busy_s if busy_s > 0 else 0.0)
+            fps.append((frames, busy_s))
             await runtime.end_session("left")
     finally:
         stop.set()
