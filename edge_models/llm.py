@@ -9,6 +9,7 @@ Customer text inside a prompt is quoted data.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import threading
@@ -31,6 +32,7 @@ from edge_models.llm_prompts import (
     compose_prompt,
     summary_prompt,
 )
+from edge_models.llm_read_ahead import PrefixReader
 from edge_models.llm_types import Generation, LabelGuess, LlmBusyError, LlmConfig, LlmTimeoutError
 
 LLM_CONFIG_FILE = "llm.json"
@@ -109,6 +111,7 @@ class LlamaModel:
         self._reads_ahead = itertools.count(1)  # warm() calls; a newer one supersedes an older one still reading
         self._read_ahead = 0  # the newest warm() call's number
         self._prefixes = PrefixCache(self._llm, _PREFIX_CACHE_SIZE)
+        self._passages = PrefixReader(self._read_prefix)  # FAQ passages a cut compose call left unread
         self.threads = self.config.threads  # threads in use now (see _pace)
         self._own_load = OwnLoad()  # the load average's part that is this model's own threads
         self.paused_s = 0.0  # time generation waited for speech recognition (read by benchmarks)
@@ -461,7 +464,18 @@ class LlamaModel:
         system, user = compose_prompt(question, passages, lang)
         prompt = self.prompt(system, user)
         fixed = prompt.find("Question (quoted): ") + len("Question (quoted): ")  # the template's, not one quoted
-        return self.generate(prompt, max_tokens=max_tokens, budget_s=budget_s, stop=("\n\n",), prefix_chars=fixed)
+        try:
+            return self.generate(prompt, max_tokens=max_tokens, budget_s=budget_s, stop=("\n\n",), prefix_chars=fixed)
+        except LlmTimeoutError:
+            self._passages.request(prompt, fixed)  # read when the model is free: the next such call fits
+            raise
+
+    def _read_prefix(self, prompt: str, prefix_chars: int, budget_s: float = 600.0) -> None:
+        """Read the prompt's fixed start into the prefix cache as a background call (see PrefixReader)."""
+        deadline = time.monotonic() + budget_s
+        with self._hold(budget_s, background=True):
+            give_way = functools.partial(self._give_way, True, deadline)
+            self._worker.run(lambda: self._prefixes.read(prompt, prefix_chars, deadline, give_way))
 
     def summarize(
         self,

@@ -120,6 +120,18 @@ class PrefixCache:
             if saved is None and prefix and done == prefix:
                 self._save(key)
 
+    def read(self, prompt: str, prefix_chars: int, deadline: float, give_way: Callable[[], None]) -> None:
+        """Evaluate the prompt's fixed start alone and save its state, for a later call (a prefix read ahead).
+
+        Raises:
+            LlmTimeoutError, ModelError: as :meth:`start`; ModelError also when llama.cpp fails.
+        """
+        tokens, prefix = self.split(prompt, prefix_chars)
+        try:
+            self.start(tokens[:prefix], prefix, deadline, give_way)
+        except (ValueError, RuntimeError) as err:
+            raise ModelError(f"llama.cpp failed: {err}") from err
+
     def _save(self, key: tuple[int, ...]) -> None:
         """Keep the KV state after ``key`` (the tokens evaluated so far), evicting the least recently used."""
         import llama_cpp

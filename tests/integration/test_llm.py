@@ -295,6 +295,20 @@ def test_shutdown_cuts_a_summary_between_tokens_and_staff_keep_the_extract(bundl
     assert stage.failures == 0  # a cut at shutdown is not a fault of the model
 
 
+def test_a_compose_call_cut_for_time_has_its_passage_read_for_the_next_customer(bundle: Path) -> None:
+    """A passage too long to read in the budget is read in the background; the next question on it reuses it."""
+    own = LlamaModel(bundle, LlmConfig(threads=2, budget_s=600, nice=0))
+    passage = "The branch opens at 9:00 and closes at 17:00 on weekdays; on Saturdays it is open until 12:00."
+    with pytest.raises(LlmTimeoutError):
+        own.compose("When do you open?", [passage], "en", budget_s=1e-6, max_tokens=20)
+    assert own._passages.join(120)
+    assert (own._passages.done, own._passages.failed) == (1, 0)
+    hits = own.prefix_hits
+    out = own.compose("Are you open on Saturday?", [passage], "en", budget_s=600, max_tokens=20)
+    assert own.prefix_hits == hits + 1  # the passage's prompt start was already read
+    assert out.tokens >= 1
+
+
 def test_stop_llm_cuts_a_read_ahead_so_a_command_can_exit(bundle: Path, policy: Policy) -> None:
     """`kiosk nlu` and `Kiosk.close` stop a menu read-ahead still going: the interpreter joins its thread at exit."""
     from kiosk.assembly import stop_llm
