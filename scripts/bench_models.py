@@ -12,6 +12,7 @@ compose call and how often the draft was shown vs the passage (and why),
 asked each FAQ entry's English question with the shipped policy's checks.
 
     .venv/bin/python scripts/bench_models.py --only compose   # just that part
+    .venv/bin/python scripts/bench_models.py --only compose-shipped --compose-questions 8   # in the shipped budget
     .venv/bin/python scripts/bench_models.py --only llm --turns 40 --compose-questions 20
 
 ``--only llm`` prints the LLM's figures alone (issue 12): adapter vs bare
@@ -172,7 +173,7 @@ def bench_compose(bundle: Path, threads: int, limit: int, lang: str = "en") -> d
     stage = LlmStage(model, {}, CircuitBreaker(failures=10_000))
     composer = AnswerComposer(stage, measured)
     normalize = Normalizer()
-    samples = []
+    samples: list[float] = []
     examples: list[dict[str, Any]] = []
     cached: list[float] = []
     for entry in policy.knowledge.faq[:limit]:
@@ -204,17 +205,68 @@ def bench_compose(bundle: Path, threads: int, limit: int, lang: str = "en") -> d
     }
 
 
+def bench_compose_shipped(bundle: Path, threads: int, limit: int, lang: str) -> dict[str, Any]:
+    """Composed answers within the shipped budget: each FAQ question asked, then asked again.
+
+    On 2 cores a passage read for the first time does not fit the budget: the call is cut and the
+    passage is read in the background (edge_models/llm_read_ahead.py). The script waits for that
+    reading between the two rounds, as a kiosk has time between customers; the second round shows
+    what customers get once the passages they ask about have been asked once.
+    """
+    from edge_models.llm import LlamaModel, LlmConfig
+    from kiosk.config import DEFAULT_POLICY_DIR
+    from kiosk.dialogue.breaker import CircuitBreaker
+    from kiosk.dialogue.compose import AnswerComposer
+    from kiosk.dialogue.faq import FaqHit
+    from kiosk.llm import LlmStage
+    from kiosk.policy import load_policy
+
+    policy = load_policy(DEFAULT_POLICY_DIR)
+    model = LlamaModel(bundle, LlmConfig(threads=threads))
+    stage = LlmStage(model, {}, CircuitBreaker(failures=10_000))  # every call reaches the model
+    normalize = Normalizer()
+    rounds: dict[str, Any] = {}
+    for name in ("first", "again"):
+        composer = AnswerComposer(stage, policy.thresholds)
+        ms: list[float] = []
+        for entry in policy.knowledge.faq[:limit]:
+            started = time.perf_counter()
+            composer.answer(normalize(entry.question.get(lang)).text, FaqHit(entry, 1.0), lang)
+            ms.append((time.perf_counter() - started) * 1000)
+        waited = time.perf_counter()
+        model._passages.join(1800)  # the background reading of the passages cut this round
+        rounds[name] = {
+            **pct(ms),
+            "outcomes": dict(composer.outcomes.most_common()),
+            "read_in_background_s": round(time.perf_counter() - waited, 1),
+        }
+    return {
+        "lang": lang,
+        "budget_s": policy.thresholds.llm_compose_budget_s,
+        "questions": min(limit, len(policy.knowledge.faq)),
+        **rounds,
+        "passages_read_ahead": model._passages.done,
+        "read_ahead_failed": model._passages.failed,
+        "load_average": Path("/proc/loadavg").read_text().split()[:3],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="model stack benchmark")
     parser.add_argument("--turns", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--compose-questions", type=int, default=1000, help="FAQ questions to compose answers for.")
-    parser.add_argument("--only", choices=["compose", "llm"], help="Run one part only.")
+    parser.add_argument("--only", choices=["compose", "compose-shipped", "llm"], help="Run one part only.")
     parser.add_argument("--bundle", type=Path, default=DEFAULT_SEED_DIR / "llm", help="The LLM bundle measured.")
     args = parser.parse_args()
     normalize = Normalizer()
     llm_bundle = args.bundle
+    if args.only == "compose-shipped":
+        for lang in ("zh", "en"):
+            shipped = bench_compose_shipped(llm_bundle, args.threads, args.compose_questions, lang)
+            print(json.dumps(shipped, indent=2, ensure_ascii=False), flush=True)
+        return 0
     if args.only == "compose":
         print(json.dumps(bench_compose(llm_bundle, args.threads, args.compose_questions), indent=2, ensure_ascii=False))
         return 0
