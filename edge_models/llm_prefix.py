@@ -127,6 +127,8 @@ class PrefixCache:
             LlmTimeoutError, ModelError: as :meth:`start`; ModelError also when llama.cpp fails.
         """
         tokens, prefix = self.split(prompt, prefix_chars)
+        if tuple(tokens[:prefix]) in self._saved:
+            return  # read already (its call was cut while writing): restoring it would only hold the model
         try:
             self.start(tokens[:prefix], prefix, deadline, give_way)
         except (ValueError, RuntimeError) as err:

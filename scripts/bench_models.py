@@ -151,6 +151,19 @@ def bench_label_choice(bundle: Path, threads: int, texts: list[str]) -> dict[str
     }
 
 
+def _compose_stage(bundle: Path, threads: int, budget_s: float | None = None) -> tuple[Any, Any, Any]:
+    """The default policy, the LLM (its config's budget unless ``budget_s``) and a stage whose breaker never opens."""
+    from edge_models.llm import LlamaModel, LlmConfig
+    from kiosk.config import DEFAULT_POLICY_DIR
+    from kiosk.dialogue.breaker import CircuitBreaker
+    from kiosk.llm import LlmStage
+    from kiosk.policy import load_policy
+
+    config = LlmConfig(threads=threads) if budget_s is None else LlmConfig(threads=threads, budget_s=budget_s)
+    model = LlamaModel(bundle, config)
+    return load_policy(DEFAULT_POLICY_DIR), model, LlmStage(model, {}, CircuitBreaker(failures=10_000))
+
+
 def bench_compose(bundle: Path, threads: int, limit: int, lang: str = "en") -> dict[str, Any]:
     """Compose latency and outcomes over the FAQ passages' English questions.
 
@@ -158,19 +171,12 @@ def bench_compose(bundle: Path, threads: int, limit: int, lang: str = "en") -> d
     counts the calls the shipped budget would have cut (their passage is
     shown on a kiosk as slow as this machine).
     """
-    from edge_models.llm import LlamaModel, LlmConfig
-    from kiosk.config import DEFAULT_POLICY_DIR
-    from kiosk.dialogue.breaker import CircuitBreaker
     from kiosk.dialogue.compose import AnswerComposer
     from kiosk.dialogue.faq import FaqHit
-    from kiosk.llm import LlmStage
-    from kiosk.policy import load_policy
 
-    policy = load_policy(DEFAULT_POLICY_DIR)
+    policy, model, stage = _compose_stage(bundle, threads, budget_s=120.0)
     limits = policy.thresholds
     measured = limits.model_copy(update={"llm_compose_budget_s": 120.0})
-    model = LlamaModel(bundle, LlmConfig(threads=threads, budget_s=120.0))
-    stage = LlmStage(model, {}, CircuitBreaker(failures=10_000))
     composer = AnswerComposer(stage, measured)
     normalize = Normalizer()
     samples: list[float] = []
@@ -214,17 +220,10 @@ def bench_compose_shipped(bundle: Path, threads: int, limit: int, lang: str) -> 
     next customer's call); the second round shows what customers get once the passages they ask
     about have been asked once.
     """
-    from edge_models.llm import LlamaModel, LlmConfig
-    from kiosk.config import DEFAULT_POLICY_DIR
-    from kiosk.dialogue.breaker import CircuitBreaker
     from kiosk.dialogue.compose import AnswerComposer
     from kiosk.dialogue.faq import FaqHit
-    from kiosk.llm import LlmStage
-    from kiosk.policy import load_policy
 
-    policy = load_policy(DEFAULT_POLICY_DIR)
-    model = LlamaModel(bundle, LlmConfig(threads=threads))
-    stage = LlmStage(model, {}, CircuitBreaker(failures=10_000))  # every call reaches the model
+    policy, model, stage = _compose_stage(bundle, threads)
     normalize = Normalizer()
     rounds: dict[str, Any] = {}
     for name in ("first", "again"):
