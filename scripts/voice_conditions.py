@@ -164,9 +164,10 @@ class SlotTally:
     condition: str
     lang: str
     turns: int
-    right: tuple[int, int, int]  # open text, closed by sound, closed by sound + the recogniser's scores
-    error_rates: tuple[float, float, float]  # character (zh) / word (en) error rate of the text each way acts on
+    right: tuple[int, ...]  # open text, closed by sound, + the recogniser's scores, + spoken examples
+    error_rates: tuple[float, ...]  # character (zh) / word (en) error rate of the text each way acts on
     scoring_ms: tuple[float, ...]  # wall time of each scoring call (turns the sound did not settle)
+    example_ms: tuple[float, ...] = ()  # wall time of each call for the spoken examples' distances
 
 
 def _acted_name(policy: Any, key: str, lang: str, offer: Any) -> str:
@@ -191,7 +192,7 @@ def score_slots(
     verbose: bool = False,
     n_best: bool = False,
 ) -> list[SlotTally]:
-    """Per SNR and language: the same audio as open text, closed by sound, and closed by sound + scores.
+    """Per SNR and language: the same audio as open text, closed by sound, + scores, + spoken examples (as the kiosk).
 
     ``n_best`` also matches whisper's 5-best by sound before the scores (not what the kiosk does).
 
@@ -199,7 +200,7 @@ def score_slots(
     each way picked (``=`` right, ``x`` wrong; ``-`` no pick, the open text goes on).
     """
     from kiosk.dialogue import Utterance
-    from kiosk.voice.choices import alternatives_for, scorer_for, voice_utterance
+    from kiosk.voice.choices import alternatives_for, examples_for, scorer_for, voice_utterance
 
     rows = []
     for snr in SNRS:
@@ -210,7 +211,9 @@ def score_slots(
             transcript = whisper.transcribe(pcm, turn.lang)
             right = _decide(policy, turn.lang, turn.ask, Utterance(source="button", button=turn.button))
             offer = _offer_for(policy, turn)
-            t = tally.setdefault(turn.lang, {"right": [0, 0, 0], "edits": [0, 0, 0], "words": 0, "n": 0, "ms": []})
+            t = tally.setdefault(
+                turn.lang, {"right": [0] * 4, "edits": [0] * 4, "words": 0, "n": 0, "ms": [], "ex": []}
+            )
             base = scorer_for(whisper, pcm, turn.lang, offer.question)
             timed: list[float] = []
 
@@ -220,12 +223,29 @@ def score_slots(
                 timed.append((time.perf_counter() - started) * 1000)
                 return out
 
-            ways = ((False, None), (True, None), (True, scorer if base is not None else None))
+            scored = scorer if base is not None else None
+            spoken = examples_for(whisper, pcm, turn.lang)
+            ex_timed: list[float] = []
+
+            def examples(
+                names: Sequence[str], heard: str, spoken: Any = spoken, ex_timed: list[float] = ex_timed
+            ) -> list[float]:
+                started = time.perf_counter()
+                out = list(spoken(names, heard))
+                ex_timed.append((time.perf_counter() - started) * 1000)
+                return out
+
+            ways = (
+                (False, None, None),
+                (True, None, None),
+                (True, scored, None),
+                (True, scored, examples if spoken is not None else None),
+            )
             picks = []
-            for slot, (closed, score) in enumerate(ways):
+            for slot, (closed, score, examples) in enumerate(ways):
                 others = alternatives_for(whisper, pcm, turn.lang) if score is not None and n_best else None
                 utterance, found = voice_utterance(
-                    transcript, policy, offer, closed=closed, scorer=score, alternatives=others
+                    transcript, policy, offer, closed=closed, scorer=score, alternatives=others, examples=examples
                 )
                 ok = _decide(policy, turn.lang, turn.ask, utterance) == right
                 t["right"][slot] += ok
@@ -237,11 +257,13 @@ def score_slots(
                     t["words"] += n
             t["n"] += 1
             t["ms"] += timed
+            t["ex"] += ex_timed
             if verbose:
                 ms = f" {sum(timed):.0f} ms" if timed else ""
                 print(
                     f"  turn {_condition(snr):>6} {turn.lang} said {turn.said!r} ({turn.button.rpartition(':')[2]}) "
-                    f"heard {transcript.text!r} -> open {picks[0]}, sound {picks[1]}, scores {picks[2]}{ms}",
+                    f"heard {transcript.text!r} -> open {picks[0]}, sound {picks[1]}, scores {picks[2]}, "
+                    f"examples {picks[3]}{ms}",
                     flush=True,
                 )
         for lang, t in tally.items():
@@ -251,9 +273,10 @@ def score_slots(
                     _condition(snr),
                     lang,
                     t["n"],
-                    (t["right"][0], t["right"][1], t["right"][2]),
-                    (t["edits"][0] / w, t["edits"][1] / w, t["edits"][2] / w),
+                    tuple(t["right"]),
+                    tuple(e / w for e in t["edits"]),
                     tuple(t["ms"]),
+                    tuple(t["ex"]),
                 )
             )
     return rows
@@ -343,11 +366,14 @@ def run(
         unit = "CER" if row.lang == "zh" else "WER"
         ms = sorted(row.scoring_ms)
         cost = f"; scoring {ms[len(ms) // 2]:.0f} ms median over {len(ms)} turns" if ms else ""
+        ex = sorted(row.example_ms)
+        if ex:  # the first turns that offer a name also speak and encode its examples (kept after)
+            cost += f"; examples {ex[len(ex) // 2]:.0f} ms median, {ex[-1]:.0f} ms at most, over {len(ex)} turns"
         rows.append(
             (
                 f"slot/choice turns {row.lang} ({slot_voice if row.lang == 'zh' else 'espeak-ng'}), {row.condition}",
-                f"right {row.right[0]}/{row.turns} open -> {row.right[1]} closed by sound -> {row.right[2]} + scores; "
-                f"{unit} {row.error_rates[0]:.3f} -> {row.error_rates[1]:.3f} -> {row.error_rates[2]:.3f}{cost}",
+                f"right {row.right[0]}/{row.turns} open -> {row.right[1]} closed by sound -> {row.right[2]} + scores "
+                f"-> {row.right[3]} + examples; {unit} " + " -> ".join(f"{r:.3f}" for r in row.error_rates) + cost,
             )
         )
     return rows

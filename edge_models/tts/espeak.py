@@ -30,6 +30,11 @@ from edge_models.speech import VisemeCue, VisemeTimeline
 from edge_models.tts.visemes import PhonemeEvent, timeline
 
 VOICES: dict[str, str] = {"en": "gmw/en-us", "zh": "sit/cmn", "yue": "sit/yue", "ko": "ko"}
+# The same voices without pitch flutter (espeak-ng voice files): the same text, the same samples, whatever came before
+STEADY_VOICES: dict[str, Path] = {
+    "zh": Path(__file__).resolve().parent / "steady" / "cmn",
+    "en": Path(__file__).resolve().parent / "steady" / "en",
+}
 MAX_TEXT_CHARS = 2000
 MAX_SENTENCE_CHARS = 160
 
@@ -133,6 +138,7 @@ def _library() -> _Library:
     lib.espeak_Initialize.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int)
     lib.espeak_Initialize.restype = ctypes.c_int
     lib.espeak_SetVoiceByName.argtypes = (ctypes.c_char_p,)
+    lib.espeak_SetVoiceByFile.argtypes = (ctypes.c_char_p,)
     lib.espeak_SetParameter.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int)
     lib.espeak_SetSynthCallback.argtypes = (_CALLBACK,)
     lib.espeak_SetSynthCallback.restype = None
@@ -236,13 +242,17 @@ class EspeakSynthesizer:
 
     Args:
         settings: Rate and volume.
+        steady: Speak with the voices of ``STEADY_VOICES`` where there is one (no pitch
+            flutter: the same text gives the same samples whatever was spoken before; the
+            kiosk's own speech keeps the flutter, which sounds less mechanical).
 
     Raises:
         ModelMissingError: the bundled espeak-ng cannot be loaded.
     """
 
-    def __init__(self, settings: TtsSettings | None = None) -> None:
+    def __init__(self, settings: TtsSettings | None = None, *, steady: bool = False) -> None:
         self.settings = settings or TtsSettings()
+        self.steady = steady
         self._lib = _library()
 
     @property
@@ -301,8 +311,14 @@ class EspeakSynthesizer:
         lib = self._lib.lib
         started = time.perf_counter()
         with _LOCK:
-            if lib.espeak_SetVoiceByName(VOICES[lang].encode()) != 0:
-                raise TtsError(f"espeak-ng has no voice {VOICES[lang]}")
+            steady = STEADY_VOICES.get(lang) if self.steady else None
+            chosen = (
+                lib.espeak_SetVoiceByFile(str(steady).encode())
+                if steady
+                else lib.espeak_SetVoiceByName(VOICES[lang].encode())
+            )
+            if chosen != 0:
+                raise TtsError(f"espeak-ng has no voice {steady or VOICES[lang]}")
             lib.espeak_SetParameter(_PARAM_RATE, settings.rate_wpm, 0)
             lib.espeak_SetParameter(_PARAM_VOLUME, settings.volume, 0)
             lib.espeak_SetSynthCallback(callback)

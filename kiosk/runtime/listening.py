@@ -79,7 +79,7 @@ class Listening(Turns):
         from edge_models.asr import AsrError
         from edge_models.asr.whisper_engine import SILENCE_DBFS
         from edge_models.audio import rms_dbfs
-        from kiosk.voice import Offer, offer_of, scorer_for, voice_utterance
+        from kiosk.voice import Offer, examples_for, offer_of, scorer_for, voice_utterance
 
         await self._interrupt()
         # While the screen asks for a rating the words may be one: no new session (and greeting) yet; if
@@ -112,13 +112,15 @@ class Listening(Turns):
         scorer = (
             None  # whisper's n-best (kiosk.voice.choices.alternatives_for) is not used: wrong picks, see choice_scores
         )
+        examples = None  # the offered names spoken by the kiosk's voice, matched to the audio (Mandarin)
         if transcript is not None and heard and closed and offer.open:
             scorer = scorer_for(engine, pcm, transcript.lang, offer.question)
+            examples = examples_for(engine, pcm, transcript.lang)
         picked = None
-        if transcript is not None and heard and (not empty or scorer is not None):
-            try:  # matching by sound (pypinyin) and by the recogniser's scores (model work): off the event loop
+        if transcript is not None and heard and (not empty or scorer is not None or examples is not None):
+            try:  # matching by sound (pypinyin), by the recogniser's scores and by example (model work): off the loop
                 utterance, picked = await asyncio.to_thread(
-                    voice_utterance, transcript, policy, offer, closed=closed, scorer=scorer
+                    voice_utterance, transcript, policy, offer, closed=closed, scorer=scorer, examples=examples
                 )
             except AsrError:
                 _LOG.warning("scoring the offered choices failed; matching by sound only", exc_info=True)

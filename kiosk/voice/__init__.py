@@ -7,6 +7,7 @@
 from kiosk.voice.choices import (
     Offer,
     choices,
+    examples_for,
     offer_of,
     pick,
     plain_aliases,
@@ -35,6 +36,7 @@ __all__ = [
     "VoiceConfig",
     "VoiceListener",
     "choices",
+    "examples_for",
     "file_lang",
     "listen",
     "offer_of",

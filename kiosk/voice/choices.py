@@ -27,17 +27,22 @@ choices are still scored before the kiosk apologises (``kiosk/runtime/listening.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import unicodedata
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from edge_models.asr.choice_scores import Scorer, pick_by_score
 from edge_models.asr.closed_vocab import THRESHOLD, Choice, Match, match
+from edge_models.asr.examples import Distances, pick_by_example
 
 if TYPE_CHECKING:
     from edge_models.asr import AsrEngine
+    from edge_models.asr.examples import SpokenExamples
     from edge_models.audio import Pcm
     from edge_models.speech import Transcript
     from kiosk.dialogue import Utterance
@@ -150,13 +155,16 @@ def pick(
     lang: str = "",
     scorer: Scorer | None = None,
     alternatives: Callable[[], Sequence[str]] | None = None,
+    examples: Distances | None = None,
 ) -> Match | None:
     """The offered button ``heard`` names, if the last reply asked for a choice and the match is confident.
 
     By sound first; then the recogniser's other hypotheses (``alternatives``: whisper's
     n-best, asked only when the heard text names nothing), each by sound, the first that
     names a choice; then, given a ``scorer`` (the recogniser scoring texts against the
-    utterance's audio) and the utterance's ``lang`` (zh or en), by the recogniser's scores.
+    utterance's audio) and the utterance's ``lang`` (zh or en), by the recogniser's scores;
+    last, given ``examples`` (each name's distance to the utterance's audio, spoken by the
+    kiosk's voice: :mod:`edge_models.asr.examples`), by the closest spoken name (Mandarin).
     A sentence that contains a choice's name as written and says more besides (我的银行卡丢了
     after "which service?") is no pick: the dialogue engine reads the open text whole (a lost
     card) and still fills the slot from the written name when that is all it says.
@@ -172,9 +180,12 @@ def pick(
         found, stop = _by_sound(other, options, threshold)
         if found is not None:
             return found
-    if scorer is None or lang not in ("zh", "en"):
+    if lang not in ("zh", "en"):
         return None
-    return pick_by_score(heard, options, lang, scorer)
+    found = pick_by_score(heard, options, lang, scorer) if scorer is not None else None
+    if found is None and examples is not None:
+        found = pick_by_example(heard, options, lang, examples)
+    return found
 
 
 def voice_utterance(
@@ -185,18 +196,28 @@ def voice_utterance(
     closed: bool = True,
     scorer: Scorer | None = None,
     alternatives: Callable[[], Sequence[str]] | None = None,
+    examples: Distances | None = None,
 ) -> tuple[Utterance, Match | None]:
     """The dialogue input for a recognised utterance: the picked button, or the open text.
 
     The heard text is kept on the button press (shown and logged as the customer's words).
-    ``scorer`` scores texts against this utterance's audio and ``alternatives`` gives the
-    recogniser's other hypotheses for it (see :func:`pick`).
+    ``scorer`` scores texts against this utterance's audio, ``alternatives`` gives the
+    recogniser's other hypotheses for it and ``examples`` the spoken names' distances to it
+    (see :func:`pick`).
     """
     from kiosk.dialogue import Utterance
 
     hint = transcript.lang if transcript.lang in ("zh", "en") else None
     found = (
-        pick(policy, offer, transcript.text, lang=transcript.lang, scorer=scorer, alternatives=alternatives)
+        pick(
+            policy,
+            offer,
+            transcript.text,
+            lang=transcript.lang,
+            scorer=scorer,
+            alternatives=alternatives,
+            examples=examples,
+        )
         if closed
         else None
     )
@@ -224,6 +245,35 @@ def scorer_for(engine: AsrEngine, pcm: Pcm | None, lang: str, question: str = ""
         return engine.score_texts(samples, lang, texts, prompt=question)
 
     return scorer
+
+
+_EXAMPLES: weakref.WeakKeyDictionary[AsrEngine, SpokenExamples] = weakref.WeakKeyDictionary()
+_EXAMPLES_LOCK = threading.Lock()
+
+
+def examples_for(engine: AsrEngine, pcm: Pcm | None, lang: str) -> Distances | None:
+    """Distances of spoken names to the utterance ``pcm`` (:mod:`edge_models.asr.examples`); None where unused.
+
+    Whisper only, in ``EXAMPLE_LANGUAGES``; the names' examples are kept per engine, so a
+    name is spoken and encoded once for all the turns that offer it.
+    """
+    from edge_models.asr.examples import EXAMPLE_LANGUAGES, SpokenExamples, encoder_frames
+    from edge_models.asr.whisper_engine import WhisperEngine
+
+    if pcm is None or lang not in EXAMPLE_LANGUAGES or not isinstance(engine, WhisperEngine):
+        return None
+    if lang not in engine.languages:
+        return None
+    with _EXAMPLES_LOCK:
+        examples = _EXAMPLES.get(engine)
+        if examples is None:
+            examples = _EXAMPLES[engine] = SpokenExamples(functools.partial(encoder_frames, engine))
+    samples = pcm.samples
+
+    def distances(names: Sequence[str], heard: str) -> list[float]:
+        return examples.distances(samples, lang, names, heard)
+
+    return distances
 
 
 def alternatives_for(engine: AsrEngine, pcm: Pcm | None, lang: str) -> Callable[[], list[str]] | None:

@@ -70,7 +70,7 @@ def voice_turns(
     from hardware import WavFileMicrophone, WavFileSpeaker
     from kiosk.dialogue import decision_fields
     from kiosk.privacy import mask_pii
-    from kiosk.voice.choices import Offer, offer_of, scorer_for, voice_utterance
+    from kiosk.voice.choices import Offer, examples_for, offer_of, scorer_for, voice_utterance
 
     config = config or VoiceConfig()
     offer = Offer()
@@ -93,8 +93,10 @@ def voice_turns(
         text = transcript.text if transcript else ""
         started = time.perf_counter()
         heard_as = transcript_or_empty(transcript)
-        scorer = scorer_for(engine, heard.pcm, heard_as.lang, offer.question) if config.closed_vocabulary else None
-        utterance, picked = voice_utterance(heard_as, policy, offer, closed=config.closed_vocabulary, scorer=scorer)
+        closed = config.closed_vocabulary
+        scorer = scorer_for(engine, heard.pcm, heard_as.lang, offer.question) if closed else None
+        examples = examples_for(engine, heard.pcm, heard_as.lang) if closed else None
+        utterance, picked = voice_utterance(heard_as, policy, offer, closed=closed, scorer=scorer, examples=examples)
         match_ms = (time.perf_counter() - started) * 1000
         decision, engine_ms = conversations.turn(session_id, utterance=utterance)  # stored, hand-off queued, ended
         decide_ms = match_ms + engine_ms

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edge_models.audio import read_wav, rms_dbfs
@@ -57,6 +58,21 @@ def test_mandarin_is_read_as_mandarin_not_as_letters(synth: EspeakSynthesizer) -
     assert "tˈuː" not in phonemes
     assert len(phonemes) <= 6
     assert speech.pcm.duration_s < 1.5
+
+
+def test_the_steady_mandarin_voice_speaks_a_text_the_same_whatever_came_before(synth: EspeakSynthesizer) -> None:
+    steady = EspeakSynthesizer(steady=True)
+    first = steady.synthesize("英镑", "zh")
+    synth.synthesize("我的银行卡丢了，怎么办？", "zh")  # the kiosk's own voice moves espeak-ng's flutter along
+    synth.synthesize("What is the dollar rate today?", "en")
+    again = steady.synthesize("英镑", "zh")
+    assert np.array_equal(first.pcm.samples, again.pcm.samples)
+    assert {c.phoneme for c in first.timeline.cues} == {c.phoneme for c in again.timeline.cues}
+    before = synth.synthesize("英镑", "zh").pcm.samples
+    synth.synthesize("今天天气不错", "zh")
+    after = synth.synthesize("英镑", "zh").pcm.samples
+    assert not np.array_equal(before, after)  # why it exists: the usual voice flutters on across texts
+    assert steady.synthesize("hello", "en").pcm.duration_s > 0.2  # no steady English voice: the usual one
 
 
 def test_slower_rate_is_longer_and_sentences_come_one_by_one() -> None:

@@ -1,0 +1,272 @@
+"""Closed vocabulary by spoken examples: which offered choice's name sounds most like the audio.
+
+whisper-base writes some short Mandarin names said alone as something else
+entirely (欧元 as "only inch", 日元 as "Dien", 澳元 as 好,演) and its own
+scores of the names do not single them out (:mod:`edge_models.asr.choice_scores`).
+Its encoder still hears them: query by example compares what the encoder makes
+of the customer's audio with what it makes of each offered name spoken by the
+kiosk's own voice (espeak-ng, :func:`espeak_examples`; a different voice from
+the customer's). Each name is spoken at ``EXAMPLE_RATES``, trimmed of silence and
+encoded once (:class:`SpokenExamples` keeps them, least recently used dropped
+first); the customer's utterance is the decode's own encoder output, so it costs
+no second encoding.
+
+The distance of a name to the utterance is a subsequence dynamic time warping
+of the name's encoder frames against the utterance's (cosine distance of the
+L2-normalised frames, :func:`subsequence_cost`): the name may start and end
+anywhere in the utterance (the microphone loop's pre-roll and end silence are
+around it) and be said up to ``MAX_SLOWER`` times slower or any faster, every
+name frame matched to one utterance frame; the cost is the mean over the name's
+frames, so names of different lengths compare. A choice's distance is its
+closest name's (:func:`pick_by_example`); the closest choice is picked when it
+is within ``MAX_DISTANCE``, at least ``MIN_MARGIN`` closer than the next choice
+and ``NONE_MARGIN`` closer than what whisper wrote, spoken the same way (when
+that explains the audio as well, the open text goes on: "none of these"), and
+only when what whisper wrote is short (at most ``MAX_HEARD_FACTOR`` times the
+longest offered name, plus ``HEARD_SLACK`` syllables): a sentence is not a name
+said alone, and stays open text.
+
+It is the last way the kiosk tries (``kiosk.voice.choices.pick``), after the
+sound of the heard text and whisper's own scores, for the languages in
+``EXAMPLE_LANGUAGES`` only: Mandarin, where whisper-base misses names said alone.
+English answers are mostly read right by whisper, and the English answers of
+the benchmark are spoken by espeak-ng itself, so a figure there would flatter.
+The parameters were chosen on the tuning set (``scripts/tune_choice_scores.py``,
+the slot answers at 165 wpm and off-list answers, never the benchmark's turns);
+see the module text of :mod:`edge_models.asr.choice_scores` for the figures.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edge_models.asr.base import AsrError
+from edge_models.asr.choice_scores import names_to_score
+from edge_models.asr.closed_vocab import Choice, Match
+
+_LOG = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from edge_models.asr.whisper_engine import WhisperEngine
+    from edge_models.audio import Int16Array
+
+Frames = Any  # float32 array (frames, dimensions), each row of unit length
+# (names, what whisper wrote) -> each name's distance to one utterance and then the written text's; lower is closer
+Distances = Callable[[Sequence[str], str], Sequence[float]]
+
+EXAMPLE_LANGUAGES = ("zh",)
+EXAMPLE_RATES = (130, 175)  # words per minute of the spoken examples (the kiosk's normal and a brisk pace)
+MAX_SLOWER = 3  # an utterance frame may be skipped twice between two name frames: up to 3x slower speech
+MAX_DISTANCE = 0.38  # farthest a picked name may be (cosine distance per frame; chosen on the tuning set)
+MIN_MARGIN = 0.03  # how much closer the picked choice must be than the next one (chosen on the tuning set)
+NONE_MARGIN = 0.0  # how much closer the picked name must be than what whisper wrote, spoken (chosen on the tuning set)
+MAX_HEARD_FACTOR = 2  # what whisper wrote may be at most this many times the longest name ...
+HEARD_SLACK = 2  # ... plus this many characters
+TRIM_LEVEL = 0.02  # an example's silence: samples below this share of full scale at its ends
+TRIM_KEEP = 800  # samples kept around an example's sound (50 ms)
+CAPACITY = 256  # names whose examples are kept (float16: about 70 KB a short name)
+
+
+def trimmed(samples: Int16Array, level: float = TRIM_LEVEL, keep: int = TRIM_KEEP) -> Int16Array:
+    """``samples`` without the silence at their ends (``keep`` samples of margin); all of it when nothing is louder."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.float32)) > level * 32768.0)
+    if len(loud) == 0:
+        return samples
+    return samples[max(0, int(loud[0]) - keep) : int(loud[-1]) + keep]
+
+
+def subsequence_cost(name: Frames, utterance: Frames, max_slower: int = MAX_SLOWER) -> float:
+    """The mean cosine distance per name frame of the best alignment of ``name`` inside ``utterance``.
+
+    Dynamic time warping where the name may start and end at any utterance frame; each
+    name frame takes one utterance frame, at most ``max_slower`` frames after the previous
+    name frame's (or the same one). Rows are L2-normalised frames. Inf when either is empty.
+    """
+    if len(name) == 0 or len(utterance) == 0:
+        return float("inf")
+    cost = 1.0 - np.asarray(name, np.float32) @ np.asarray(utterance, np.float32).T  # (name frames, utterance frames)
+    total = cost[0].astype(np.float64)
+    for row in cost[1:]:
+        best = total.copy()
+        for step in range(1, max_slower + 1):
+            best[step:] = np.minimum(best[step:], total[:-step])
+        total = best + row
+    return float(total.min() / len(name))
+
+
+def encoder_frames(engine: WhisperEngine, samples: Int16Array) -> Frames:
+    """What whisper's encoder makes of ``samples``: one L2-normalised row per 20 ms of audio, in the decode's window.
+
+    The encoder output of the decode that ran on the same audio just before (as in the kiosk)
+    is reused; otherwise the audio is encoded here.
+
+    Raises:
+        AsrError: the model failed.
+    """
+    from edge_models.asr.whisper_engine import _digest, _storage, window_frames
+    from edge_models.cpu import speech_priority
+
+    if len(samples) == 0:
+        return np.zeros((0, 1), np.float32)
+    whisper = engine._whisper
+    try:
+        with speech_priority(), engine._decoding:
+            window = window_frames(len(samples))
+            mel = whisper.feature_extractor(samples.astype(np.float32) / 32768.0)
+            content = max(1, min(window, mel.shape[-1] - 1))
+            cached = engine._encoded
+            if cached is not None and cached[0] == _digest(samples):
+                encoded = cached[1]
+            else:
+                features = np.zeros((1, mel.shape[0], window), np.float32)
+                features[0, :, :content] = mel[:, :content]
+                encoded = whisper.model.encode(_storage(features))
+            frames = np.asarray(encoded, np.float32)[0, : max(1, content // 2)]
+    except Exception as err:
+        raise AsrError(f"whisper failed to encode the audio: {err}") from err
+    norms = np.linalg.norm(frames, axis=1, keepdims=True)
+    return (frames / np.maximum(norms, 1e-6)).astype(np.float32)
+
+
+def espeak_examples(text: str, lang: str, rates: Sequence[int] = EXAMPLE_RATES) -> list[Int16Array]:
+    """``text`` spoken by espeak-ng at each of ``rates`` (words per minute), 16 kHz, trimmed of silence.
+
+    Mandarin is spoken by the steady voice (``edge_models.tts.espeak.STEADY_VOICES``), so the
+    same text always gives the same examples and the same audio the same pick.
+
+    Raises:
+        TtsError: espeak-ng cannot speak it.
+    """
+    from edge_models.audio import convert
+    from edge_models.tts import EspeakSynthesizer, TtsSettings
+
+    synth = EspeakSynthesizer(steady=True)  # no pitch flutter: the same examples whatever the kiosk said before
+    out = []
+    for rate in rates:
+        pcm = synth.synthesize(text, lang, TtsSettings(rate_wpm=rate)).pcm
+        samples = pcm.samples if pcm.rate == 16_000 else convert(pcm.samples / 32768.0, pcm.rate, 1).samples
+        out.append(trimmed(samples))
+    return out
+
+
+class SpokenExamples:
+    """The offered names as the recogniser's encoder hears them spoken by the kiosk's voice, kept once made.
+
+    Args:
+        encode: Encoder frames of 16 kHz samples (:func:`encoder_frames` of one engine).
+        speak: The examples of a text in a language (:func:`espeak_examples`).
+        capacity: Names kept (least recently used dropped first).
+    """
+
+    def __init__(
+        self,
+        encode: Callable[[Int16Array], Frames],
+        speak: Callable[[str, str], Sequence[Int16Array]] = espeak_examples,
+        *,
+        capacity: int = CAPACITY,
+    ) -> None:
+        self._encode = encode
+        self._speak = speak
+        self._capacity = capacity
+        self._kept: OrderedDict[tuple[str, str], list[Frames]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _spoken(self, text: str, lang: str) -> Sequence[Int16Array]:
+        """The examples of ``text``; none (it is infinitely far) when the voice cannot speak it."""
+        from edge_models.tts import TtsError
+
+        try:
+            return self._speak(text, lang)
+        except TtsError as err:
+            _LOG.warning("no spoken example of %r: %s", text, err)
+            return []
+
+    def examples(self, text: str, lang: str) -> list[Frames]:
+        """The encoder frames of ``text``'s spoken examples (made on first use)."""
+        key = (lang, text)
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        made = [np.asarray(self._encode(clip), np.float16) for clip in self._spoken(text, lang)]
+        with self._lock:
+            self._kept[key] = made
+            while len(self._kept) > self._capacity:
+                self._kept.popitem(last=False)
+        return made
+
+    def distances(self, samples: Int16Array, lang: str, names: Sequence[str], heard: str = "") -> list[float]:
+        """Each name's distance to the utterance ``samples``, then ``heard``'s.
+
+        A text's distance is its closest example's :func:`subsequence_cost`. ``heard`` (what
+        whisper wrote for the utterance) is spoken the same way but not kept; empty, its
+        distance is infinite.
+        """
+        utterance = self._encode(samples)
+
+        def closest(examples: Sequence[Frames]) -> float:
+            return min((subsequence_cost(f, utterance) for f in examples), default=float("inf"))
+
+        spoken = [self._encode(clip) for clip in self._spoken(heard, lang)] if heard.strip() else []
+        return [*(closest(self.examples(name, lang)) for name in names), closest(spoken)]
+
+
+_UNIT = re.compile(r"[\u3400-\u9fff]|[^\W\u3400-\u9fff]+")  # a Chinese character, or a word of other letters
+
+
+def _length(text: str) -> int:
+    """Syllable-like units of ``text``: each Chinese character, each word of other letters or digits."""
+    return len(_UNIT.findall(text))
+
+
+def pick_by_example(
+    heard: str,
+    choices: Sequence[Choice],
+    lang: str,
+    distances: Distances,
+    *,
+    max_distance: float = MAX_DISTANCE,
+    min_margin: float = MIN_MARGIN,
+    none_margin: float = NONE_MARGIN,
+) -> Match | None:
+    """The choice whose names' spoken examples are closest to the utterance, when clearly the closest.
+
+    ``distances`` gives each text's distance to the utterance (:meth:`SpokenExamples.distances`),
+    called once with the choices' names in ``lang`` (:func:`edge_models.asr.choice_scores.names_to_score`)
+    and ``heard``. None for another language, for no name, when ``heard`` is longer than a
+    name said alone, or when the closest choice is not within ``max_distance``, ``min_margin``
+    closer than the next, and ``none_margin`` closer than ``heard`` spoken the same way (what
+    whisper wrote explains the audio as well: "none of these", as in
+    :mod:`edge_models.asr.choice_scores`). The match's ``similarity`` is 1 - its distance and its ``confidence``
+    grows with the margin: 0.5 at none, 1 from four times ``min_margin``.
+    """
+    if lang not in EXAMPLE_LANGUAGES:
+        return None
+    names = names_to_score(choices, lang)
+    if not names:
+        return None
+    if _length(heard) > MAX_HEARD_FACTOR * max(_length(name) for _, name in names) + HEARD_SLACK:
+        return None
+    found = list(distances([name for _, name in names], heard.strip()))
+    if len(found) != len(names) + 1:
+        raise ValueError(f"{len(found)} distances for {len(names)} names and the heard text")
+    written = found.pop()
+    best: dict[str, tuple[float, str]] = {}
+    for (key, name), value in zip(names, found, strict=True):
+        if key not in best or value < best[key][0]:
+            best[key] = (value, name)
+    ranked = sorted(best.items(), key=lambda item: item[1][0])
+    key, (distance, name) = ranked[0]
+    runner_up = ranked[1][1][0] if len(ranked) > 1 else float("inf")
+    margin = runner_up - distance
+    if distance > max_distance or margin < min_margin or distance > written - none_margin:
+        return None
+    confidence = round(0.5 + 0.5 * min(1.0, margin / (4 * min_margin) if min_margin > 0 else 1.0), 4)
+    return Match(key, name, similarity=round(max(0.0, 1.0 - distance), 4), coverage=1.0, confidence=confidence)
