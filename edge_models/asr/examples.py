@@ -188,6 +188,11 @@ class SpokenExamples:
             _LOG.warning("no spoken example of %r: %s", text, err)
             return []
 
+    def has(self, text: str, lang: str) -> bool:
+        """Whether ``text``'s examples are made and kept."""
+        with self._lock:
+            return (lang, text) in self._kept
+
     def examples(self, text: str, lang: str) -> list[Frames]:
         """The encoder frames of ``text``'s spoken examples (made on first use)."""
         key = (lang, text)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from edge_models.audio import Int16Array, Pcm
     from edge_models.speech import Transcript
     from hardware import Microphone
+    from kiosk.dialogue import Decision
     from kiosk.voice import ListenEvent, VoiceListener
 
 
@@ -135,6 +136,20 @@ class Listening(Turns):
             )
         asr_ms = (time.perf_counter() - started) * 1000  # the match is part of understanding what was heard
         return await self._turn(utterance, "voice", asr_ms=asr_ms)
+
+    def _offered(self, decision: Decision) -> None:
+        """While the kiosk asks for a choice, the offered names' spoken examples are made (a loaded whisper)."""
+        from kiosk.voice import offer_of, warm_examples
+
+        if self._asr is None or not self.config.voice.closed_vocabulary:
+            return
+        engine = self._asr_session[1] if self._asr_session is not None else None
+        if not callable(self._asr) or hasattr(self._asr, "transcribe"):
+            engine = self._asr  # type: ignore[assignment]
+        if engine is None:
+            return  # no voice turn yet: the recogniser is not loaded for this
+        offer = offer_of([(b.id, b.label) for b in decision.buttons], decision.action, decision.reply)
+        warm_examples(engine, self.conversations.engine.policy, offer, decision.lang)
 
     def _asr_engine(self) -> AsrEngine:
         """The recogniser for this conversation: a factory is asked again when a new one starts.

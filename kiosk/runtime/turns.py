@@ -199,6 +199,7 @@ class Turns(Speaking):
                     skipped.append("print")
                     reply = f"{reply} {print_problem(problem, decision.ticket, decision.lang)}"
             buttons = tuple((b.id, b.label) for b in decision.buttons)
+            self._offered(decision)
             say_started = time.perf_counter()
             await self._say(reply, decision.lang, decision.emotion, buttons, timings)
             timings.setdefault("first_audio", round((time.perf_counter() - say_started) * 1000, 1))
@@ -226,6 +227,9 @@ class Turns(Speaking):
                 if self.screen is not None:
                     self.screen.show(said=ASK[self.rating.lang], buttons=offered)
             return record
+
+    def _offered(self, decision: Decision) -> None:
+        """A reply was decided and is about to be spoken (the voice side prepares for the answer)."""
 
     async def _rated(self, session: str, rating: str, how: str, source: str) -> TurnRecord:
         """Store the customer's rating of the conversation that just ended, and thank them."""

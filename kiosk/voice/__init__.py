@@ -14,6 +14,7 @@ from kiosk.voice.choices import (
     scorer_for,
     value_phrases,
     voice_utterance,
+    warm_examples,
 )
 from kiosk.voice.files import file_lang, voice_files, voice_turns
 from kiosk.voice.turn import (
@@ -52,4 +53,5 @@ __all__ = [
     "voice_files",
     "voice_turns",
     "voice_utterance",
+    "warm_examples",
 ]

@@ -28,6 +28,7 @@ choices are still scored before the kiosk apologises (``kiosk/runtime/listening.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import unicodedata
@@ -43,12 +44,15 @@ from edge_models.asr.examples import Distances, pick_by_example
 if TYPE_CHECKING:
     from edge_models.asr import AsrEngine
     from edge_models.asr.examples import SpokenExamples
+    from edge_models.asr.whisper_engine import WhisperEngine
     from edge_models.audio import Pcm
     from edge_models.speech import Transcript
     from kiosk.dialogue import Utterance
     from kiosk.policy import Patterns, Policy, Text
 
+_LOG = logging.getLogger(__name__)
 CHOICE_ACTIONS = ("ask", "clarify")  # replies after which the next turn is an answer to the buttons
+WARM_NICE = 10  # the background making of spoken examples gives way to the kiosk's speech and avatar
 _PLAIN = re.compile(r"^[\w '.-]+$")
 _SENTENCE_END = re.compile(r"(?<=[。？！?!])\s*|(?<=\.)\s+")
 
@@ -251,23 +255,64 @@ _EXAMPLES: weakref.WeakKeyDictionary[AsrEngine, SpokenExamples] = weakref.WeakKe
 _EXAMPLES_LOCK = threading.Lock()
 
 
+def _examples_of(engine: WhisperEngine) -> SpokenExamples:
+    """The spoken examples kept for ``engine``."""
+    from edge_models.asr.examples import SpokenExamples, encoder_frames
+
+    with _EXAMPLES_LOCK:
+        examples = _EXAMPLES.get(engine)
+        if examples is None:
+            examples = _EXAMPLES[engine] = SpokenExamples(functools.partial(encoder_frames, engine))
+        return examples
+
+
+def warm_examples(engine: AsrEngine, policy: Policy, offer: Offer, lang: str) -> threading.Thread | None:
+    """Make the spoken examples of the names ``offer`` shows in the background (while the kiosk asks).
+
+    So the customer's answer does not wait for them (a name is spoken and encoded once:
+    about 0.1-0.3 s a name on two cores). A thread at nice ``WARM_NICE`` for whisper in
+    ``EXAMPLE_LANGUAGES`` when some offered name is new; None otherwise.
+    """
+    from edge_models.asr.choice_scores import names_to_score
+    from edge_models.asr.examples import EXAMPLE_LANGUAGES
+    from edge_models.asr.whisper_engine import WhisperEngine
+
+    if not offer.open or lang not in EXAMPLE_LANGUAGES or not isinstance(engine, WhisperEngine):
+        return None
+    examples = _examples_of(engine)
+    names = [name for _key, name in names_to_score(choices(policy, offer.buttons), lang)]
+    if all(examples.has(name, lang) for name in names):
+        return None
+
+    def warm() -> None:
+        from edge_models.cpu import lower_thread_priority
+
+        lower_thread_priority(WARM_NICE)
+        try:
+            for name in names:
+                examples.examples(name, lang)
+        except Exception:  # noqa: BLE001 - the turn makes them itself, or matches without them
+            _LOG.warning("making the spoken examples of the offered names failed", exc_info=True)
+
+    thread = threading.Thread(target=warm, name="spoken-examples", daemon=True)
+    thread.start()
+    return thread
+
+
 def examples_for(engine: AsrEngine, pcm: Pcm | None, lang: str) -> Distances | None:
     """Distances of spoken names to the utterance ``pcm`` (:mod:`edge_models.asr.examples`); None where unused.
 
     Whisper only, in ``EXAMPLE_LANGUAGES``; the names' examples are kept per engine, so a
     name is spoken and encoded once for all the turns that offer it.
     """
-    from edge_models.asr.examples import EXAMPLE_LANGUAGES, SpokenExamples, encoder_frames
+    from edge_models.asr.examples import EXAMPLE_LANGUAGES
     from edge_models.asr.whisper_engine import WhisperEngine
 
     if pcm is None or lang not in EXAMPLE_LANGUAGES or not isinstance(engine, WhisperEngine):
         return None
     if lang not in engine.languages:
         return None
-    with _EXAMPLES_LOCK:
-        examples = _EXAMPLES.get(engine)
-        if examples is None:
-            examples = _EXAMPLES[engine] = SpokenExamples(functools.partial(encoder_frames, engine))
+    examples = _examples_of(engine)
     samples = pcm.samples
 
     def distances(names: Sequence[str], heard: str) -> list[float]:

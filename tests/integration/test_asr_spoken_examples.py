@@ -6,6 +6,8 @@ real customer's is not.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -129,3 +131,49 @@ def test_examples_only_for_whisper_in_mandarin(whisper: AsrEngine, tmp_path_fact
     assert examples_for(whisper, None, "zh") is None
     vosk = AsrModels(voice_state(tmp_path_factory)).engine_for("ko")
     assert examples_for(vosk, pcm, "zh") is None
+
+
+def test_the_runtime_makes_the_offered_names_examples_while_it_asks_and_a_spoken_answer_picks(
+    tmp_path: Path, whisper: AsrEngine, voices: Voices, policy: Policy
+) -> None:
+    import asyncio
+    import threading
+
+    from edge_models.asr.whisper_engine import WhisperEngine
+    from kiosk.conversation import Conversations
+    from kiosk.runtime import KioskRuntime, RuntimeConfig, StageBudgets
+    from kiosk.runtime.devices import Devices
+    from kiosk.storage import Store
+    from kiosk.voice.choices import _examples_of
+
+    assert isinstance(whisper, WhisperEngine)
+    engine = DialogueEngine(policy, None, tickets=MemoryTicketDispenser())
+    ask = engine.handle(DialogueSession("s", lang="zh"), Utterance(source="button", button="intent:account_open"), NOW)
+    names = [name for _key, name in names_to_score(choices(policy, [(b.id, b.label) for b in ask.buttons]), "zh")]
+    examples = _examples_of(whisper)
+    fresh = [name for name in names if not examples.has(name, "zh")]
+    assert len(fresh) >= 4  # no other test here offers the customer types (the staff button's name is shared)
+    store = Store(tmp_path / "kiosk.db")
+    budgets = StageBudgets(asr_s=60, dialogue_s=60, tts_s=60)  # a busy 2-core machine: no skipped stages
+    rt = KioskRuntime(Conversations(engine, store), Devices(), RuntimeConfig(speak=False, budgets=budgets), asr=whisper)
+    answer = heard(voices, "外国人")
+
+    async def scenario() -> tuple[str, str, str | None]:
+        await rt.start()
+        try:
+            await rt.arrive(lang="zh")
+            asked = await rt.button("intent:account_open")
+            for thread in threading.enumerate():
+                if thread.name == "spoken-examples":
+                    await asyncio.to_thread(thread.join, 120)
+            assert all(examples.has(name, "zh") for name in fresh)  # made while the kiosk asked
+            said = await rt.voice(answer, "zh")
+            return asked.action, said.action, said.intent
+        finally:
+            await rt.stop()
+
+    try:
+        asked, action, intent = asyncio.run(asyncio.wait_for(scenario(), timeout=300))
+    finally:
+        store.close()
+    assert (asked, action, intent) == ("ask", "answer", "account_open")
