@@ -30,7 +30,9 @@ from edge_models.speech import VisemeCue, VisemeTimeline
 from edge_models.tts.visemes import PhonemeEvent, timeline
 
 VOICES: dict[str, str] = {"en": "gmw/en-us", "zh": "sit/cmn", "yue": "sit/yue", "ko": "ko"}
-# The same voices without pitch flutter (espeak-ng voice files): the same text, the same samples, whatever came before
+# The same voices without pitch flutter (espeak-ng voice files). Mandarin: the same text gives the same samples
+# whatever was spoken before. English: less variation, not none (some other state of espeak-ng still carries over:
+# "US dollar" alternates between two renderings), so Latin words in spoken examples may differ a little.
 STEADY_VOICES: dict[str, Path] = {
     "zh": Path(__file__).resolve().parent / "steady" / "cmn",
     "en": Path(__file__).resolve().parent / "steady" / "en",

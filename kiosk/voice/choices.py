@@ -19,7 +19,12 @@ buttons, :attr:`Offer.question`) is whisper's previous text while it scores, as
 in a conversation: measured on the tuning set it picks more answers right
 (scripts/tune_choice_scores.py).
 
-Between the two, ``pick`` can match whisper's other hypotheses (its 5-best,
+Last, for Mandarin, the offered names spoken by the kiosk's own voice (espeak-ng, steady) are
+matched to the customer's audio on whisper's encoder (:mod:`edge_models.asr.examples`): 英镑 said
+alone and written 英文 or 英帆 still sounds most like 英镑. The names' examples are made while the kiosk
+asks (:func:`warm_examples`) and kept.
+
+Between the sound and the scores, ``pick`` can match whisper's other hypotheses (its 5-best,
 :func:`alternatives_for`) by sound; the runtime does not use it (wrong picks on the
 benchmark at 10 dB, see :mod:`edge_models.asr.choice_scores`). When whisper wrote nothing at all after a question, the
 choices are still scored before the kiosk apologises (``kiosk/runtime/listening.py``).
