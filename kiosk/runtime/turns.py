@@ -199,10 +199,10 @@ class Turns(Speaking):
                     skipped.append("print")
                     reply = f"{reply} {print_problem(problem, decision.ticket, decision.lang)}"
             buttons = tuple((b.id, b.label) for b in decision.buttons)
-            self._offered(decision)
             say_started = time.perf_counter()
             await self._say(reply, decision.lang, decision.emotion, buttons, timings)
             timings.setdefault("first_audio", round((time.perf_counter() - say_started) * 1000, 1))
+            self._offered(decision)  # after the first sound: what it prepares never delays the reply
             record = self._record(
                 source,
                 shown,
@@ -229,7 +229,7 @@ class Turns(Speaking):
             return record
 
     def _offered(self, decision: Decision) -> None:
-        """A reply was decided and is about to be spoken (the voice side prepares for the answer)."""
+        """A reply was decided and its first sentence is playing (the voice side prepares for the answer)."""
 
     async def _rated(self, session: str, rating: str, how: str, source: str) -> TurnRecord:
         """Store the customer's rating of the conversation that just ended, and thank them."""
