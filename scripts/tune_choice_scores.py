@@ -69,7 +69,10 @@ def sweep_examples(
     from edge_models.asr.examples import pick_by_example
     from kiosk.voice.choices import choices
 
-    print(f"spoken examples, on the {len(asked)} turns the scores left open (max distance x min margin):")
+    print(
+        f"spoken examples, on the {len(asked)} turns the scores left open "
+        "(rows: max distance, none margin; columns: min margin):"
+    )
     for turn, text, _offer, texts, out in asked if verbose else ():
         ranked = sorted(zip(out[:-1], texts, strict=False))[:3]
         top = ", ".join(f"{n} {d:.3f}" for d, n in ranked)

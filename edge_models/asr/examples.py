@@ -8,8 +8,8 @@ of the customer's audio with what it makes of each offered name spoken by the
 kiosk's own voice (espeak-ng, :func:`espeak_examples`; a different voice from
 the customer's). Each name is spoken at ``EXAMPLE_RATES``, trimmed of silence and
 encoded once (:class:`SpokenExamples` keeps them, least recently used dropped
-first); the customer's utterance is the decode's own encoder output, so it costs
-no second encoding.
+first); the customer's utterance is the decode's own encoder output when the
+language was known, so it costs no second encoding.
 
 The distance of a name to the utterance is a subsequence dynamic time warping
 of the name's encoder frames against the utterance's (cosine distance of the
@@ -20,11 +20,13 @@ name frame matched to one utterance frame; the cost is the mean over the name's
 frames, so names of different lengths compare. A choice's distance is its
 closest name's (:func:`pick_by_example`); the closest choice is picked when it
 is within ``MAX_DISTANCE``, at least ``MIN_MARGIN`` closer than the next choice
-and ``NONE_MARGIN`` closer than what whisper wrote, spoken the same way (when
-that explains the audio as well, the open text goes on: "none of these"), and
-only when what whisper wrote is short (at most ``MAX_HEARD_FACTOR`` times the
-longest offered name, plus ``HEARD_SLACK`` syllables): a sentence is not a name
-said alone, and stays open text.
+and ``NONE_MARGIN`` closer than the Chinese characters whisper wrote, spoken the
+same way (when that explains the audio as well, the open text goes on: "none of
+these"), and only when what whisper wrote is short (at most ``MAX_HEARD_FACTOR``
+times the picked name, plus ``HEARD_SLACK`` syllables): a sentence is not a name
+said alone, and stays open text. Without a Chinese character in what whisper
+wrote (nothing, or only Latin letters) there is no "none" to weigh against, and
+no pick.
 
 It is the last way the kiosk tries (``kiosk.voice.choices.pick``), after the
 sound of the heard text and whisper's own scores, for the languages in
@@ -57,7 +59,9 @@ espeak-ng's usual voice is not repeatable: its pitch flutter advances a counter
 that is never reset, so the same text sounds a little different after whatever
 was spoken before, and a pick could depend on what the kiosk said earlier.
 Examples are spoken by the steady voice (``edge_models/tts/steady``, flutter 0):
-the same text, the same samples (tested).
+the same text, the same samples (tested); what whisper wrote is spoken by its
+Chinese characters only, since espeak-ng reads Latin letters with its English
+voice, which is not repeatable.
 """
 
 from __future__ import annotations
@@ -125,15 +129,18 @@ def subsequence_cost(name: Frames, utterance: Frames, max_slower: int = MAX_SLOW
     return float(total.min() / len(name))
 
 
-def encoder_frames(engine: WhisperEngine, samples: Int16Array) -> Frames:
+def encoder_frames(engine: WhisperEngine, samples: Int16Array, *, urgent: bool = True) -> Frames:
     """What whisper's encoder makes of ``samples``: one L2-normalised row per 20 ms of audio, in the decode's window.
 
-    The encoder output of the decode that ran on the same audio just before (as in the kiosk)
-    is reused; otherwise the audio is encoded here.
+    The encoder output of the decode that ran on the same audio just before (as in the kiosk,
+    the language known) is reused; otherwise the audio is encoded here. ``urgent`` (a customer
+    waits) encodes with speech priority, so the LLM gives way; examples made ahead do not.
 
     Raises:
         AsrError: the model failed.
     """
+    from contextlib import nullcontext
+
     from edge_models.asr.whisper_engine import _digest, _storage, window_frames
     from edge_models.cpu import speech_priority
 
@@ -141,7 +148,7 @@ def encoder_frames(engine: WhisperEngine, samples: Int16Array) -> Frames:
         return np.zeros((0, 1), np.float32)
     whisper = engine._whisper
     try:
-        with speech_priority(), engine._decoding:
+        with speech_priority() if urgent else nullcontext(), engine._decoding:
             window = window_frames(len(samples))
             mel = whisper.feature_extractor(samples.astype(np.float32) / 32768.0)
             content = max(1, min(window, mel.shape[-1] - 1))
@@ -184,14 +191,15 @@ class SpokenExamples:
     """The offered names as the recogniser's encoder hears them spoken by the kiosk's voice, kept once made.
 
     Args:
-        encode: Encoder frames of 16 kHz samples (:func:`encoder_frames` of one engine).
+        encode: Encoder frames of 16 kHz samples, and whether a customer waits for them
+            (:func:`encoder_frames` of one engine).
         speak: The examples of a text in a language (:func:`espeak_examples`).
         capacity: Names kept (least recently used dropped first).
     """
 
     def __init__(
         self,
-        encode: Callable[[Int16Array], Frames],
+        encode: Callable[[Int16Array, bool], Frames],
         speak: Callable[[str, str], Sequence[Int16Array]] = espeak_examples,
         *,
         capacity: int = CAPACITY,
@@ -200,36 +208,53 @@ class SpokenExamples:
         self._speak = speak
         self._capacity = capacity
         self._kept: OrderedDict[tuple[str, str], list[Frames]] = OrderedDict()
+        self._making: dict[tuple[str, str], threading.Event] = {}  # names being made: a second caller waits
         self._lock = threading.Lock()
 
-    def _spoken(self, text: str, lang: str) -> Sequence[Int16Array]:
-        """The examples of ``text``; none (it is infinitely far) when the voice cannot speak it."""
-        from edge_models.tts import TtsError
+    def _spoken(self, text: str, lang: str) -> Sequence[Int16Array] | None:
+        """The examples of ``text``; None when the voice cannot speak it (it is then infinitely far)."""
+        from edge_models.errors import ModelError
 
         try:
             return self._speak(text, lang)
-        except TtsError as err:
+        except ModelError as err:  # TtsError, or espeak-ng missing
             _LOG.warning("no spoken example of %r: %s", text, err)
-            return []
+            return None
 
     def has(self, text: str, lang: str) -> bool:
         """Whether ``text``'s examples are made and kept."""
         with self._lock:
             return (lang, text) in self._kept
 
-    def examples(self, text: str, lang: str) -> list[Frames]:
-        """The encoder frames of ``text``'s spoken examples (made on first use)."""
+    def examples(self, text: str, lang: str, *, urgent: bool = True) -> list[Frames]:
+        """The encoder frames of ``text``'s spoken examples (made on first use; none when it cannot be spoken).
+
+        A name another thread is making is waited for, not made twice. ``urgent``: a customer waits.
+        """
         key = (lang, text)
-        with self._lock:
-            if key in self._kept:
-                self._kept.move_to_end(key)
-                return self._kept[key]
-        made = [np.asarray(self._encode(clip), np.float16) for clip in self._spoken(text, lang)]
-        with self._lock:
-            self._kept[key] = made
-            while len(self._kept) > self._capacity:
-                self._kept.popitem(last=False)
-        return made
+        while True:
+            with self._lock:
+                if key in self._kept:
+                    self._kept.move_to_end(key)
+                    return self._kept[key]
+                making = self._making.get(key)
+                if making is None:
+                    self._making[key] = threading.Event()
+                    break
+            making.wait()  # then kept, or failed: made here
+        made: list[Frames] | None = None
+        clips: Sequence[Int16Array] | None = None
+        try:
+            clips = self._spoken(text, lang)
+            made = [np.asarray(self._encode(clip, urgent), np.float16) for clip in clips or ()]
+            return made
+        finally:
+            with self._lock:
+                if made is not None and clips is not None:  # a voice that failed is asked again next time
+                    self._kept[key] = made
+                    while len(self._kept) > self._capacity:
+                        self._kept.popitem(last=False)
+                self._making.pop(key).set()
 
     def distances(self, samples: Int16Array, lang: str, names: Sequence[str], heard: str = "") -> list[float]:
         """Each name's distance to the utterance ``samples``, then ``heard``'s.
@@ -238,16 +263,23 @@ class SpokenExamples:
         whisper wrote for the utterance) is spoken the same way but not kept; empty, its
         distance is infinite.
         """
-        utterance = self._encode(samples)
+        utterance = self._encode(samples, True)
 
         def closest(examples: Sequence[Frames]) -> float:
             return min((subsequence_cost(f, utterance) for f in examples), default=float("inf"))
 
-        spoken = [self._encode(clip) for clip in self._spoken(heard, lang)] if heard.strip() else []
+        clips = self._spoken(heard, lang) if heard.strip() else None
+        spoken = [self._encode(clip, True) for clip in clips or ()]
         return [*(closest(self.examples(name, lang)) for name in names), closest(spoken)]
 
 
 _UNIT = re.compile(r"[\u3400-\u9fff]|[^\W\u3400-\u9fff]+")  # a Chinese character, or a word of other letters
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def _longest_heard(name_length: int) -> int:
+    """The longest heard text (in :func:`_length` units) that may be a name of ``name_length`` said alone."""
+    return MAX_HEARD_FACTOR * name_length + HEARD_SLACK
 
 
 def _length(text: str) -> int:
@@ -269,21 +301,25 @@ def pick_by_example(
 
     ``distances`` gives each text's distance to the utterance (:meth:`SpokenExamples.distances`),
     called once with the choices' names in ``lang`` (:func:`edge_models.asr.choice_scores.names_to_score`)
-    and ``heard``. None for another language, for no name, when ``heard`` is longer than a
-    name said alone, or when the closest choice is not within ``max_distance``, ``min_margin``
-    closer than the next, and ``none_margin`` closer than ``heard`` spoken the same way (what
-    whisper wrote explains the audio as well: "none of these", as in
-    :mod:`edge_models.asr.choice_scores`). The match's ``similarity`` is 1 - its distance and its ``confidence``
-    grows with the margin: 0.5 at none, 1 from four times ``min_margin``.
+    and the Chinese characters of ``heard`` (Latin letters would be read by espeak-ng's English
+    voice, which is not repeatable). None for another language, for no name, when ``heard``
+    has no Chinese character (whisper heard nothing, or no Mandarin: no "none of these" to
+    weigh against), when ``heard`` is longer than the picked name said alone, or when the
+    closest choice is not within ``max_distance``, ``min_margin`` closer than the next, and
+    ``none_margin`` closer than ``heard`` spoken the same way (what whisper wrote explains the
+    audio as well: "none of these", as in :mod:`edge_models.asr.choice_scores`). The match's
+    ``similarity`` is 1 - its distance and its ``confidence`` grows with the margin: 0.5 at
+    none, 1 from four times ``min_margin``.
     """
     if lang not in EXAMPLE_LANGUAGES:
         return None
     names = names_to_score(choices, lang)
-    if not names:
-        return None
-    if _length(heard) > MAX_HEARD_FACTOR * max(_length(name) for _, name in names) + HEARD_SLACK:
-        return None
-    found = list(distances([name for _, name in names], heard.strip()))
+    written_han = "".join(_HAN.findall(heard))
+    if not names or not written_han:
+        return None  # nothing heard, or no Chinese: no "none of these" to weigh a name against
+    if _length(heard) > _longest_heard(max(_length(name) for _, name in names)):
+        return None  # longer than any offered name said alone: not worth speaking
+    found = list(distances([name for _, name in names], written_han))
     if len(found) != len(names) + 1:
         raise ValueError(f"{len(found)} distances for {len(names)} names and the heard text")
     written = found.pop()
@@ -297,5 +333,7 @@ def pick_by_example(
     margin = runner_up - distance
     if distance > max_distance or margin < min_margin or distance > written - none_margin:
         return None
+    if _length(heard) > _longest_heard(_length(name)):
+        return None  # longer than the picked name said alone: a sentence, not this name
     confidence = round(0.5 + 0.5 * min(1.0, margin / (4 * min_margin) if min_margin > 0 else 1.0), 4)
     return Match(key, name, similarity=round(max(0.0, 1.0 - distance), 4), coverage=1.0, confidence=confidence)

@@ -30,13 +30,10 @@ from edge_models.speech import VisemeCue, VisemeTimeline
 from edge_models.tts.visemes import PhonemeEvent, timeline
 
 VOICES: dict[str, str] = {"en": "gmw/en-us", "zh": "sit/cmn", "yue": "sit/yue", "ko": "ko"}
-# The same voices without pitch flutter (espeak-ng voice files). Mandarin: the same text gives the same samples
-# whatever was spoken before. English: less variation, not none (some other state of espeak-ng still carries over:
-# "US dollar" alternates between two renderings), so Latin words in spoken examples may differ a little.
-STEADY_VOICES: dict[str, Path] = {
-    "zh": Path(__file__).resolve().parent / "steady" / "cmn",
-    "en": Path(__file__).resolve().parent / "steady" / "en",
-}
+# The same voices without pitch flutter (espeak-ng voice files): the same text gives the same samples whatever was
+# spoken before. Mandarin only: Latin letters inside Mandarin are still read by the usual English voice.
+STEADY_VOICES: dict[str, Path] = {"zh": Path(__file__).resolve().parent / "steady" / "cmn"}
+MAX_VOICE_PATH = 59  # espeak_SetVoiceByFile copies the path into 60 bytes and lowercases it ("+" starts a variant)
 MAX_TEXT_CHARS = 2000
 MAX_SENTENCE_CHARS = 160
 
@@ -162,6 +159,43 @@ def _library() -> _Library:
         raise ModelMissingError(f"espeak-ng failed to initialise with data at {data_dir}")
     version = (lib.espeak_Info(None) or b"?").decode()
     return _Library(lib, rate, data_dir, version)
+
+
+def voice_path_fits(path: Path) -> bool:
+    """Whether espeak-ng's ``SetVoiceByFile`` can open ``path`` as given (short, lower case, no ``+``)."""
+    text = str(path)
+    return len(text.encode()) <= MAX_VOICE_PATH and text == text.lower() and "+" not in text
+
+
+@functools.cache
+def steady_voice_path(lang: str) -> Path:
+    """Where espeak-ng can read the steady voice of ``lang``: a copy in a short temporary folder when needed.
+
+    An installed package's path (``/opt/kiosk/.venv/lib/python3.11/site-packages/...``) is longer
+    than espeak-ng takes, and it lowercases the path; the copy lives for the process.
+
+    Raises:
+        TtsError: no steady voice for ``lang``, or no short folder to copy it into.
+    """
+    if lang not in STEADY_VOICES:
+        raise TtsError(f"no steady voice for language {lang!r}")
+    source = STEADY_VOICES[lang]
+    if voice_path_fits(source):
+        return source
+    import atexit
+    import shutil
+    import tempfile
+
+    for parent in ("/tmp", tempfile.gettempdir()):  # noqa: S108 - a short path is what espeak-ng needs
+        if not Path(parent).is_dir() or not voice_path_fits(Path(parent) / "espeak-voice-xxxxxxxx" / source.name):
+            continue
+        folder = Path(tempfile.mkdtemp(prefix="espeak-voice-", dir=parent))
+        atexit.register(shutil.rmtree, folder, True)
+        target = folder / source.name
+        shutil.copyfile(source, target)
+        if voice_path_fits(target):
+            return target
+    raise TtsError(f"no folder with a path short enough for espeak-ng to read {source}")
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])|(?<=[.])\s+")
@@ -313,7 +347,7 @@ class EspeakSynthesizer:
         lib = self._lib.lib
         started = time.perf_counter()
         with _LOCK:
-            steady = STEADY_VOICES.get(lang) if self.steady else None
+            steady = steady_voice_path(lang) if self.steady and lang in STEADY_VOICES else None
             chosen = (
                 lib.espeak_SetVoiceByFile(str(steady).encode())
                 if steady

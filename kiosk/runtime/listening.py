@@ -149,7 +149,10 @@ class Listening(Turns):
         if engine is None:
             return  # no voice turn yet: the recogniser is not loaded for this
         offer = offer_of([(b.id, b.label) for b in decision.buttons], decision.action, decision.reply)
-        warm_examples(engine, self.conversations.engine.policy, offer, decision.lang)
+        try:
+            warm_examples(engine, self.conversations.engine.policy, offer, decision.lang)
+        except Exception:  # noqa: BLE001 - a preparation: the turn is recorded whatever happens here
+            _LOG.warning("could not start making the offered names' spoken examples", exc_info=True)
 
     def _asr_engine(self) -> AsrEngine:
         """The recogniser for this conversation: a factory is asked again when a new one starts.

@@ -32,7 +32,6 @@ choices are still scored before the kiosk apologises (``kiosk/runtime/listening.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import threading
@@ -40,7 +39,7 @@ import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from edge_models.asr.choice_scores import Scorer, pick_by_score
 from edge_models.asr.closed_vocab import THRESHOLD, Choice, Match, match
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
     from edge_models.asr import AsrEngine
     from edge_models.asr.examples import SpokenExamples
     from edge_models.asr.whisper_engine import WhisperEngine
-    from edge_models.audio import Pcm
+    from edge_models.audio import Int16Array, Pcm
     from edge_models.speech import Transcript
     from kiosk.dialogue import Utterance
     from kiosk.policy import Patterns, Policy, Text
@@ -257,17 +256,34 @@ def scorer_for(engine: AsrEngine, pcm: Pcm | None, lang: str, question: str = ""
 
 
 _EXAMPLES: weakref.WeakKeyDictionary[AsrEngine, SpokenExamples] = weakref.WeakKeyDictionary()
+_WARMING: weakref.WeakKeyDictionary[AsrEngine, threading.Thread] = weakref.WeakKeyDictionary()
 _EXAMPLES_LOCK = threading.Lock()
+
+
+def _encoder_of(engine: WhisperEngine) -> Callable[[Int16Array, bool], Any]:
+    """``engine``'s encoder frames, holding the engine weakly (its kept examples go when it is unloaded)."""
+    from edge_models.asr import AsrError
+    from edge_models.asr.examples import encoder_frames
+
+    held = weakref.ref(engine)
+
+    def encode(samples: Int16Array, urgent: bool) -> Any:
+        found = held()
+        if found is None:
+            raise AsrError("the recogniser of these examples was unloaded")
+        return encoder_frames(found, samples, urgent=urgent)
+
+    return encode
 
 
 def _examples_of(engine: WhisperEngine) -> SpokenExamples:
     """The spoken examples kept for ``engine``."""
-    from edge_models.asr.examples import SpokenExamples, encoder_frames
+    from edge_models.asr.examples import SpokenExamples
 
     with _EXAMPLES_LOCK:
         examples = _EXAMPLES.get(engine)
         if examples is None:
-            examples = _EXAMPLES[engine] = SpokenExamples(functools.partial(encoder_frames, engine))
+            examples = _EXAMPLES[engine] = SpokenExamples(_encoder_of(engine))
         return examples
 
 
@@ -276,13 +292,17 @@ def warm_examples(engine: AsrEngine, policy: Policy, offer: Offer, lang: str) ->
 
     So the customer's answer does not wait for them (a name is spoken and encoded once:
     about 0.1-0.3 s a name on two cores). A thread at nice ``WARM_NICE`` for whisper in
-    ``EXAMPLE_LANGUAGES`` when some offered name is new; None otherwise.
+    ``EXAMPLE_LANGUAGES`` when some offered name is new and no other is at work for this
+    engine (a turn makes what is still missing itself); None otherwise. Its encodes do not
+    take speech priority (the LLM keeps its threads).
     """
     from edge_models.asr.choice_scores import names_to_score
     from edge_models.asr.examples import EXAMPLE_LANGUAGES
     from edge_models.asr.whisper_engine import WhisperEngine
 
     if not offer.open or lang not in EXAMPLE_LANGUAGES or not isinstance(engine, WhisperEngine):
+        return None
+    if lang not in engine.languages:
         return None
     examples = _examples_of(engine)
     names = [name for _key, name in names_to_score(choices(policy, offer.buttons), lang)]
@@ -295,11 +315,15 @@ def warm_examples(engine: AsrEngine, policy: Policy, offer: Offer, lang: str) ->
         lower_thread_priority(WARM_NICE)
         try:
             for name in names:
-                examples.examples(name, lang)
+                examples.examples(name, lang, urgent=False)
         except Exception:  # noqa: BLE001 - the turn makes them itself, or matches without them
             _LOG.warning("making the spoken examples of the offered names failed", exc_info=True)
 
-    thread = threading.Thread(target=warm, name="spoken-examples", daemon=True)
+    with _EXAMPLES_LOCK:
+        running = _WARMING.get(engine)
+        if running is not None and running.is_alive():
+            return None
+        thread = _WARMING[engine] = threading.Thread(target=warm, name="spoken-examples", daemon=True)
     thread.start()
     return thread
 

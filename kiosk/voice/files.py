@@ -66,6 +66,7 @@ def voice_turns(
     (``auto``: whisper tells English from Mandarin, at the cost of one more encoder pass).
     The speech rate and volume are ``config``'s, adjusted by the staff's settings in the store.
     """
+    from edge_models.asr import AsrError
     from edge_models.audio import AudioError
     from hardware import WavFileMicrophone, WavFileSpeaker
     from kiosk.dialogue import decision_fields
@@ -96,7 +97,12 @@ def voice_turns(
         closed = config.closed_vocabulary
         scorer = scorer_for(engine, heard.pcm, heard_as.lang, offer.question) if closed else None
         examples = examples_for(engine, heard.pcm, heard_as.lang) if closed else None
-        utterance, picked = voice_utterance(heard_as, policy, offer, closed=closed, scorer=scorer, examples=examples)
+        try:
+            utterance, picked = voice_utterance(
+                heard_as, policy, offer, closed=closed, scorer=scorer, examples=examples
+            )
+        except AsrError:  # scoring or encoding failed: matched by sound only, as the runtime does
+            utterance, picked = voice_utterance(heard_as, policy, offer, closed=closed)
         match_ms = (time.perf_counter() - started) * 1000
         decision, engine_ms = conversations.turn(session_id, utterance=utterance)  # stored, hand-off queued, ended
         decide_ms = match_ms + engine_ms

@@ -75,6 +75,31 @@ def test_the_steady_mandarin_voice_speaks_a_text_the_same_whatever_came_before(s
     assert steady.synthesize("hello", "en").pcm.duration_s > 0.2  # no steady English voice: the usual one
 
 
+def test_the_steady_voice_is_read_from_a_short_copy_when_its_path_is_too_long_for_espeak_ng(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edge_models.tts import espeak
+
+    installed = tmp_path / "Opt" / ("kiosk-" * 8) / "steady" / "cmn"  # long, and with a capital letter
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(espeak.STEADY_VOICES["zh"].read_bytes())
+    assert not espeak.voice_path_fits(installed)
+    monkeypatch.setitem(espeak.STEADY_VOICES, "zh", installed)
+    espeak.steady_voice_path.cache_clear()
+    try:
+        copy = espeak.steady_voice_path("zh")
+        assert copy != installed
+        assert espeak.voice_path_fits(copy)
+        assert copy.read_bytes() == installed.read_bytes()
+        first = EspeakSynthesizer(steady=True).synthesize("英镑", "zh")
+        EspeakSynthesizer().synthesize("我的银行卡丢了", "zh")
+        assert np.array_equal(first.pcm.samples, EspeakSynthesizer(steady=True).synthesize("英镑", "zh").pcm.samples)
+    finally:
+        espeak.steady_voice_path.cache_clear()
+    with pytest.raises(TtsError, match="no steady voice"):
+        espeak.steady_voice_path("ko")
+
+
 def test_slower_rate_is_longer_and_sentences_come_one_by_one() -> None:
     text = "Please take your ticket. Wait for your number. Thank you."
     fast = EspeakSynthesizer(TtsSettings(rate_wpm=200)).synthesize(text, "en")

@@ -77,19 +77,41 @@ def _given(heard: float = float("inf"), **distances: float):  # type: ignore[no-
 
 def test_the_clearly_closest_name_is_picked() -> None:
     distances, asked = _given(欧元=0.30, 美元=0.40, 日元=0.41)
-    found = pick_by_example("only inch", CURRENCIES, "zh", distances)
+    found = pick_by_example("哦 in 元", CURRENCIES, "zh", distances)
     assert found is not None
     assert (found.key, found.phrase) == ("slot:exchange_rate:EUR", "欧元")
     assert found.similarity == pytest.approx(0.70)
     assert 0.5 < found.confidence <= 1.0
-    assert asked == [(["美元", "欧元", "日元"], "only inch")]  # Mandarin names only and the heard text, one call
+    # Mandarin names only and the heard text's Chinese characters (Latin is not spoken repeatably), one call
+    assert asked == [(["美元", "欧元", "日元"], "哦元")]
 
 
 def test_no_pick_when_too_far_or_too_close_to_the_next() -> None:
     far, _ = _given(欧元=MAX_DISTANCE + 0.01, 美元=0.9)
-    assert pick_by_example("", CURRENCIES, "zh", far) is None
+    assert pick_by_example("哦耶", CURRENCIES, "zh", far) is None
     tied, _ = _given(欧元=0.30, 美元=0.30 + MIN_MARGIN / 2)
-    assert pick_by_example("", CURRENCIES, "zh", tied) is None
+    assert pick_by_example("哦耶", CURRENCIES, "zh", tied) is None
+    clear, _ = _given(欧元=0.30, 美元=0.30 + MIN_MARGIN * 2)
+    assert pick_by_example("哦耶", CURRENCIES, "zh", clear) is not None
+
+
+def test_no_pick_without_chinese_in_what_whisper_wrote() -> None:
+    # nothing heard, or only Latin letters: no "none of these" to weigh the names against
+    distances, asked = _given(欧元=0.10)
+    assert pick_by_example("", CURRENCIES, "zh", distances) is None
+    assert pick_by_example("only inch", CURRENCIES, "zh", distances) is None
+    assert asked == []
+
+
+def test_a_heard_text_longer_than_the_picked_name_said_alone_is_no_pick() -> None:
+    options = [*CURRENCIES, Choice("staff", ("呼叫工作人员",))]
+    long_heard = "我想问一下几点关门"  # 9 syllables: a 6-character name said alone, not a 2-character one
+    short_name, _ = _given(欧元=0.30, 呼叫工作人员=0.40)
+    assert pick_by_example(long_heard, options, "zh", short_name) is None
+    long_name, _ = _given(呼叫工作人员=0.30, 欧元=0.40)
+    found = pick_by_example(long_heard, options, "zh", long_name)
+    assert found is not None
+    assert found.key == "staff"
 
 
 def test_no_pick_when_what_whisper_wrote_sounds_closer_than_the_name() -> None:
@@ -118,7 +140,7 @@ class _Recorder:
         return [np.full(len(text), ord(text[0]) % 100, np.int16)]
 
     @staticmethod
-    def encode(samples: Int16Array) -> np.ndarray:
+    def encode(samples: Int16Array, urgent: bool = True) -> np.ndarray:
         return _unit(np.stack([np.ones(len(samples)), samples.astype(np.float64) + 1.0], axis=1)[:, :2])
 
 
@@ -156,3 +178,44 @@ def test_a_text_the_voice_cannot_speak_is_infinitely_far() -> None:
     near, far = examples.distances(utterance, "zh", ["美元"], "？！")
     assert near == pytest.approx(0.0, abs=1e-3)
     assert far == float("inf")
+
+
+def test_a_name_two_threads_need_at_once_is_made_once() -> None:
+    import threading
+    import time
+
+    recorder = _Recorder()
+
+    def slow(text: str, lang: str) -> list[Int16Array]:
+        time.sleep(0.2)
+        return recorder.speak(text, lang)
+
+    examples = SpokenExamples(recorder.encode, slow)
+    results: list[list[np.ndarray]] = []
+    threads = [threading.Thread(target=lambda: results.append(examples.examples("美元", "zh"))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert recorder.spoken == ["美元"]
+    assert len(results) == 3
+    assert all(r is results[0] for r in results)
+
+
+def test_a_name_the_voice_could_not_speak_is_asked_again_next_time() -> None:
+    from edge_models.tts import TtsError
+
+    recorder = _Recorder()
+    failing = [True]
+
+    def speak(text: str, lang: str) -> list[Int16Array]:
+        if failing[0]:
+            raise TtsError("voice not ready")
+        return recorder.speak(text, lang)
+
+    examples = SpokenExamples(recorder.encode, speak)
+    assert examples.examples("美元", "zh") == []
+    assert not examples.has("美元", "zh")  # not kept: the failure is not remembered as "no example"
+    failing[0] = False
+    assert len(examples.examples("美元", "zh")) == 1
+    assert examples.has("美元", "zh")
