@@ -323,7 +323,9 @@ def warm_examples(engine: AsrEngine, policy: Policy, offer: Offer, lang: str) ->
         running = _WARMING.get(engine)
         if running is not None and running.is_alive():
             return None
-        thread = _WARMING[engine] = threading.Thread(target=warm, name="spoken-examples", daemon=True)
+        # Not a daemon: at exit the interpreter waits for it (a few names) rather than tearing whisper down
+        # under a running encode, which aborted a loaded soak run ("terminate called without an active exception").
+        thread = _WARMING[engine] = threading.Thread(target=warm, name="spoken-examples", daemon=False)
     thread.start()
     return thread
 
