@@ -143,9 +143,7 @@ class Listening(Turns):
 
         if self._asr is None or not self.config.voice.closed_vocabulary:
             return
-        engine = self._asr_session[1] if self._asr_session is not None else None
-        if not callable(self._asr) or hasattr(self._asr, "transcribe"):
-            engine = self._asr  # type: ignore[assignment]
+        engine = self._given_engine() or (self._asr_session[1] if self._asr_session is not None else None)
         if engine is None:
             return  # no voice turn yet: the recogniser is not loaded for this
         offer = offer_of([(b.id, b.label) for b in decision.buttons], decision.action, decision.reply)
@@ -153,6 +151,12 @@ class Listening(Turns):
             warm_examples(engine, self.conversations.engine.policy, offer, decision.lang)
         except Exception:  # noqa: BLE001 - a preparation: the turn is recorded whatever happens here
             _LOG.warning("could not start making the offered names' spoken examples", exc_info=True)
+
+    def _given_engine(self) -> AsrEngine | None:
+        """The recogniser itself when the kiosk was given one (not a factory of them); else None."""
+        if self._asr is not None and (not callable(self._asr) or hasattr(self._asr, "transcribe")):
+            return self._asr  # type: ignore[return-value]
+        return None
 
     def _asr_engine(self) -> AsrEngine:
         """The recogniser for this conversation: a factory is asked again when a new one starts.
@@ -162,10 +166,11 @@ class Listening(Turns):
         """
         if self._asr is None:
             raise RuntimeStageError("no speech recognition on this kiosk")
-        if not callable(self._asr) or hasattr(self._asr, "transcribe"):
-            return self._asr  # type: ignore[return-value]
+        given = self._given_engine()
+        if given is not None:
+            return given
         if self._asr_session is None or self._asr_session[0] != self.session_id:
-            self._asr_session = (self.session_id, self._asr())
+            self._asr_session = (self.session_id, self._asr())  # type: ignore[operator]
         return self._asr_session[1]
 
     async def _mic_loop(self) -> None:
