@@ -142,24 +142,13 @@ def encoder_frames(engine: WhisperEngine, samples: Int16Array, *, urgent: bool =
     """
     from contextlib import nullcontext
 
-    from edge_models.asr.whisper_engine import _digest, _storage, window_frames
     from edge_models.cpu import speech_priority
 
     if len(samples) == 0:
         return np.zeros((0, 1), np.float32)
-    whisper = engine._whisper
     try:
         with speech_priority() if urgent else nullcontext(), engine._decoding:
-            window = window_frames(len(samples))
-            mel = whisper.feature_extractor(samples.astype(np.float32) / 32768.0)
-            content = max(1, min(window, mel.shape[-1] - 1))
-            cached = engine._encoded
-            if cached is not None and cached[0] == _digest(samples):
-                encoded = cached[1]
-            else:
-                features = np.zeros((1, mel.shape[0], window), np.float32)
-                features[0, :, :content] = mel[:, :content]
-                encoded = whisper.model.encode(_storage(features))
+            encoded, content = engine.encode_window(samples)
             frames = np.asarray(encoded, np.float32)[0, : max(1, content // 2)]
     except Exception as err:
         raise AsrError(f"whisper failed to encode the audio: {err}") from err

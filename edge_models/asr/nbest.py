@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from edge_models.asr.base import AsrError
-from edge_models.asr.whisper_engine import MAX_TOKENS_PER_S, _storage, window_frames
+from edge_models.asr.whisper_engine import MAX_TOKENS_PER_S
 
 if TYPE_CHECKING:
     from edge_models.asr.whisper_engine import WhisperEngine
@@ -40,13 +38,7 @@ def hypotheses(engine: WhisperEngine, samples: Int16Array, lang: str, n: int = N
     whisper = engine._whisper
     try:
         with engine._decoding:
-            audio = samples.astype(np.float32) / 32768.0
-            window = window_frames(len(samples))
-            mel = whisper.feature_extractor(audio)
-            content = max(1, min(window, mel.shape[-1] - 1))
-            features = np.zeros((1, mel.shape[0], window), np.float32)
-            features[0, :, :content] = mel[:, :content]
-            encoded = whisper.model.encode(_storage(features))
+            encoded, _content = engine.encode_window(samples)
             tokenizer = Tokenizer(whisper.hf_tokenizer, True, task="transcribe", language=lang)
             result = whisper.model.generate(
                 encoded,

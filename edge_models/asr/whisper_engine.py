@@ -322,17 +322,7 @@ class WhisperEngine(AsrEngine):
         from faster_whisper.tokenizer import Tokenizer
 
         with speech_priority(), self._decoding:
-            audio = samples.astype(np.float32) / 32768.0
-            window = window_frames(len(samples))
-            mel = self._whisper.feature_extractor(audio)
-            content = max(1, min(window, mel.shape[-1] - 1))  # as faster-whisper's transcribe cuts it
-            features = np.zeros((1, mel.shape[0], window), np.float32)
-            features[0, :, :content] = mel[:, :content]
-            cached, digest = self._encoded, _digest(samples)
-            if cached is not None and cached[0] == digest:  # decoded just before: the same encoder output
-                encoded = cached[1]
-            else:
-                encoded = self._whisper.model.encode(_storage(features))
+            encoded, content = self.encode_window(samples)
             tokenizer = Tokenizer(self._whisper.hf_tokenizer, True, task="transcribe", language=lang)
             cjk = lang in ("zh", "yue", "ja")
             variants = [self.scored_forms(samples, lang, text) if text.strip() else [] for text in texts]
@@ -349,6 +339,23 @@ class WhisperEngine(AsrEngine):
             free = self._free_score(_storage(np.asarray(encoded)), start, tokenizer, len(samples)) if blank else 0.0
         scores = iter(mean_log_prob(r.text_token_probs) for r in results)
         return [max(next(scores) for _ in vs) if vs else free for vs in variants]
+
+    def encode_window(self, samples: Int16Array) -> tuple[Any, int]:
+        """The encoder output of ``samples`` in :meth:`decode`'s window, and the mel frames of content in it.
+
+        The output of the decode that ran on the same audio just before is reused (the
+        encoder is deterministic: the same audio, the same output, whatever the load).
+        The caller holds ``_decoding``.
+        """
+        window = window_frames(len(samples))
+        mel = self._whisper.feature_extractor(samples.astype(np.float32) / 32768.0)
+        content = max(1, min(window, mel.shape[-1] - 1))  # as faster-whisper's transcribe cuts it
+        cached = self._encoded
+        if cached is not None and cached[0] == _digest(samples):  # decoded just before
+            return cached[1], content
+        features = np.zeros((1, mel.shape[0], window), np.float32)
+        features[0, :, :content] = mel[:, :content]
+        return self._whisper.model.encode(_storage(features)), content
 
     def _free_score(self, encoded: Any, start: list[int], tokenizer: Any, samples: int) -> float:
         """The score of whisper's own free decoding in the scoring context: what an empty text stands for.
