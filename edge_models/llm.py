@@ -24,6 +24,7 @@ from edge_models.cpu import LowPriorityWorker, OwnLoad, llm_threads, wait_for_sp
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.grounding import grounded
 from edge_models.llm_labels import label_scores
+from edge_models.llm_lookup import write
 from edge_models.llm_prefix import PrefixCache
 from edge_models.llm_prompts import (
     CLASSIFY_PROMPT_VERSION,
@@ -115,6 +116,7 @@ class LlamaModel:
         self.threads = self.config.threads  # threads in use now (see _pace)
         self._own_load = OwnLoad()  # the load average's part that is this model's own threads
         self.paused_s = 0.0  # time generation waited for speech recognition (read by benchmarks)
+        self.batches = 0  # evaluation steps of generated text (read by benchmarks: tokens per step)
         self._waiting_lock = threading.Lock()
         self._worker = LowPriorityWorker(self.config.nice)  # every llama.cpp evaluation runs on it
 
@@ -409,43 +411,38 @@ class LlamaModel:
     def _write(
         self, prompt: str, max_tokens: int, deadline: float, *, stop: Sequence[str], background: bool, prefix: int
     ) -> tuple[str, float, int]:
-        """Greedy generation on the worker thread: text, mean token probability, tokens (see :meth:`generate`)."""
-        import llama_cpp
+        """Greedy generation on the worker thread: text, mean token probability, tokens (see :meth:`generate`).
+
+        Drafts from the prompt are checked in batches (:mod:`edge_models.llm_lookup`, ``LlmConfig.draft``).
+        """
         import numpy as np
 
-        llm = self._llm
+        def before_step() -> None:
+            if time.monotonic() > deadline:
+                raise LlmTimeoutError("LLM call ran past its budget")
+            self._give_way(background, deadline)
+
         try:
             tokens, prefix = self._prefixes.split(prompt, prefix)
             room = min(max_tokens, self.config.context - len(tokens) - 1)
             if room <= 0:
                 raise ModelError(f"prompt of {len(tokens)} tokens leaves no room in {self.config.context}")
             self._prefixes.start(tokens, prefix, deadline, lambda: self._give_way(background, deadline))
-            chosen: list[int] = []
-            written = b""
             stops = [marker.encode() for marker in stop if marker]
-            logprob, steps = 0.0, 0
-            vocab = llm._model.vocab  # the end-of-generation test needs the vocabulary
-            for _ in range(room):
-                if time.monotonic() > deadline:
-                    raise LlmTimeoutError("LLM call ran past its budget")
-                self._give_way(background, deadline)
-                logits = self._last_logits()
-                token = int(np.argmax(logits))
-                logprob -= float(np.log(np.exp(logits - logits[token]).sum()))
-                steps += 1
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    break
-                chosen.append(token)
-                written += llm.detokenize([token])
-                cuts = [written.find(marker) for marker in stops if marker in written]
-                if cuts:
-                    written = written[: min(cuts)]
-                    break
-                llm.eval([token])
+            out = write(
+                self._llm,
+                tokens,
+                self._last_logits(),
+                room,
+                stops=stops,
+                before_step=before_step,
+                draft=self.config.draft,
+            )
         except (ValueError, RuntimeError) as err:
             raise ModelError(f"llama.cpp failed: {err}") from err
-        confidence = float(np.exp(logprob / steps)) if steps else 0.0
-        return written.decode("utf-8", errors="ignore").strip(), confidence, len(chosen)
+        self.batches += out.batches
+        confidence = float(np.exp(out.logprob / out.steps)) if out.steps else 0.0
+        return out.text.decode("utf-8", errors="ignore").strip(), confidence, out.tokens
 
     def compose(
         self,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from edge_models.cpu import LLM_NICE
 from edge_models.errors import ModelError
+from edge_models.llm_lookup import DRAFT
 
 
 class LlmTimeoutError(ModelError):
@@ -29,6 +30,8 @@ class LlmConfig:
             the avatar and speech recognition keep the cores they need (see :mod:`edge_models.cpu`).
         follow_load: Use fewer threads while other work loads the machine or speech is
             recognised (:func:`edge_models.cpu.llm_threads`); off, always ``threads``.
+        draft: Tokens drafted from the prompt and checked in one batch per step
+            (:mod:`edge_models.llm_lookup`); 0: one token per step.
     """
 
     threads: int = 2
@@ -37,6 +40,7 @@ class LlmConfig:
     seed: int = 0
     nice: int = LLM_NICE
     follow_load: bool = True
+    draft: int = DRAFT
 
 
 @dataclass(frozen=True, slots=True)

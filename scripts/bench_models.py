@@ -13,6 +13,7 @@ asked each FAQ entry's English question with the shipped policy's checks.
 
     .venv/bin/python scripts/bench_models.py --only compose   # just that part
     .venv/bin/python scripts/bench_models.py --only compose-shipped --compose-questions 8   # in the shipped budget
+    .venv/bin/python scripts/bench_models.py --only compose-drafts --compose-questions 8   # drafts vs one token a step
     .venv/bin/python scripts/bench_models.py --only llm --turns 40 --compose-questions 20
 
 ``--only llm`` prints the LLM's figures alone (issue 12): adapter vs bare
@@ -61,7 +62,9 @@ def bench_llm(bundle: Path, threads: int, rounds: int) -> dict[str, Any]:
     """The adapter's greedy generation (per-token probabilities, budget checks) against bare llama-cpp-python.
 
     Both read the same prompt and write greedily until the end token or 64 tokens; tokens per
-    second are over the whole call (prompt reading included, the same for both).
+    second are over the whole call (prompt reading included, the same for both). ``adapter`` writes
+    one token per step (its overhead); ``adapter_drafts`` as the kiosk does, with drafts from the
+    prompt checked in batches (edge_models/llm_lookup.py).
     """
     from llama_cpp import Llama
 
@@ -69,7 +72,10 @@ def bench_llm(bundle: Path, threads: int, rounds: int) -> dict[str, Any]:
 
     # nice=0 and a fixed thread count: the adapter at the bare model's priority and threads (the shipped
     # nice 10 and load-following only yield to other work; the bare rounds are such work for the adapter)
-    ours = LlamaModel(bundle, LlmConfig(threads=threads, context=1024, budget_s=600, nice=0, follow_load=False))
+    ours = LlamaModel(
+        bundle, LlmConfig(threads=threads, context=1024, budget_s=600, nice=0, follow_load=False, draft=0)
+    )
+    drafting = LlamaModel(bundle, LlmConfig(threads=threads, context=1024, budget_s=600, nice=0, follow_load=False))
     prompt = ours.prompt("You are a helpful bank assistant.", PROMPT_WORDS + "Summarise this in three sentences.")
     bare = Llama(
         model_path=str(bundle / "model.gguf"),
@@ -79,10 +85,12 @@ def bench_llm(bundle: Path, threads: int, rounds: int) -> dict[str, Any]:
         seed=0,
         verbose=False,
     )
-    rows: dict[str, list[tuple[int, float]]] = {"adapter": [], "bare": []}
+    rows: dict[str, list[tuple[int, float]]] = {"adapter": [], "bare": [], "adapter_drafts": []}
     for _ in range(rounds):
         out = ours.generate(prompt, max_tokens=64, budget_s=600)
         rows["adapter"].append((out.tokens, out.elapsed_s))
+        out = drafting.generate(prompt, max_tokens=64, budget_s=600)
+        rows["adapter_drafts"].append((out.tokens, out.elapsed_s))
         bare.reset()  # type: ignore[no-untyped-call]
         started = time.perf_counter()
         done: dict[str, Any] = bare.create_completion(prompt, max_tokens=64, temperature=0.0)  # type: ignore[assignment]
@@ -92,12 +100,14 @@ def bench_llm(bundle: Path, threads: int, rounds: int) -> dict[str, Any]:
         best = min(rows[name], key=lambda r: r[1])  # the least disturbed round on a shared machine
         return {"tokens": best[0], "seconds": round(best[1], 3), "tokens_per_s": round(best[0] / best[1], 2)}
 
-    a, b = rate("adapter"), rate("bare")
+    a, b, d = rate("adapter"), rate("bare"), rate("adapter_drafts")
     return {
         "prompt_tokens": len(bare.tokenize(prompt.encode())),
         "adapter": a,
         "bare": b,
         "ratio_tokens_per_s": round(a["tokens_per_s"] / b["tokens_per_s"], 3) if b["tokens_per_s"] else None,
+        "adapter_drafts": d,
+        "ratio_drafts_tokens_per_s": round(d["tokens_per_s"] / b["tokens_per_s"], 3) if b["tokens_per_s"] else None,
         "load_average": Path("/proc/loadavg").read_text().split()[:3],
     }
 
@@ -211,6 +221,52 @@ def bench_compose(bundle: Path, threads: int, limit: int, lang: str = "en") -> d
     }
 
 
+def bench_compose_drafts(bundle: Path, threads: int, limit: int) -> dict[str, Any]:
+    """Composed answers from saved passages, one token per step against drafts from the prompt (same model, same calls).
+
+    Each FAQ question (both languages) is asked once to read its passage, then timed; the budget is
+    lifted. Prints p50/p95 per way, the ratio of the medians, tokens per evaluation step with drafts,
+    and how many answers came out the same text both ways.
+    """
+    from edge_models.llm import LlamaModel, LlmConfig
+    from kiosk.config import DEFAULT_POLICY_DIR
+    from kiosk.policy import load_policy
+
+    policy = load_policy(DEFAULT_POLICY_DIR)
+    ways = {
+        name: LlmConfig(threads=threads, budget_s=120.0, nice=0, follow_load=False, draft=n)
+        for name, n in (("plain", 0), ("drafts", LlmConfig().draft))
+    }
+    models = {name: LlamaModel(bundle, config) for name, config in ways.items()}
+    report: dict[str, Any] = {"draft": LlmConfig().draft}
+    for lang in ("zh", "en"):
+        ms: dict[str, list[float]] = {name: [] for name in models}
+        texts: dict[str, list[str]] = {name: [] for name in models}
+        tokens = steps = 0
+        for entry in policy.knowledge.faq[:limit]:
+            question, passage = entry.question.get(lang), entry.answer.get(lang)
+            for name, model in models.items():
+                model.compose(question, [passage], lang)  # reads the passage into the prefix cache
+                before = model.batches
+                out = model.compose(question, [passage], lang)
+                ms[name].append(out.elapsed_s * 1000)
+                texts[name].append(out.text)
+                if name == "drafts":
+                    tokens, steps = tokens + out.tokens, steps + model.batches - before
+        report[lang] = {
+            **{name: pct(values) for name, values in ms.items()},
+            "ratio_p50": round(statistics.median(ms["plain"]) / statistics.median(ms["drafts"]), 2),
+            "tokens_per_step": round(tokens / max(1, steps), 2),
+            "same_text": f"{sum(a == b for a, b in zip(*texts.values(), strict=True))} of {len(ms['plain'])}",
+            "over_budget": {
+                name: sum(v > policy.thresholds.llm_compose_budget_s * 1000 for v in values)
+                for name, values in ms.items()
+            },
+        }
+    report["load_average"] = Path("/proc/loadavg").read_text().split()[:3]
+    return report
+
+
 def bench_compose_shipped(bundle: Path, threads: int, limit: int, lang: str) -> dict[str, Any]:
     """Composed answers within the shipped budget: each FAQ question asked, then asked again.
 
@@ -259,7 +315,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--compose-questions", type=int, default=1000, help="FAQ questions to compose answers for.")
-    parser.add_argument("--only", choices=["compose", "compose-shipped", "llm"], help="Run one part only.")
+    parser.add_argument(
+        "--only", choices=["compose", "compose-shipped", "compose-drafts", "llm"], help="Run one part only."
+    )
     parser.add_argument("--bundle", type=Path, default=DEFAULT_SEED_DIR / "llm", help="The LLM bundle measured.")
     args = parser.parse_args()
     normalize = Normalizer()
@@ -268,6 +326,10 @@ def main() -> int:
         for lang in ("zh", "en"):
             shipped = bench_compose_shipped(llm_bundle, args.threads, args.compose_questions, lang)
             print(json.dumps(shipped, indent=2, ensure_ascii=False), flush=True)
+        return 0
+    if args.only == "compose-drafts":
+        drafts = bench_compose_drafts(llm_bundle, args.threads, args.compose_questions)
+        print(json.dumps(drafts, indent=2, ensure_ascii=False))
         return 0
     if args.only == "compose":
         print(json.dumps(bench_compose(llm_bundle, args.threads, args.compose_questions), indent=2, ensure_ascii=False))

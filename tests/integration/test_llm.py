@@ -350,6 +350,20 @@ def test_the_default_qwen_bundle_reads_chinese(qwen: LlamaModel) -> None:
     assert injected.label in LABELS
 
 
+def test_the_default_qwen_bundle_words_a_chinese_answer_the_same_with_drafts(qwen: LlamaModel) -> None:
+    """The shipped model, in Chinese: drafts from the passage change how fast the answer comes, not the answer."""
+    passage = "开户需要携带本人有效身份证件和本人实名登记的手机号码，办理时间约二十分钟。"
+    question = "开户要带什么"
+    plain = LlamaModel(qwen.model_path.parent, LlmConfig(threads=2, budget_s=600, nice=0, draft=0))
+    steps = qwen.batches
+    drafted = qwen.compose(question, [passage], "zh", max_tokens=40)
+    steps = qwen.batches - steps
+    alone = plain.compose(question, [passage], "zh", max_tokens=40)
+    assert drafted.text == alone.text
+    assert "身份证" in drafted.text
+    assert steps < drafted.tokens
+
+
 def test_the_prompt_prefix_is_read_once_and_reused_exactly(model: LlamaModel) -> None:
     model._prefixes.clear()
     model.classify("my card was stolen on the bus", LABELS, NAMES)
@@ -364,6 +378,22 @@ def test_the_prompt_prefix_is_read_once_and_reused_exactly(model: LlamaModel) ->
     again = model.compose("is it free to transfer within the bank?", passages, "en")
     assert model.prefix_hits >= hits + 2
     assert again.text == first.text
+
+
+def test_drafts_from_the_prompt_give_the_greedy_text_in_fewer_steps(bundle: Path, model: LlamaModel) -> None:
+    """Prompt lookup keeps only the drafted tokens the model itself would choose: the same text, fewer evaluations."""
+    plain = LlamaModel(bundle, LlmConfig(threads=2, budget_s=600, nice=0, draft=0))
+    passages = ["Opening an account needs your ID card and a phone number in your name; it takes about 20 minutes."]
+    question = "what do I need to open an account?"
+    steps = model.batches
+    drafted = model.compose(question, passages, "en", max_tokens=40)
+    steps = model.batches - steps
+    alone = plain.compose(question, passages, "en", max_tokens=40)
+    assert drafted.text == alone.text
+    assert drafted.tokens == alone.tokens
+    assert abs(drafted.confidence - alone.confidence) < 0.01
+    assert plain.batches >= alone.tokens - 1  # one token per evaluation without drafts (the last is not read)
+    assert steps < drafted.tokens  # drafts were kept: more than one token per evaluation
 
 
 def test_the_menu_is_read_ahead_once_whichever_labels_are_scored(model: LlamaModel) -> None:
