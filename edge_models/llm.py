@@ -24,7 +24,7 @@ from edge_models.cpu import LowPriorityWorker, OwnLoad, llm_threads, wait_for_sp
 from edge_models.errors import ModelCorruptError, ModelError, ModelMissingError, verify_model_bundle
 from edge_models.grounding import grounded
 from edge_models.llm_labels import label_scores
-from edge_models.llm_lookup import write
+from edge_models.llm_lookup import logits_of, write
 from edge_models.llm_prefix import PrefixCache
 from edge_models.llm_prompts import (
     CLASSIFY_PROMPT_VERSION,
@@ -363,11 +363,7 @@ class LlamaModel:
 
     def _last_logits(self) -> Any:
         """Logits after the last evaluated token (llama.cpp keeps only those)."""
-        import llama_cpp
-        import numpy as np
-
-        pointer = llama_cpp.llama_get_logits(self._llm.ctx)
-        return np.ctypeslib.as_array(pointer, shape=(self._llm.n_vocab(),)).astype(np.float64)
+        return logits_of(self._llm)[0]
 
     def generate(
         self,

@@ -70,16 +70,21 @@ def evaluate(llm: Any, tokens: Sequence[int]) -> Any:
     Raises:
         RuntimeError: llama.cpp failed.
     """
-    import llama_cpp
-
     n_past = int(llm.n_tokens)
     llm._ctx.kv_cache_seq_rm(-1, n_past, -1)  # a dropped draft's entries
     llm._batch.set_batch(batch=list(tokens), n_past=n_past, logits_all=True)
     llm._ctx.decode(llm._batch)
     llm.input_ids[n_past : n_past + len(tokens)] = tokens
     llm.n_tokens = n_past + len(tokens)
-    rows = np.ctypeslib.as_array(llama_cpp.llama_get_logits(llm._ctx.ctx), shape=(len(tokens), llm.n_vocab()))
-    return rows.astype(np.float64)
+    return logits_of(llm, len(tokens))
+
+
+def logits_of(llm: Any, rows: int = 1) -> Any:
+    """The logits of llama.cpp's last evaluation, one row per token it kept logits for (a float64 copy)."""
+    import llama_cpp
+
+    pointer = llama_cpp.llama_get_logits(llm._ctx.ctx)
+    return np.ctypeslib.as_array(pointer, shape=(rows, llm.n_vocab())).astype(np.float64)
 
 
 def write(
